@@ -1,0 +1,34 @@
+"""Typed errors for the ground station: each carries the numbers (expected vs got).
+
+Decoding and validation failures are `ValueError`s (STYLE.md); the CLI turns them
+into one `ground: <message>` line.
+"""
+
+
+class MitraError(ValueError):
+    """Base of all mitra decoding/validation errors."""
+
+
+class PacketError(MitraError):
+    """A space packet that fails a structural check (length, version, PEC)."""
+
+    def __init__(self, message, expected=None, got=None):
+        super().__init__(message)
+        self.expected = expected
+        self.got = got
+
+
+class LengthError(PacketError):
+    """The packet's data-length field disagrees with the octets present."""
+
+
+class PecError(PacketError):
+    """The packet error control (CRC-16/CCITT-FALSE) does not check."""
+
+
+class DictionaryError(MitraError):
+    """A name or number that the dictionary does not define (unknown command, APID, parameter)."""
+
+
+class ArgumentError(MitraError):
+    """A command argument of the wrong type or outside its range."""
