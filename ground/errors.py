@@ -32,3 +32,12 @@ class DictionaryError(MitraError):
 
 class ArgumentError(MitraError):
     """A command argument of the wrong type or outside its range."""
+
+
+class KeyMissing(MitraError):
+    """No uplink key is stored for a link name (create one with `ground keys create <name>`)."""
+
+    def __init__(self, message, name=None, path=None):
+        super().__init__(message)
+        self.name = name
+        self.path = path
