@@ -41,3 +41,7 @@ class KeyMissing(MitraError):
         super().__init__(message)
         self.name = name
         self.path = path
+
+
+class KeyInvalid(MitraError):
+    """A link name, key file, SPI or SN that the uplink key store cannot accept."""
