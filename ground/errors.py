@@ -45,3 +45,34 @@ class KeyMissing(MitraError):
 
 class KeyInvalid(MitraError):
     """A link name, key file, SPI or SN that the uplink key store cannot accept."""
+
+
+class FramingError(MitraError):
+    """A COBS frame that does not decode (PROTOCOL.md 1, Framing: COBS).
+
+    `reason` is "cobs" (a code octet points past the end / a zero inside) or "oversize";
+    `expected` and `got` carry the numbers (octets promised by the code vs present, or
+    the maximum vs the body length); `offset` is where in the encoded data it broke.
+    """
+
+    def __init__(self, message, reason, expected=None, got=None, offset=None):
+        super().__init__(message)
+        self.reason = reason
+        self.expected = expected
+        self.got = got
+        self.offset = offset
+
+
+class SecurityError(MitraError):
+    """An uplink frame body that fails the security check (PROTOCOL.md 1, Security layer).
+
+    `reason` is "short", "unknown_spi" or "bad_mac"; `expected` and `got` carry the
+    numbers (minimum vs actual length, known SPIs vs SPI, MAC vs MAC).
+    """
+
+    def __init__(self, message, reason, expected=None, got=None, spi=None):
+        super().__init__(message)
+        self.reason = reason
+        self.expected = expected
+        self.got = got
+        self.spi = spi
