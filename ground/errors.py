@@ -76,3 +76,12 @@ class SecurityError(MitraError):
         self.expected = expected
         self.got = got
         self.spi = spi
+
+
+class UnknownBoard(MitraError):
+    """A board name with no description in `boards/`."""
+
+    def __init__(self, message, name=None, known=()):
+        super().__init__(message)
+        self.name = name
+        self.known = tuple(known)
