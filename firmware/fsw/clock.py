@@ -1,0 +1,60 @@
+# On-board time: integer seconds + microseconds since the CUC epoch
+# (2000-01-01T00:00:00, no leap seconds). Floats never hold the time (they are
+# single precision on the boards). `rate_ppm` is how many flight microseconds
+# pass per real millisecond x 1000: 1_000_000 is real time; SITL's speed factor
+# and the drift-correction parameter both fold into it.
+from micropython import const
+
+_US = const(1000000)
+
+
+class Clock:
+    def __init__(self, ticks_ms, ticks_diff, speed=1.0, drift_ppm=0.0, coarse=0):
+        self._ticks_ms = ticks_ms
+        self._ticks_diff = ticks_diff
+        self._speed = speed
+        self._last = ticks_ms()
+        self._s = coarse
+        self._us = 0
+        self._rem = 0  # sub-microsecond remainder, in 1e-6 us
+        self.synced = False  # True once the ground set the time
+        self.set_drift(drift_ppm)
+
+    def set_drift(self, drift_ppm):
+        self._update()
+        self._rate = int(self._speed * (1000000 + drift_ppm) + 0.5)
+
+    def _update(self):
+        now = self._ticks_ms()
+        dt = self._ticks_diff(now, self._last)
+        if dt <= 0:
+            return
+        self._last = now
+        # dt ms * rate ppm of (1000 us) -> flight us, keeping the remainder
+        total = dt * self._rate + self._rem  # in 1e-3 us
+        us = total // 1000
+        self._rem = total - us * 1000
+        us += self._us
+        self._s += us // _US
+        self._us = us % _US
+
+    def now(self):
+        # (seconds, microseconds) since the epoch
+        self._update()
+        return self._s, self._us
+
+    def cuc(self):
+        # (coarse seconds, fine in 2^-16 s)
+        self._update()
+        return self._s, (self._us << 16) // _US
+
+    def set_cuc(self, coarse, fine):
+        self._update()
+        self._s = coarse
+        self._us = (fine * _US) >> 16
+        self.synced = True
+
+    def ms(self):
+        # monotonic flight milliseconds (for schedules); wraps never within a mission
+        self._update()
+        return self._s * 1000 + self._us // 1000
