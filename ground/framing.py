@@ -16,7 +16,7 @@ _FULL = 0xFF  # code of a full block: 254 data octets, no implicit zero
 
 def encoded_max(n: int) -> int:
     """Worst-case COBS length of an ``n``-octet body, delimiter not included."""
-    return n + n // 254 + 1
+    return n + (n + 253) // 254 if n else 1
 
 
 def cobs_encode(body: bytes) -> bytes:
@@ -96,7 +96,9 @@ class FrameSplitter:
     Empty frames (0x00 0x00) are ignored. Malformed frames are dropped and counted in
     ``drops["cobs"]``, bodies longer than ``max_frame`` in ``drops["oversize"]`` (once
     per frame; the rest up to the next 0x00 is discarded). Same verdicts as the
-    firmware's ``fsw.cobs.Decoder`` on the same stream.
+    firmware's ``fsw.cobs.Decoder`` on the same stream, once its delimiter has arrived:
+    the splitter judges a frame at its delimiter (or when the partial frame grows past
+    ``2 * max_frame + 4`` octets), the firmware as soon as it overflows.
     """
 
     def __init__(self, max_frame: int = MAX_FRAME):

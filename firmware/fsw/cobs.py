@@ -32,7 +32,9 @@ _BLOCK = const(0xFF)  # code of a full block: 254 data octets, no implicit zero
 
 
 def encoded_max(n):
-    return n + n // 254 + 1
+    if n == 0:
+        return 1
+    return n + (n + 253) // 254
 
 
 def encode_into(src, n, dst):
