@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Set up a working tree: the Debian packages mitra needs, then .venv with mitra
+# installed editable with its test extras. `make setup` runs this when
+# .venv/.installed is missing or older than pyproject.toml.
+#
+#   scripts/bootstrap.sh               check packages, (re)install .venv
+#   scripts/bootstrap.sh --check-only  only check packages: list what is missing, exit 1 if any
+#
+# PYTHON=python3.12 scripts/bootstrap.sh picks the interpreter for the venv.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+# Every Debian package mitra needs, in one place (later: qemu-system-arm gcc-arm-none-eabi).
+DEB_PACKAGES="python3 python3-venv python3-dev gcc make git"
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+# has_package NAME: is what the Debian package NAME provides usable here?
+# Tested by use rather than dpkg so pyenv / non-Debian hosts with the tools pass.
+has_package() {
+    case "$1" in
+        python3) command -v "$PYTHON" >/dev/null 2>&1 ;;
+        python3-venv)
+            "$PYTHON" -m venv --help >/dev/null 2>&1 &&
+                "$PYTHON" -c 'import ensurepip' >/dev/null 2>&1 ;;
+        python3-dev)
+            "$PYTHON" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' >/dev/null 2>&1 ;;
+        gcc-arm-none-eabi) command -v arm-none-eabi-gcc >/dev/null 2>&1 ;;
+        gcc | make | git | qemu-system-arm) command -v "$1" >/dev/null 2>&1 ;;
+        *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
+    esac
+}
+
+missing=()
+for pkg in $DEB_PACKAGES; do
+    has_package "$pkg" || missing+=("$pkg")
+done
+
+if [ "${1:-}" = "--check-only" ]; then
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "all packages present: $DEB_PACKAGES"
+        exit 0
+    fi
+    echo "sudo apt-get install ${missing[*]}"
+    exit 1
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing ${missing[*]}"
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    else
+        say "missing packages: ${missing[*]}; install them with:"
+        echo "sudo apt-get install ${missing[*]}"
+        exit 1
+    fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV with $PYTHON"
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install -e '.[test]'
+touch "$VENV/.installed"
+say "ready: $VENV (try \`make test-fast\` or \`make demo\`)"
