@@ -16,7 +16,9 @@ class Clock:
         self._last = ticks_ms()
         self._s = coarse
         self._us = 0
-        self._rem = 0  # sub-microsecond remainder, in 1e-6 us
+        self._rem = 0  # sub-microsecond remainder, in 1e-3 us
+        self._up_s = 0  # flight time since boot, unaffected by set_cuc
+        self._up_us = 0
         self.synced = False  # True once the ground set the time
         self.set_drift(drift_ppm)
 
@@ -34,6 +36,9 @@ class Clock:
         total = dt * self._rate + self._rem  # in 1e-3 us
         us = total // 1000
         self._rem = total - us * 1000
+        up = self._up_us + us
+        self._up_s += up // _US
+        self._up_us = up % _US
         us += self._us
         self._s += us // _US
         self._us = us % _US
@@ -53,6 +58,15 @@ class Clock:
         self._s = coarse
         self._us = (fine * _US) >> 16
         self.synced = True
+
+    def uptime_s(self):
+        self._update()
+        return self._up_s
+
+    def uptime_ms(self):
+        # monotonic flight milliseconds since boot: what periodic schedules run on
+        self._update()
+        return self._up_s * 1000 + self._up_us // 1000
 
     def ms(self):
         # monotonic flight milliseconds (for schedules); wraps never within a mission

@@ -25,9 +25,10 @@ def heap_free():
 
 def reset_cause():
     # 0 power-on, 1 watchdog, 2 soft, 3 other (ST5 boot event)
-    if machine is None:
-        return 0
-    cause = machine.reset_cause()
+    fn = getattr(machine, "reset_cause", None)
+    if fn is None:
+        return 0  # the unix port: every start is a power-on
+    cause = fn()
     if cause == getattr(machine, "PWRON_RESET", -1):
         return 0
     if cause == getattr(machine, "WDT_RESET", -1):

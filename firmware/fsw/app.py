@@ -1,0 +1,137 @@
+# The OBC application: reads the board's files, wires link, dispatcher and
+# services on APID 0x001, and runs the asyncio tasks. Read top to bottom to see
+# which service runs where and at which rate.
+import json
+import struct
+from micropython import const
+
+import hal
+from fsw import dictionary as D
+from fsw import storage
+from fsw.clock import Clock
+from fsw.dispatcher import Dispatcher
+from fsw.link import Link
+from fsw.packet import TmWriter
+from fsw.params import Params
+from fsw.security import Security, load_keys
+from fsw.services.st3 import Housekeeping
+from fsw.services.st5 import Events
+from fsw.services.st9 import Time
+from fsw.services.st17 import Test
+from fsw.services.st20 import Parameters
+
+_TICK_MS = const(20)  # real milliseconds between schedule checks
+_BOOT_STORE = "boot.dat"
+_STORE_PARAMS = const(1)
+_STORE_BOOT = const(2)
+_FAULT_LOAD = const(1)
+_FAULT_WRITE = const(2)
+
+
+def load_board(path="board.json"):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        return {}
+
+
+class Obc:
+    def __init__(self, board, hal_link):
+        self.board = board
+        link_cfg = board.get("link", {})
+        max_frame = link_cfg.get("max_frame", D.MAX_FRAME)
+        self._faults = []
+
+        self.params = Params()
+        self.params.load()
+        if self.params.load_fault:
+            self._faults.append((_STORE_PARAMS, _FAULT_LOAD))
+        self.boot_count = self._count_boot()
+        self.params.set_internal(D.PAR_OBC_BOOT_COUNT, self.boot_count)
+
+        self.clock = Clock(hal.ticks_ms, hal.ticks_diff, board.get("speed", 1.0), self.params.get(D.PAR_OBC_CLOCK_DRIFT_PPM))
+        self.tm = TmWriter(self.clock, max_frame)
+        self.guard = Security(
+            load_keys(), window=self.params.get(D.PAR_LINK_REPLAY_WINDOW), enabled=board.get("security", True)
+        )
+        self.link = Link(hal_link, self.guard, max_frame, self._packet, self._rejected)
+        send = self.link.send
+        self.dispatcher = Dispatcher(D.APID_OBC, self.tm, send)
+
+        self.events = Events(D.APID_OBC, self.tm, send, self.params.get(D.PAR_OBC_EVENT_MIN_SEVERITY))
+        self.hk = Housekeeping(D.APID_OBC, self.tm, send, self.clock)
+        self.hk.add(D.HK_OBC, self.obc_hk, self.params.get(D.PAR_OBC_HK_PERIOD_MS))
+        self.time = Time(D.APID_OBC, self.tm, send, self.clock, self.events)
+        for service in (
+            self.events,
+            self.hk,
+            self.time,
+            Test(D.APID_OBC, self.tm, send),
+            Parameters(D.APID_OBC, self.tm, send, self.params, self.events),
+        ):
+            service.register(self.dispatcher)
+
+        obs = self.params.observers
+        obs[D.PAR_OBC_HK_PERIOD_MS] = self._set_hk_period
+        obs[D.PAR_OBC_CLOCK_DRIFT_PPM] = self.clock.set_drift
+        obs[D.PAR_LINK_REPLAY_WINDOW] = self._set_window
+        obs[D.PAR_OBC_EVENT_MIN_SEVERITY] = self._set_min_severity
+
+    # --- wiring callbacks -----------------------------------------------------
+
+    def _packet(self, buf, start, end):
+        self.dispatcher.handle(buf, start, end)
+
+    def _rejected(self, reason, spi, sn, floor):
+        self.events.emit(D.EVT_SECURITY_REJECTED, (reason, spi if spi >= 0 else 0, sn if sn >= 0 else 0, floor))
+
+    def _set_hk_period(self, value):
+        self.hk.change_interval(([(D.HK_OBC, value)],))
+
+    def _set_window(self, value):
+        self.guard.window = value
+
+    def _set_min_severity(self, value):
+        self.events.min_severity = value
+
+    def _count_boot(self):
+        raw = storage.load(_BOOT_STORE)
+        count = struct.unpack(">I", raw)[0] + 1 if raw is not None and len(raw) == 4 else 1
+        try:
+            storage.save(_BOOT_STORE, struct.pack(">I", count))
+        except OSError:
+            self._faults.append((_STORE_BOOT, _FAULT_WRITE))
+        return count
+
+    def obc_hk(self):
+        link = self.link
+        d = self.dispatcher
+        return (
+            self.clock.uptime_s(),
+            self.boot_count,
+            hal.heap_free(),
+            link.frames_ok,
+        ) + link.drops() + (d.tc_accepted, d.tc_rejected, link.tm_sent)
+
+    # --- tasks -------------------------------------------------------------------
+
+    async def _schedule(self):
+        watchdog = self.board.get("watchdog_ms", 0)
+        while True:
+            now = self.clock.uptime_ms()
+            self.hk.tick(now)
+            self.time.tick(now)
+            hal.feed_watchdog(watchdog)
+            await hal.sleep_ms(_TICK_MS)
+
+    async def run(self):
+        import asyncio
+
+        self.events.emit(D.EVT_BOOT, (self.boot_count, hal.reset_cause()))
+        for store, action in self._faults:
+            self.events.emit(D.EVT_STORAGE_FAULT, (store, action))
+        hal.collect()
+        scheduler = asyncio.create_task(self._schedule())
+        await self.link.rx_task()  # returns at end of stream
+        scheduler.cancel()

@@ -1,0 +1,95 @@
+# Routes TCs to their handlers and reports every step through ST1
+# (ECSS-E-ST-70-41C 6.1): acceptance, start, completion. Success reports go out
+# only when the TC's ack flags ask for them; failure reports always go out and
+# name an error code. Handlers: validate(args) -> 0 or an error code (nothing
+# happened yet: start failure), execute(args) -> 0 or an error code (completion).
+from micropython import const
+
+from fsw import dictionary as D
+from fsw import packet
+
+_ACK_ACCEPT = const(0x1)
+_ACK_START = const(0x2)
+_ACK_DONE = const(0x8)
+
+
+def _no_check(_args):
+    return 0
+
+
+class Dispatcher:
+    def __init__(self, apid, tm, send):
+        self.apid = apid
+        self.tm = tm  # packet.TmWriter
+        self.send = send  # send(buf, n)
+        self.handlers = {}
+        self.services = set()
+        self.tc = packet.Tc()
+        self.tc_accepted = 0
+        self.tc_rejected = 0
+
+    def register(self, key, execute, validate=_no_check):
+        self.handlers[key] = (validate, execute)
+        self.services.add(key >> 8)
+
+    def _report(self, key, values):
+        n = self.tm.build(self.apid, key, values)
+        self.send(self.tm.buf, n)
+
+    def _fail(self, key, tc, code):
+        self.tc_rejected += 1
+        self._report(key, (tc.request_id, code))
+
+    def handle(self, buf, start, end):
+        tc = self.tc
+        if not tc.parse(buf, start, end):
+            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_BAD_LENGTH)
+            return
+        code = self._accept(tc)
+        if code:
+            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, code)
+            return
+        key = tc.key()
+        validate, execute = self.handlers[key]
+        data_start, data_end = tc.data_span()
+        try:
+            args = packet.unpack(D.TC_LAYOUT[key], buf, data_start, data_end)
+        except ValueError:
+            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_BAD_LENGTH)
+            return
+        except KeyError:
+            # a typed value whose type key (parameter ID) is unknown
+            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_UNKNOWN_PARAMETER)
+            return
+        self.tc_accepted += 1
+        flags = tc.ack_flags
+        request_id = tc.request_id
+        if flags & _ACK_ACCEPT:
+            self._report(D.TM_VERIFICATION_ACCEPTANCE_SUCCESS, (request_id,))
+        code = validate(args)
+        if code:
+            self._report(D.TM_VERIFICATION_START_FAILURE, (request_id, code))
+            return
+        if flags & _ACK_START:
+            self._report(D.TM_VERIFICATION_START_SUCCESS, (request_id,))
+        try:
+            code = execute(args)
+        except OSError:
+            code = D.ERR_STORAGE_FAILED
+        if code:
+            self._report(D.TM_VERIFICATION_COMPLETION_FAILURE, (request_id, code))
+        elif flags & _ACK_DONE:
+            self._report(D.TM_VERIFICATION_COMPLETION_SUCCESS, (request_id,))
+
+    def _accept(self, tc):
+        if not tc.ptype:
+            return D.ERR_NOT_A_TC
+        if tc.apid != self.apid:
+            return D.ERR_UNKNOWN_APID
+        if tc.pus_version != D.PUS_VERSION:
+            return D.ERR_BAD_PUS_VERSION
+        if tc.key() not in self.handlers:
+            if tc.service in self.services:
+                return D.ERR_UNKNOWN_SUBTYPE
+            return D.ERR_UNKNOWN_SERVICE
+        return 0

@@ -1,0 +1,1 @@
+# One module per PUS service; each declares its commands in register().

@@ -1,0 +1,43 @@
+# ST5 event reporting: the subtype is the severity (1 info .. 4 high). Events
+# below the minimum severity parameter, or disabled by TC 5.6, are not sent.
+from fsw import dictionary as D
+
+
+class Events:
+    def __init__(self, apid, tm, send, min_severity=1):
+        self.apid = apid
+        self.tm = tm
+        self.send = send
+        self.min_severity = min_severity
+        self.disabled = set()
+        self.sent = 0
+
+    def register(self, dispatcher):
+        dispatcher.register(D.TC_EVENT_ENABLE, self.enable, self.check_ids)
+        dispatcher.register(D.TC_EVENT_DISABLE, self.disable, self.check_ids)
+
+    def emit(self, event_id, aux):
+        # aux: tuple of the event's auxiliary values, in dictionary order
+        severity = D.EVENTS[event_id][0]
+        if severity < self.min_severity or event_id in self.disabled:
+            return False
+        n = self.tm.build(self.apid, (D.ST_EVENT << 8) | severity, (event_id,) + aux)
+        self.send(self.tm.buf, n)
+        self.sent += 1
+        return True
+
+    def check_ids(self, args):
+        for (event_id,) in args[0]:
+            if event_id not in D.EVENTS:
+                return D.ERR_UNKNOWN_EVENT
+        return 0
+
+    def enable(self, args):
+        for (event_id,) in args[0]:
+            self.disabled.discard(event_id)
+        return 0
+
+    def disable(self, args):
+        for (event_id,) in args[0]:
+            self.disabled.add(event_id)
+        return 0
