@@ -35,6 +35,21 @@ def _sync(f):
         fsync(f.fileno())
 
 
+def _sync_dir():
+    # make the renames durable: fsync of the directory on CPython/POSIX, os.sync()
+    # on boards that have it; the MicroPython unix port has neither
+    if hasattr(os, "O_RDONLY") and hasattr(os, "fsync"):
+        fd = os.open(".", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return
+    sync = getattr(os, "sync", None)
+    if sync is not None:
+        sync()
+
+
 def _exists(path):
     try:
         os.stat(path)
@@ -81,17 +96,13 @@ def save(name, data):
         f.write(data)
         f.write(struct.pack(">H", crc))
         _sync(f)
-    sync = getattr(os, "sync", None)
-    if sync is not None:
-        sync()
     if _read_checked(name) is not None:
         _remove(bak)
         os.rename(name, bak)
     elif _exists(name):
         os.remove(name)
     os.rename(tmp, name)
-    if sync is not None:
-        sync()
+    _sync_dir()
 
 
 def load(name):
