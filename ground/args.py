@@ -1,0 +1,152 @@
+"""Command-line arguments to TC payloads, by the dictionary.
+
+    test.ping
+    param.set obc.hk_period_ms=2000 link.replay_window=512
+    param.get obc.hk_period_ms 3            (names or IDs; none: all)
+    hk.one_shot obc                         (structure names or SIDs)
+    hk.change_interval obc:1000             (list items with several fields: a:b)
+    time.set_time now | 2026-11-25T12:00:00 | COARSE [FINE]
+    time.set_rate 0                         (scalars: positional or name=value)
+
+Values are checked against their types and, for parameters, against their
+ranges before anything is sent: a bad argument is an ArgumentError naming the
+field and what it accepts.
+"""
+
+import datetime
+import math
+import struct
+
+from ground import dictionary as d
+from ground.errors import ArgumentError
+
+EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+
+# Fields whose values may be given by name.
+_NAMED = {
+    "param_id": {p.name: p.id for p in d.PARAMS},
+    "event_id": {e.name: e.id for e in d.EVENTS},
+    "sid": {h.name: h.sid for h in d.HK_STRUCTURES},
+}
+
+
+def scalar(field, text, type_=None):
+    """Parse one scalar field value from text, range-checked for its type."""
+    type_ = type_ or field.type
+    names = _NAMED.get(field.name, {})
+    if text in names:
+        return names[text]
+    try:
+        if type_ == "f32":
+            value = float(text)
+            if math.isnan(value) or math.isinf(value):
+                raise ValueError
+            struct.pack(">f", value)
+            return value
+        value = int(text, 0)
+    except (ValueError, OverflowError):
+        kind = "a number" if type_ == "f32" else "an integer"
+        hint = (" or one of: " + ", ".join(sorted(names))) if names else ""
+        raise ArgumentError("%s: %r is not %s%s" % (field.name, text, kind, hint)) from None
+    lo, hi = d.SCALARS[type_][2:]
+    if not lo <= value <= hi:
+        raise ArgumentError("%s: %d outside %s range %d..%d" % (field.name, value, type_, lo, hi))
+    return value
+
+
+def param_value(param, text):
+    field = d.F(param.name, param.type, param.units, param.doc)
+    value = scalar(field, text)
+    if not param.minimum <= value <= param.maximum:
+        raise ArgumentError("%s=%s outside its range %s..%s" % (param.name, text, param.minimum, param.maximum))
+    if not param.writable:
+        raise ArgumentError("%s is read-only" % param.name)
+    return value
+
+
+def _param(token):
+    key = token if not token.isdigit() else int(token)
+    param = d.PARAM_BY_ID.get(key) if isinstance(key, int) else d.PARAM_BY_NAME.get(key)
+    if param is None:
+        raise ArgumentError("unknown parameter %r (known: %s)" % (token, ", ".join(p.name for p in d.PARAMS)))
+    return param
+
+
+def _time(fields, tokens):
+    if len(tokens) == 1 and not tokens[0].lstrip("-").isdigit():
+        text = tokens[0]
+        if text == "now":
+            moment = datetime.datetime.now(datetime.timezone.utc)
+        else:
+            try:
+                moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ArgumentError("time: %r is not 'now', an ISO date-time or COARSE [FINE]" % text) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=datetime.timezone.utc)
+        seconds = (moment - EPOCH).total_seconds()
+        if seconds < 0:
+            raise ArgumentError("time: %s is before the CUC epoch 2000-01-01T00:00:00" % text)
+        coarse = int(seconds)
+        return {"coarse": coarse, "fine": int((seconds - coarse) * 65536)}
+    return None
+
+
+def payload(message, tokens):
+    """The payload dict for `message` (a dictionary TC) from CLI tokens."""
+    fields = message.payload
+    name = "%s.%s" % (d.SERVICE_BY_NUMBER[message.service].name, message.name)
+    if (message.service, message.subtype) == (9, 128):
+        when = _time(fields, tokens)
+        if when is not None:
+            return when
+    if not fields:
+        if tokens:
+            raise ArgumentError("%s takes no arguments (got %s)" % (name, " ".join(tokens)))
+        return {}
+    if len(fields) == 1 and isinstance(fields[0], d.List):
+        return {fields[0].name: _list(fields[0], tokens)}
+    out = {}
+    positional = [t for t in tokens if "=" not in t]
+    named = dict(t.split("=", 1) for t in tokens if "=" in t)
+    for field in fields:
+        if field.name in named:
+            out[field.name] = scalar(field, named.pop(field.name))
+        elif positional:
+            out[field.name] = scalar(field, positional.pop(0))
+        else:
+            raise ArgumentError("%s: missing %s (%s)" % (name, field.name, field.doc))
+    if named or positional:
+        extra = list(named) + positional
+        raise ArgumentError("%s: unexpected argument(s) %s (takes %s)" % (name, " ".join(extra), ", ".join(f.name for f in fields)))
+    return out
+
+
+def _list(field, tokens):
+    item = field.item
+    if len(tokens) > 255:
+        raise ArgumentError("%s: at most 255 items, got %d" % (field.name, len(tokens)))
+    if any(isinstance(x, d.ParamValue) for x in item):
+        out = []
+        for token in tokens:
+            if "=" not in token:
+                raise ArgumentError("%s: expected NAME=VALUE, got %r" % (field.name, token))
+            key, text = token.split("=", 1)
+            param = _param(key)
+            out.append({"param_id": param.id, "value": param_value(param, text)})
+        return out
+    out = []
+    for token in tokens:
+        parts = token.split(":")
+        if len(parts) != len(item):
+            raise ArgumentError(
+                "%s: expected %s, got %r" % (field.name, ":".join(x.name.upper() for x in item), token)
+            )
+        entry = {}
+        for sub, text in zip(item, parts):
+            if sub.name == "param_id":
+                entry[sub.name] = _param(text).id
+            else:
+                entry[sub.name] = scalar(sub, text)
+        out.append(entry)
+    return out

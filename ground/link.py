@@ -1,0 +1,226 @@
+"""The ground end of the serial link: open the port, seal and frame TCs, read and
+decode TM, follow each TC's ST1 reports, and pace the uplink (PROTOCOL.md 1).
+
+Pacing: the next TC goes out only when the previous one was accepted or rejected
+(ST1 1.1 / 1.2), or when the board's acknowledgement window has passed; the
+ground never floods a small receive buffer.
+"""
+
+import errno
+import time
+
+import serial
+
+from ground import codec
+from ground import dictionary as d
+from ground.errors import MitraError
+from ground.framing import FrameSplitter, frame
+from ground.security import seal, seal_clear
+
+DEFAULT_BAUD = 921600
+DEFAULT_ACK_WINDOW_S = 0.5
+_READ_SIZE = 4096
+
+_ST1 = 1
+_ACCEPT_OK, _ACCEPT_FAIL, _START_OK, _START_FAIL = 1, 2, 3, 4
+_PROGRESS_OK, _PROGRESS_FAIL, _DONE_OK, _DONE_FAIL = 5, 6, 7, 8
+_FAILURES = {_ACCEPT_FAIL: "acceptance", _START_FAIL: "start", _PROGRESS_FAIL: "progress", _DONE_FAIL: "completion"}
+_REPLAY = 3
+_EVENT_SECURITY = 2
+
+
+class LinkError(MitraError):
+    """The port could not be opened or used."""
+
+
+class BoardSilent(LinkError):
+    """No answer from the board within the timeout."""
+
+    def __init__(self, message, waited):
+        super().__init__(message)
+        self.waited = waited
+
+
+class CommandFailed(MitraError):
+    """The board reported an ST1 failure for a TC."""
+
+    def __init__(self, stage, code, command, reports):
+        self.stage = stage
+        self.code = code
+        self.error = d.ERROR_BY_CODE.get(code, "UNKNOWN_ERROR")
+        self.reports = reports
+        super().__init__("%s failed at %s: %s (%d)" % (command, stage, self.error, code))
+
+
+def open_port(port, baud=DEFAULT_BAUD, timeout=0.05):
+    """A pyserial port with messages a person can act on when it cannot be opened."""
+    try:
+        return serial.Serial(port, baudrate=baud, timeout=timeout, exclusive=True)
+    except serial.SerialException as exc:
+        err = exc.errno if exc.errno is not None else getattr(exc.__context__, "errno", None)
+        if err == errno.ENOENT:
+            raise LinkError("%s: no such port (is the board plugged in, or `ground sitl` running?)" % port) from None
+        if err in (errno.EACCES, errno.EPERM):
+            raise LinkError("%s: permission denied (add yourself to 'dialout')" % port) from None
+        if err in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "lock" in str(exc).lower():
+            raise LinkError("%s: port busy (another program has it open)" % port) from None
+        raise LinkError("%s: cannot open: %s" % (port, exc)) from None
+
+
+class Result:
+    """What one TC produced: its ST1 reports and the other TM that came with them."""
+
+    def __init__(self, command, request_id):
+        self.command = command
+        self.request_id = request_id
+        self.reports = []  # ST1 reports for this request
+        self.telemetry = []  # everything else received meanwhile
+        self.accepted = False
+        self.completed = False
+
+
+class GroundLink:
+    """One open link to a board (or SITL): uplink with security, downlink decoding."""
+
+    def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=d.APID_BY_NAME["obc"], serial_port=None):
+        self.port_name = port
+        self.key = key  # ground.keys.LinkKey, or None for clear mode
+        self.ack_window_s = ack_window_s
+        self.apid = apid
+        self.serial = serial_port if serial_port is not None else open_port(port, baud)
+        self.splitter = FrameSplitter()
+        self.seq_count = int(time.time()) & 0x3FFF  # any start; the board does not check it
+        self.bad_packets = 0
+        self.last_error = None
+        self._started = False
+        self._pending = []
+
+    def close(self):
+        self.serial.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- downlink --------------------------------------------------------------
+
+    def flush_input(self):
+        self.serial.reset_input_buffer()
+        self.splitter.reset()
+
+    def read(self, timeout):
+        """Decoded TM packets that arrive within `timeout` seconds (at least one read)."""
+        out = []
+        deadline = time.monotonic() + timeout
+        while True:
+            # read(1) returns at the first byte (or the port timeout); then take what is waiting
+            chunk = self.serial.read(1)
+            if chunk:
+                waiting = self.serial.in_waiting
+                if waiting:
+                    chunk += self.serial.read(min(waiting, _READ_SIZE))
+            if chunk:
+                for body in self.splitter.feed(chunk):
+                    try:
+                        out.append(codec.decode(body))
+                    except MitraError as exc:
+                        self.bad_packets += 1
+                        self.last_error = exc
+            if out or time.monotonic() >= deadline:
+                return out
+
+    def packets(self, duration=None):
+        """Yield decoded TM forever, or for `duration` seconds."""
+        end = None if duration is None else time.monotonic() + duration
+        while end is None or time.monotonic() < end:
+            left = 0.2 if end is None else max(0.0, min(0.2, end - time.monotonic()))
+            yield from self.read(left)
+
+    # --- uplink ----------------------------------------------------------------
+
+    def _frame(self, packet):
+        if self.key is None:
+            return seal_clear(packet)
+        return seal(packet, self.key.spi, self.key.take_sn(), self.key.key)
+
+    def write_packet(self, packet):
+        """Seal, frame and write one TC packet (no waiting)."""
+        data = frame(self._frame(packet))
+        if not self._started:
+            data = b"\x00" + data  # flush any partial frame the board holds
+            self._started = True
+        self.serial.write(data)
+        self.serial.flush()
+
+    def next_seq(self):
+        self.seq_count = (self.seq_count + 1) & 0x3FFF
+        return self.seq_count
+
+    def command(self, name, data=None, timeout=5.0, ack_flags=0xF, on_packet=None):
+        """Send one TC and follow it to completion; returns a Result or raises.
+
+        Raises CommandFailed on an ST1 failure, BoardSilent when the board says
+        nothing about the TC within `timeout` seconds.
+        """
+        message = d.command(name)
+        packet = codec.encode_tc(message.service, message.subtype, data, apid=self.apid, seq_count=self.next_seq(), ack_flags=ack_flags)
+        return self.send_packet(packet, name, timeout=timeout, on_packet=on_packet)
+
+    def send_packet(self, packet, name="TC", timeout=5.0, on_packet=None, _retried=False):
+        request_id = codec.request_id(packet)
+        ack_flags = packet[6] & 0xF
+        result = Result(name, request_id)
+        sent_sn = self.key.next_sn if self.key is not None else None
+        self.write_packet(packet)
+        start = time.monotonic()
+        deadline = start + timeout
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            for p in self.read(min(0.1, deadline - now)):
+                if self._is_replay_of(p, sent_sn) and not _retried:
+                    # The board rebooted and burned a block of SNs: move past its
+                    # floor and send the same TC again under a fresh SN.
+                    self.key.jump_past(p["data"]["aux"]["floor"])
+                    return self.send_packet(packet, name, timeout, on_packet, _retried=True)
+                if self._is_report_for(p, request_id):
+                    result.reports.append(p)
+                    sub = p["subtype"]
+                    if sub in _FAILURES:
+                        raise CommandFailed(_FAILURES[sub], p["data"]["error"], name, result.reports)
+                    if sub == _ACCEPT_OK:
+                        result.accepted = True
+                    if sub == _DONE_OK:
+                        result.completed = True
+                        return result
+                else:
+                    result.telemetry.append(p)
+                    if on_packet is not None:
+                        on_packet(p)
+            if not ack_flags & 0x8 and (result.accepted or not ack_flags & 0x1) and time.monotonic() - start >= self.ack_window_s:
+                return result  # nothing more was asked for
+        if result.reports:
+            return result if not ack_flags & 0x8 else self._silent(name, timeout, "no completion report")
+        return self._silent(name, timeout, "no verification report")
+
+    def _silent(self, name, timeout, what):
+        hint = ""
+        if self.bad_packets:
+            hint = " (%d undecodable packets; last: %s)" % (self.bad_packets, self.last_error)
+        raise BoardSilent("%s: %s for %s within %.1f s%s" % (self.port_name, what, name, timeout, hint), timeout)
+
+    @staticmethod
+    def _is_report_for(p, request_id):
+        return p["type"] == "tm" and p["service"] == _ST1 and p["data"].get("request_id") == request_id
+
+    def _is_replay_of(self, p, sn):
+        if self.key is None or sn is None or p["type"] != "tm" or p["service"] != 5:
+            return False
+        data = p["data"]
+        if data.get("event_id") != _EVENT_SECURITY:
+            return False
+        aux = data["aux"]
+        return aux["reason"] == _REPLAY and aux["spi"] == self.key.spi and aux["sn"] == sn

@@ -1,0 +1,65 @@
+"""One readable line per decoded packet, with names from the dictionary."""
+
+import datetime
+import json
+
+from ground import dictionary as d
+
+EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def cuc_text(time):
+    moment = EPOCH + datetime.timedelta(seconds=time["coarse"] + time["fine"] / 65536)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
+
+
+def _value(key, value):
+    if key == "param_id" and value in d.PARAM_BY_ID:
+        return d.PARAM_BY_ID[value].name
+    if key == "event_id" and value in d.EVENT_BY_ID:
+        return d.EVENT_BY_ID[value].name
+    if key == "error":
+        return "%s(%d)" % (d.ERROR_BY_CODE.get(value, "UNKNOWN"), value)
+    if key == "request_id":
+        return "apid=0x%03x,seq=%d" % ((value >> 16) & 0x7FF, value & 0x3FFF)
+    if key == "reason":
+        return d.SECURITY_REASONS.get(value, str(value))
+    return value
+
+
+def _fields(data):
+    parts = []
+    for key, value in data.items():
+        if key == "params" and isinstance(value, list):
+            parts += ["%s=%s" % (_value("param_id", p["param_id"]), p["value"]) for p in value]
+        elif isinstance(value, dict):
+            parts += _fields(value)
+        elif isinstance(value, list):
+            parts.append("%s=[%s]" % (key, ", ".join(" ".join(_fields(v)) if isinstance(v, dict) else str(v) for v in value)))
+        else:
+            parts.append("%s=%s" % (key, _value(key, value)))
+    return parts
+
+
+def line(packet):
+    """`TM 2026-11-25T03:00:00.000Z obc #12 hk.report sid=1 uptime=5 ...`"""
+    apid = d.APIDS.get(packet["apid"], ("0x%03x" % packet["apid"],))[0]
+    name = packet.get("name") or "%d.%d" % (packet["service"], packet["subtype"])
+    head = [packet["type"].upper()]
+    if packet["type"] == "tm":
+        head.append(cuc_text(packet["time"]))
+    head += [apid, "#%d" % packet["seq_count"], name]
+    data = packet["data"]
+    if isinstance(data, dict):
+        if packet["service"] == 5 and "aux" in data:
+            event = d.EVENT_BY_ID.get(data["event_id"])
+            head[-1] = "%s:%s" % (name, event.name if event else data["event_id"])
+            data = data["aux"]
+        head += _fields(data)
+    else:
+        head.append("data=%s" % data)
+    return " ".join(str(x) for x in head)
+
+
+def as_json(packet):
+    return json.dumps(packet, sort_keys=False)
