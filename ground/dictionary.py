@@ -191,7 +191,7 @@ MESSAGES = [
 
 Event = namedtuple("Event", "id name severity aux doc")
 
-SECURITY_REASONS = {1: "unknown_spi", 2: "bad_mac", 3: "replay", 4: "short", 5: "clear_refused"}
+SECURITY_REASONS = {1: "unknown_spi", 2: "bad_mac", 3: "replay", 4: "short", 5: "clear_refused", 6: "store_failed"}
 
 EVENTS = [
     Event(
@@ -206,7 +206,7 @@ EVENTS = [
         "security_rejected",
         4,
         (
-            f("reason", "u8", "1 unknown SPI, 2 bad MAC, 3 replay, 4 short frame, 5 clear mode refused"),
+            f("reason", "u8", "1 unknown SPI, 2 bad MAC, 3 replay, 4 short frame, 5 clear mode refused, 6 floor not stored"),
             f("spi", "u16", "security parameter index of the frame"),
             f("sn", "u32", "sequence number of the frame (0 when absent)"),
             f("floor", "u32", "last accepted sequence number for that SPI"),
@@ -264,6 +264,7 @@ HK_STRUCTURES = [
             f("drop_replay", "u32", "frames dropped: SN outside the anti-replay window"),
             f("drop_short", "u32", "frames dropped: too short for the security layer"),
             f("drop_clear", "u32", "frames dropped: clear mode refused"),
+            f("drop_store", "u32", "frames dropped: the anti-replay floor could not be stored"),
             f("tc_accepted", "u32", "TCs accepted by the dispatcher"),
             f("tc_rejected", "u32", "TCs rejected by the dispatcher"),
             f("tm_sent", "u32", "telemetry packets sent"),

@@ -146,5 +146,5 @@ PARAMS = (
 # Housekeeping structures: SID -> layout of the parameters after the SID
 HK_OBC = const(1)  # on-board computer housekeeping
 HK = {
-    1: 'IIIIIIIIIIIIIIII',
+    1: 'IIIIIIIIIIIIIIIII',
 }

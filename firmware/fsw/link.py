@@ -70,7 +70,7 @@ class Link:
         self.tm_sent += 1
 
     def drops(self):
-        # (cobs, oversize, length, pec, unknown SPI, bad MAC, replay, short, clear)
+        # (cobs, oversize, length, pec, unknown SPI, bad MAC, replay, short, clear, store)
         g = self.guard
         d = self.decoder
         return (
@@ -83,4 +83,5 @@ class Link:
             g.rej_replay,
             g.rej_short,
             g.rej_clear,
+            g.rej_store,
         )
