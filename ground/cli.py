@@ -16,6 +16,7 @@ from ground import codec
 from ground import dictionary as d
 from ground import show
 from ground.errors import MitraError
+from ground.link import CommandFailed
 
 
 class CommandError(Exception):
@@ -27,13 +28,17 @@ class CommandError(Exception):
 
 def _link(opts):
     from ground.keys import KeyStore, port_link_name
-    from ground.link import GroundLink
+    from ground.link import GroundLink, open_port
 
-    key = None
-    if not opts.clear:
-        name = opts.key or port_link_name(opts.port)
-        key = KeyStore().load(name)
-    return GroundLink(opts.port, key=key, baud=opts.baud, ack_window_s=opts.ack_window)
+    port = open_port(opts.port, opts.baud)  # a missing port says so before a missing key
+    try:
+        key = None
+        if not opts.clear:
+            key = KeyStore().load(opts.key or port_link_name(opts.port))
+        return GroundLink(opts.port, key=key, ack_window_s=opts.ack_window, serial_port=port)
+    except BaseException:
+        port.close()
+        raise
 
 
 def _emit(opts, packet, out=None):
@@ -54,30 +59,31 @@ def cmd_send(opts):
     link = _link(opts)
     try:
         link.flush_input()
-        result = link.command(opts.command, data, timeout=opts.timeout, on_packet=(lambda p: _emit(opts, p)) if opts.verbose else None)
-        for p in result.reports:
-            _emit(opts, p)
-        for p in result.telemetry:
-            if p["service"] == message.service and p["subtype"] == message.subtype + 1 or opts.verbose:
-                continue
-            # replies to this TC (pong, parameter values, HK) are printed; periodic noise only with -v
-            if _reply_to(message, p):
+        try:
+            result = link.command(opts.command, data, timeout=opts.timeout)
+        except CommandFailed as exc:
+            for p in exc.reports:
                 _emit(opts, p)
-        if not result.completed and message.kind == "tc":
-            print("ground: %s sent; no completion requested" % opts.command, file=sys.stderr)
+            raise
+        for p in result.packets:
+            # ST1 reports and the replies to this TC; periodic telemetry only with -v
+            if opts.verbose or p in result.reports or _reply_to(message, p):
+                _emit(opts, p)
+        if not result.completed:
+            print("ground: %s sent; its ack flags asked for no completion report" % opts.command, file=sys.stderr)
     finally:
         link.close()
     return 0
 
 
 def _reply_to(message, packet):
-    replies = {(17, 1): (17, 2), (20, 1): (20, 2), (3, 27): (3, 25), (9, 128): (5, 2), (20, 3): (5, 2)}
-    want = replies.get((message.service, message.subtype))
-    return want is not None and (packet["service"], packet["subtype"]) == want
+    """TM that a TC asks for: pong, parameter values, HK one-shot, the events it causes."""
+    replies = {(17, 1): {(17, 2)}, (20, 1): {(20, 2)}, (3, 27): {(3, 25)}, (9, 128): {(5, 2)}, (20, 3): {(5, 2)}}
+    return (packet["service"], packet["subtype"]) in replies.get((message.service, message.subtype), ())
 
 
 def cmd_tlm(opts):
-    link = _link(opts) if not opts.clear else _link(opts)
+    link = _link(opts)
     count = 0
     try:
         for p in link.packets(opts.duration):

@@ -7,6 +7,7 @@ ground never floods a small receive buffer.
 """
 
 import errno
+import os
 import time
 
 import serial
@@ -75,6 +76,7 @@ class Result:
         self.request_id = request_id
         self.reports = []  # ST1 reports for this request
         self.telemetry = []  # everything else received meanwhile
+        self.packets = []  # both, in arrival order
         self.accepted = False
         self.completed = False
 
@@ -89,7 +91,7 @@ class GroundLink:
         self.apid = apid
         self.serial = serial_port if serial_port is not None else open_port(port, baud)
         self.splitter = FrameSplitter()
-        self.seq_count = int(time.time()) & 0x3FFF  # any start; the board does not check it
+        self.seq_count = int.from_bytes(os.urandom(2), "big") & 0x3FFF  # distinct request IDs across sessions
         self.bad_packets = 0
         self.last_error = None
         self._started = False
@@ -181,6 +183,7 @@ class GroundLink:
             if now >= deadline:
                 break
             for p in self.read(min(0.1, deadline - now)):
+                result.packets.append(p)
                 if self._is_replay_of(p, sent_sn) and not _retried:
                     # The board rebooted and burned a block of SNs: move past its
                     # floor and send the same TC again under a fresh SN.

@@ -21,6 +21,7 @@ from fsw.services.st17 import Test
 from fsw.services.st20 import Parameters
 
 _TICK_MS = const(20)  # real milliseconds between schedule checks
+_GC_EVERY = const(50)  # ticks between chosen garbage collections (about 1 s)
 _BOOT_STORE = "boot.dat"
 _STORE_PARAMS = const(1)
 _STORE_BOOT = const(2)
@@ -118,11 +119,16 @@ class Obc:
 
     async def _schedule(self):
         watchdog = self.board.get("watchdog_ms", 0)
+        ticks = 0
         while True:
             now = self.clock.uptime_ms()
             self.hk.tick(now)
             self.time.tick(now)
             hal.feed_watchdog(watchdog)
+            ticks += 1
+            if ticks >= _GC_EVERY:
+                ticks = 0
+                hal.collect()  # here, between packets, rather than mid-frame
             await hal.sleep_ms(_TICK_MS)
 
     async def run(self):
