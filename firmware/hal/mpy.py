@@ -11,7 +11,7 @@ import micropython
 try:
     import machine
 except ImportError:
-    machine = None
+    machine = None  # type: ignore[assignment]  # the unix port has no machine module
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
