@@ -19,6 +19,7 @@ from construct import (
     BitStruct,
     Checksum,
     Const,
+    Error,
     Float32b,
     GreedyBytes,
     Int8sb,
@@ -109,13 +110,13 @@ def _field(field):
         return field.name / PrefixedArray(Int8ub, Struct(*[_field(x) for x in field.item])) * field.doc
     if isinstance(field, d.ParamValue):
         cases = {p.id: _CONSTRUCT_OF[p.type] for p in d.PARAMS}
-        return field.name / Switch(this[field.id_field], cases) * field.doc
+        return field.name / Switch(this[field.id_field], cases, default=Error) * field.doc
     if isinstance(field, d.Typed):
         if field.table == "hk":
             cases = {h.sid: _struct(h.fields) for h in d.HK_STRUCTURES}
         else:
             cases = {e.id: _struct(e.aux) for e in d.EVENTS}
-        return field.name / Switch(this[field.key_field], cases) * field.doc
+        return field.name / Switch(this[field.key_field], cases, default=Error) * field.doc
     raise TypeError("not a dictionary field: %r" % (field,))
 
 
@@ -244,7 +245,7 @@ def decode(packet):
     out["name"] = message_name(d.MESSAGE_BY_KEY[key])
     try:
         out["data"] = plain(con.parse(payload))
-    except ConstructError as exc:
+    except (ConstructError, struct.error) as exc:  # compiled parsers unpack with struct directly
         raise LengthError("%s payload of %d octets does not parse: %s" % (out["name"], len(payload), _reason(exc))) from None
     return out
 
@@ -308,7 +309,7 @@ def encode_tc(service, subtype, data=None, apid=1, seq_count=0, ack_flags=0xF, s
         secondary=dict(pus_version=d.PUS_VERSION, ack_flags=ack_flags, service=service, subtype=subtype, source_id=source_id),
         data=data or {},
     )
-    return TcPacket.build(dict(body=dict(value=body)))
+    return _build(TcPacket, body)
 
 
 def encode_tm(service, subtype, data=None, apid=1, seq_count=0, message_counter=0, destination_id=d.GROUND_ID, coarse=0, fine=0, time_ref_status=0):
@@ -326,7 +327,14 @@ def encode_tm(service, subtype, data=None, apid=1, seq_count=0, message_counter=
         ),
         data=data or {},
     )
-    return TmPacket.build(dict(body=dict(value=body)))
+    return _build(TmPacket, body)
+
+
+def _build(con, body):
+    try:
+        return con.build(dict(body=dict(value=body)))
+    except ConstructError as exc:
+        raise ArgumentError("cannot encode the packet headers: %s" % _reason(exc)) from None
 
 
 def request_id(tc_packet):
