@@ -24,7 +24,9 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: setup
-	$(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only $(PYTEST_ARGS)
+	mkdir -p out
+	$(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only --benchmark-json=out/bench.json $(PYTEST_ARGS)
+	$(BIN)/python scripts/bench_report.py out/bench.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks build dist *.egg-info
