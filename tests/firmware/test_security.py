@@ -223,6 +223,7 @@ def test_security_replay_file_layout(flash):
 
 def test_security_store_failure_refuses_frame(flash, monkeypatch):
     sec = Security(KEYS)
+    real = storage.save
 
     def broken(name, data):
         raise OSError(28, "no space")
@@ -230,7 +231,7 @@ def test_security_store_failure_refuses_frame(flash, monkeypatch):
     monkeypatch.setattr(storage, "save", broken)
     assert check(sec, gsec.seal(PACKET, 1, 1, KEY1)) == STORE_FAILED
     assert sec.floor(1) == 0 and sec.rej_store == 1
-    monkeypatch.undo()
+    monkeypatch.setattr(storage, "save", real)  # not undo(): that would also leave the flash dir
     assert check(sec, gsec.seal(PACKET, 1, 1, KEY1)) == OK
 
 
