@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 # Every Debian package mitra needs, in one place (later: qemu-system-arm gcc-arm-none-eabi).
+STUB_PORTS="rp2 esp32"
 DEB_PACKAGES="python3 python3-venv python3-dev gcc make git"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -67,5 +68,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install -e '.[test]'
+# MicroPython port stubs for type-checking the firmware (tests/firmware/test_stubs.py):
+# one folder per port, since the stub wheels install flat and overwrite each other.
+for port in $STUB_PORTS; do
+    "$VENV/bin/python" -m pip install --quiet --upgrade --target "$VENV/stubs/$port" "micropython-$port-stubs"
+done
 touch "$VENV/.installed"
 say "ready: $VENV (try \`make test-fast\` or \`make demo\`)"

@@ -3,50 +3,34 @@ module importing under the ESP32 heap budget on the unix port (STYLE.md: no typi
 on the device; check it against the stubs instead).
 
 The mypy run sees only MicroPython's world: the stdlib stubs of
-micropython-stdlib-stubs as typeshed, the rp2 port stubs (machine, time, gc,
+micropython-stdlib-stubs as typeshed, each port's stubs (rp2, esp32: machine, time, gc,
 micropython, ...) on the module path, no CPython site-packages and never
 firmware/cpython (whose `micropython.py` would hide the stub under test).
 """
 
 import ast
-import base64
-import hashlib
 import subprocess
 import sys
-import warnings
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
 from ground import FIRMWARE_DIR
 
-PORT_STUBS = "micropython-rp2-stubs"
 STDLIB_STUBS = "micropython-stdlib-stubs"
+# scripts/bootstrap.sh installs each port's stubs into a folder of its own: the
+# wheels install flat into site-packages and would overwrite each other there.
+STUBS_ROOT = Path(sys.prefix) / "stubs"
+PORTS = ("rp2", "esp32")
 ESP32_HEAP = 100 * 1024  # boards/esp32-devkitc.json heap_budget, the smallest board
 
 
-def _dist(name):
-    try:
-        return metadata.distribution(name)
-    except metadata.PackageNotFoundError:
-        pytest.skip("%s not installed (`make setup` installs the test extras)" % name)
-
-
-def _overwritten(dist):
-    """Files of `dist` whose content is no longer what it installed (another stub package wrote over them)."""
-    out = []
-    for f in dist.files or ():
-        if f.hash is None or f.hash.mode != "sha256" or not str(f).endswith(".pyi"):
-            continue
-        path = dist.locate_file(f)
-        try:
-            digest = hashlib.sha256(path.read_bytes()).digest()
-        except FileNotFoundError:
-            out.append(str(f))
-            continue
-        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != f.hash.value:
-            out.append(str(f))
-    return out
+def _dist(name, port):
+    target = STUBS_ROOT / port
+    for dist in metadata.distributions(name=name, path=[str(target)]):
+        return dist
+    pytest.skip("%s not installed in %s (`make setup` installs it)" % (name, target))
 
 
 def _typings(tmp_path, port, stdlib):
@@ -104,17 +88,11 @@ def _mypy_config(tmp_path, typings, stub_modules, typeshed):
     return path
 
 
-def test_firmware_type_checks_against_rp2_stubs(tmp_path):
+@pytest.mark.parametrize("port", PORTS)
+def test_firmware_type_checks_against_port_stubs(tmp_path, port):
     pytest.importorskip("mypy")
-    port, stdlib = _dist(PORT_STUBS), _dist(STDLIB_STUBS)
-    clobbered = _overwritten(port)
-    if clobbered:
-        warnings.warn(
-            "%d of %s's stub files were overwritten by another port's stubs installed in the same "
-            "site-packages (e.g. %s); mypy checks against the files as installed"
-            % (len(clobbered), PORT_STUBS, ", ".join(clobbered[:5]))
-        )
-    typings, stub_modules = _typings(tmp_path, port, stdlib)
+    port_dist, stdlib = _dist("micropython-%s-stubs" % port, port), _dist(STDLIB_STUBS, port)
+    typings, stub_modules = _typings(tmp_path, port_dist, stdlib)
     config = _mypy_config(tmp_path, typings, stub_modules, stdlib.locate_file(""))
     targets = ["fsw", "hal/mpy.py", "main.py"]
     proc = subprocess.run(
