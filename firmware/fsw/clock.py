@@ -20,6 +20,7 @@ class Clock:
         self._up_s = 0  # flight time since boot, unaffected by set_cuc
         self._up_us = 0
         self.synced = False  # True once the ground set the time
+        self._rate = 0  # set_drift() below brings the clock up to date first, so it needs a rate
         self.set_drift(drift_ppm)
 
     def set_drift(self, drift_ppm):
