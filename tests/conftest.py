@@ -8,6 +8,8 @@ import pytest
 from ground import FIRMWARE_DIR
 from hil import runtimes
 
+pytest_plugins = ["hil.plugin"]
+
 for _p in (str(FIRMWARE_DIR), str(runtimes.CPYTHON_SHIMS)):
     if _p not in sys.path:
         sys.path.insert(0, _p)

