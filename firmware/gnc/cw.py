@@ -1,0 +1,276 @@
+# Relative guidance with the Clohessy-Wiltshire (Hill) equations: the pure MicroPython
+# fallback of native/src/cw.c (same names without gnc_, same arguments and semantics).
+# Hill / LVLH: x radial, y along-track, z cross-track; state [x, y, z, vx, vy, vz].
+# Sources: Vallado, "Fundamentals of Astrodynamics and Applications", 6.8; Curtis,
+# "Orbital Mechanics for Engineering Students", 7.4-7.5; D'Amico & Montenbruck, JGCD 29(3)
+# 2006 (e/i separation). The design notes are in the comments of native/src/cw.c.
+# Outputs go into the caller's buffers; errors raise GncError; keepout_check returns
+# (min_range, unsafe) and abort_burn returns unsafe (GNC_EUNSAFE is a flag, not an error).
+import math
+
+from micropython import const
+
+from gnc.errors import EINVAL, ENAN, ESINGULAR, ERANGE, GncError
+
+_SING_TOL = 1e-3
+_ABORT_SAMPLES = const(64)
+_MAX_SAMPLES = const(4096)  # GNC_KEEPOUT_MAX_SAMPLES
+_TWO_PI = 6.283185307179586
+
+
+def _finite(v, n, name):
+    for i in range(n):
+        f = v[i]
+        if f != f or f in (math.inf, -math.inf):
+            raise GncError(ENAN, name + ": NaN or infinite input")
+
+
+def _fin(f, name):
+    if f != f or f in (math.inf, -math.inf):
+        raise GncError(ENAN, name + ": NaN or infinite input")
+
+
+def _sin_minus(u):
+    # sin u - u without cancellation for small u (Taylor series)
+    if abs(u) >= 1.0:
+        return math.sin(u) - u
+    u2 = u * u
+    return -u * u2 / 6.0 * (1.0 - u2 / 20.0 * (1.0 - u2 / 42.0 * (1.0 - u2 / 72.0 * (1.0 - u2 / 110.0))))
+
+
+def _one_minus_cos(u):
+    h = math.sin(0.5 * u)
+    return 2.0 * h * h
+
+
+def _check_n(n, name):
+    if not n > 0.0:
+        raise GncError(EINVAL, name + ": n must be > 0")
+
+
+def cw_stm(n, t, phi36):
+    _fin(n, "cw_stm")
+    _fin(t, "cw_stm")
+    _check_n(n, "cw_stm")
+    u = n * t
+    s = math.sin(u)
+    c = math.cos(u)
+    omc = _one_minus_cos(u)
+    smx = _sin_minus(u)
+    for i in range(36):
+        phi36[i] = 0.0
+    phi36[0] = 1.0 + 3.0 * omc
+    phi36[3] = s / n
+    phi36[4] = 2.0 * omc / n
+    phi36[6] = 6.0 * smx
+    phi36[7] = 1.0
+    phi36[9] = -2.0 * omc / n
+    phi36[10] = (u + 4.0 * smx) / n
+    phi36[14] = c
+    phi36[17] = s / n
+    phi36[18] = 3.0 * n * s
+    phi36[21] = c
+    phi36[22] = 2.0 * s
+    phi36[24] = -6.0 * n * omc
+    phi36[27] = -2.0 * s
+    phi36[28] = 1.0 - 4.0 * omc
+    phi36[32] = -n * s
+    phi36[35] = c
+
+
+def cw_propagate(x, n, t, out):
+    _finite(x, 6, "cw_propagate")
+    _fin(n, "cw_propagate")
+    _fin(t, "cw_propagate")
+    _check_n(n, "cw_propagate")
+    u = n * t
+    s = math.sin(u)
+    c = math.cos(u)
+    omc = _one_minus_cos(u)
+    smx = _sin_minus(u)
+    x0, y0, z0, vx, vy, vz = x[0], x[1], x[2], x[3], x[4], x[5]
+    out[0] = (1.0 + 3.0 * omc) * x0 + (s * vx + 2.0 * omc * vy) / n
+    out[1] = 6.0 * smx * x0 + y0 + (-2.0 * omc * vx + (u + 4.0 * smx) * vy) / n
+    out[2] = c * z0 + s * vz / n
+    out[3] = 3.0 * n * s * x0 + c * vx + 2.0 * s * vy
+    out[4] = -6.0 * n * omc * x0 - 2.0 * s * vx + (1.0 - 4.0 * omc) * vy
+    out[5] = -n * s * z0 + c * vz
+
+
+def cw_two_impulse(x0, r_f, v_f, n, t, dv1, dv2):
+    # dv1 = Phi_rv^-1 (r_f - Phi_rr r0) - v0 (Curtis 7.5); in-plane 2x2 by cofactors with a
+    # relative determinant guard; cross-track singular at half periods (see cw.c).
+    _finite(x0, 6, "cw_two_impulse")
+    _finite(r_f, 3, "cw_two_impulse")
+    _finite(v_f, 3, "cw_two_impulse")
+    _fin(n, "cw_two_impulse")
+    _fin(t, "cw_two_impulse")
+    _check_n(n, "cw_two_impulse")
+    if not t > 0.0:
+        raise GncError(EINVAL, "cw_two_impulse: t must be > 0")
+    u = n * t
+    s = math.sin(u)
+    c = math.cos(u)
+    omc = _one_minus_cos(u)
+    smx = _sin_minus(u)
+    m00 = s
+    m01 = 2.0 * omc
+    m10 = -2.0 * omc
+    m11 = u + 4.0 * smx
+    det = m00 * m11 - m01 * m10
+    frob = m00 * m00 + m01 * m01 + m10 * m10 + m11 * m11
+    if not abs(det) >= _SING_TOL * frob:
+        raise GncError(ESINGULAR, "cw_two_impulse: in-plane transfer singular at this time")
+    zfree = c * x0[2]
+    if abs(s) < _SING_TOL:
+        if abs(r_f[2] - zfree) > _SING_TOL * (abs(r_f[2]) + abs(x0[2])):
+            raise GncError(ESINGULAR, "cw_two_impulse: cross-track transfer singular at a half period")
+        vz = x0[5]
+    else:
+        vz = n * (r_f[2] - zfree) / s
+    bx = r_f[0] - (1.0 + 3.0 * omc) * x0[0]
+    by = r_f[1] - (6.0 * smx * x0[0] + x0[1])
+    vx = n * (m11 * bx - m01 * by) / det
+    vy = n * (-m10 * bx + m00 * by) / det
+    dv1[0] = vx - x0[3]
+    dv1[1] = vy - x0[4]
+    dv1[2] = vz - x0[5]
+    dv2[0] = v_f[0] - (3.0 * n * s * x0[0] + c * vx + 2.0 * s * vy)
+    dv2[1] = v_f[1] - (-6.0 * n * omc * x0[0] - 2.0 * s * vx + (1.0 - 4.0 * omc) * vy)
+    dv2[2] = v_f[2] - (-n * s * x0[2] + c * vz)
+
+
+def safety_ellipse(n, a, c, phase, y_c, x):
+    # x = a sin th, y = y_c + 2 a cos th, z = c sin(th + phase); state at th = 0 (see cw.c)
+    for f in (n, a, c, phase, y_c):
+        _fin(f, "safety_ellipse")
+    _check_n(n, "safety_ellipse")
+    if a < 0.0 or c < 0.0:
+        raise GncError(EINVAL, "safety_ellipse: amplitudes must be >= 0")
+    x[0] = 0.0
+    x[1] = y_c + 2.0 * a
+    x[2] = c * math.sin(phase)
+    x[3] = a * n
+    x[4] = 0.0
+    x[5] = c * n * math.cos(phase)
+
+
+def _range_at(x, n, u, s, c):
+    omc = 1.0 - c
+    smx = s - u
+    px = (1.0 + 3.0 * omc) * x[0] + (s * x[3] + 2.0 * omc * x[4]) / n
+    py = 6.0 * smx * x[0] + x[1] + (-2.0 * omc * x[3] + (u + 4.0 * smx) * x[4]) / n
+    pz = c * x[2] + s * x[5] / n
+    return math.sqrt(px * px + py * py + pz * pz)
+
+
+def keepout_check(x, n, horizon, dt, radius):
+    # samples t_k = min(k dt, horizon), k = 0..ceil(horizon / dt); returns (min_range, unsafe)
+    _finite(x, 6, "keepout_check")
+    for f in (n, horizon, dt, radius):
+        _fin(f, "keepout_check")
+    if not n > 0.0 or horizon < 0.0 or not dt > 0.0 or radius < 0.0:
+        raise GncError(EINVAL, "keepout_check: needs n > 0, horizon >= 0, dt > 0, radius >= 0")
+    kf = horizon / dt
+    if not kf <= _MAX_SAMPLES - 1:
+        raise GncError(ERANGE, "keepout_check: more samples than GNC_KEEPOUT_MAX_SAMPLES")
+    count = int(math.ceil(kf)) + 1
+    best = math.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2])
+    for k in range(1, count):
+        t = k * dt
+        if t > horizon:
+            t = horizon
+        u = n * t
+        r = _range_at(x, n, u, math.sin(u), math.cos(u))
+        if r < best:
+            best = r
+    return best, best < radius
+
+
+def _period_min_range(r0, w, q):
+    # minimum of |C + U cos tau + V sin tau| over one period (see cw.c)
+    cy = r0[1] - 2.0 * w
+    ux, uy, uz = r0[0], 2.0 * w, r0[2]
+    vx, vy, vz = w, -2.0 * r0[0], q
+    step = _TWO_PI / _ABORT_SAMPLES
+    best2 = r0[0] * r0[0] + r0[1] * r0[1] + r0[2] * r0[2]
+    tau = 0.0
+    for k in range(1, _ABORT_SAMPLES):
+        s = math.sin(k * step)
+        c = math.cos(k * step)
+        px = ux * c + vx * s
+        py = cy + uy * c + vy * s
+        pz = uz * c + vz * s
+        f = px * px + py * py + pz * pz
+        if f < best2:
+            best2 = f
+            tau = k * step
+    for _ in range(4):
+        sn = math.sin(tau)
+        cs = math.cos(tau)
+        px = ux * cs + vx * sn
+        py = cy + uy * cs + vy * sn
+        pz = uz * cs + vz * sn
+        dx = -ux * sn + vx * cs
+        dy = -uy * sn + vy * cs
+        dz = -uz * sn + vz * cs
+        f = px * px + py * py + pz * pz
+        if f < best2:
+            best2 = f
+        g = px * dx + py * dy + pz * dz
+        h = dx * dx + dy * dy + dz * dz - px * px + py * (cy - py) - pz * pz
+        if not h > 0.0:
+            break
+        d = -g / h
+        if d > step:
+            d = step
+        elif d < -step:
+            d = -step
+        tau += d
+    return math.sqrt(best2)
+
+
+def abort_burn(x, n, radius, dv):
+    # drift-free abort: candidates and choice as in cw.c; dv written, returns unsafe
+    _finite(x, 6, "abort_burn")
+    _fin(n, "abort_burn")
+    _fin(radius, "abort_burn")
+    if not n > 0.0 or not radius > 0.0:
+        raise GncError(EINVAL, "abort_burn: needs n > 0 and radius > 0")
+    d = 1.5 * radius
+    wc = x[3] / n
+    qc = x[5] / n
+    dvy = -2.0 * n * x[0] - x[4]
+    rp = math.sqrt(x[0] * x[0] + x[2] * x[2])
+    r0n = math.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2])
+    sy = 1.0 if x[1] >= 0.0 else -1.0
+    accept = min(0.99 * r0n, d)
+    best = [0.0, -1.0, 0.0, 0.0, False]  # cost, min range, w, q, accepted
+
+    def consider(w, q):
+        ddx = n * (w - wc)
+        ddz = n * (q - qc)
+        cost = ddx * ddx + dvy * dvy + ddz * ddz
+        m = _period_min_range(x, w, q)
+        ok = m >= accept
+        if (ok and (not best[4] or cost < best[0])) or (not ok and not best[4] and m > best[1]):
+            best[0] = cost
+            best[1] = m
+            best[2] = w
+            best[3] = q
+            best[4] = ok
+
+    consider(wc, qc)
+    if rp > 1e-3 * radius:
+        ex = -x[2] / rp
+        ez = x[0] / rp
+        proj = ex * wc + ez * qc
+        ll = max(abs(proj), d)
+        consider(ll * ex, ll * ez)
+        consider(-ll * ex, -ll * ez)
+    for i in (1, 2, 4):
+        consider(-sy * d * i, qc)
+    dv[0] = n * (best[2] - wc)
+    dv[1] = dvy
+    dv[2] = n * (best[3] - qc)
+    return best[1] < radius

@@ -1,0 +1,389 @@
+/* mitra GNC core: relative guidance with the Clohessy-Wiltshire (Hill) equations.
+ *
+ * Hill / LVLH frame: x radial (away from Earth), y along-track, z cross-track, n the
+ * target's mean motion (circular orbit):
+ *     x'' = 3 n^2 x + 2 n y',   y'' = -2 n x',   z'' = -n^2 z.
+ * Sources: D. A. Vallado, "Fundamentals of Astrodynamics and Applications", 4th ed., 6.8
+ * (Hill's equations and their closed-form solution); H. D. Curtis, "Orbital Mechanics for
+ * Engineering Students", 7.4-7.5 (CW state transition matrix and two-impulse rendezvous);
+ * S. D'Amico, O. Montenbruck, "Proximity operations of formation-flying spacecraft using an
+ * eccentricity/inclination vector separation", JGCD 29(3), 2006 (the e/i separation idea
+ * behind the safety ellipse and the abort design).
+ *
+ * float32 care: with u = n t, 1 - cos u is evaluated as 2 sin^2(u/2) and sin u - u by its
+ * Taylor series for |u| < 1, so the STM keeps its relative accuracy for short times.
+ */
+#include <math.h>
+
+#include "gnc.h"
+
+#define TWO_PI 6.28318530718f
+/* Relative determinant guard of the position block: singular when
+ * |det| < SING_TOL * (Frobenius norm)^2 (2x2 in-plane block), or |sin u| < SING_TOL
+ * (cross-track); i.e. a condition number above 1/SING_TOL = 1000. */
+#define SING_TOL 1e-3f
+#define ABORT_SAMPLES 64 /* samples of one period when an abort candidate is evaluated */
+#define RESYNC 32        /* keep-out sin/cos recurrence: exact sinf/cosf every RESYNC samples */
+
+static int finite_n(const float *v, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        if (!isfinite(v[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* sin u - u, accurate also for small |u| (Taylor series, nested; |u| < 1). */
+static float sin_minus(float u)
+{
+    float u2;
+    if (fabsf(u) >= 1.0f) {
+        return sinf(u) - u;
+    }
+    u2 = u * u;
+    return -u * u2 / 6.0f *
+           (1.0f - u2 / 20.0f * (1.0f - u2 / 42.0f * (1.0f - u2 / 72.0f * (1.0f - u2 / 110.0f))));
+}
+
+/* 1 - cos u = 2 sin^2(u / 2) (no cancellation for small u). */
+static float one_minus_cos(float u)
+{
+    float h = sinf(0.5f * u);
+    return 2.0f * h * h;
+}
+
+gnc_status gnc_cw_stm(float n, float t, float *phi36)
+{
+    float u, s, c, omc, smx;
+    int i;
+    if (!isfinite(n) || !isfinite(t)) {
+        return GNC_ENAN;
+    }
+    if (!(n > 0.0f)) {
+        return GNC_EINVAL;
+    }
+    u = n * t;
+    s = sinf(u);
+    c = cosf(u);
+    omc = one_minus_cos(u);
+    smx = sin_minus(u);
+    for (i = 0; i < 36; i++) {
+        phi36[i] = 0.0f;
+    }
+    /* Vallado 6.8 / Curtis (7.53): rows x, y, z, vx, vy, vz. */
+    phi36[0] = 1.0f + 3.0f * omc;                 /* 4 - 3 cos u */
+    phi36[3] = s / n;
+    phi36[4] = 2.0f * omc / n;
+    phi36[6 + 0] = 6.0f * smx;                    /* 6 (sin u - u) */
+    phi36[6 + 1] = 1.0f;
+    phi36[6 + 3] = -2.0f * omc / n;
+    phi36[6 + 4] = (u + 4.0f * smx) / n;          /* (4 sin u - 3 u) / n */
+    phi36[12 + 2] = c;
+    phi36[12 + 5] = s / n;
+    phi36[18 + 0] = 3.0f * n * s;
+    phi36[18 + 3] = c;
+    phi36[18 + 4] = 2.0f * s;
+    phi36[24 + 0] = -6.0f * n * omc;
+    phi36[24 + 3] = -2.0f * s;
+    phi36[24 + 4] = 1.0f - 4.0f * omc;            /* 4 cos u - 3 */
+    phi36[30 + 2] = -n * s;
+    phi36[30 + 5] = c;
+    return GNC_OK;
+}
+
+/* out = Phi(t) x without forming Phi (out may alias x). */
+static void propagate(const float *x, float n, float t, float *out)
+{
+    float u = n * t;
+    float s = sinf(u), c = cosf(u), omc = one_minus_cos(u), smx = sin_minus(u);
+    float x0 = x[0], y0 = x[1], z0 = x[2], vx = x[3], vy = x[4], vz = x[5];
+    out[0] = (1.0f + 3.0f * omc) * x0 + (s * vx + 2.0f * omc * vy) / n;
+    out[1] = 6.0f * smx * x0 + y0 + (-2.0f * omc * vx + (u + 4.0f * smx) * vy) / n;
+    out[2] = c * z0 + s * vz / n;
+    out[3] = 3.0f * n * s * x0 + c * vx + 2.0f * s * vy;
+    out[4] = -6.0f * n * omc * x0 - 2.0f * s * vx + (1.0f - 4.0f * omc) * vy;
+    out[5] = -n * s * z0 + c * vz;
+}
+
+gnc_status gnc_cw_propagate(const float *x, float n, float t, float *out)
+{
+    if (!finite_n(x, 6) || !isfinite(n) || !isfinite(t)) {
+        return GNC_ENAN;
+    }
+    if (!(n > 0.0f)) {
+        return GNC_EINVAL;
+    }
+    propagate(x, n, t, out);
+    return GNC_OK;
+}
+
+/* Curtis 7.5: dv1 = Phi_rv^-1 (r_f - Phi_rr r0) - v0, dv2 = v_f - (Phi_vr r0 + Phi_vv v0+).
+ * Phi_rv is block diagonal: the in-plane 2x2 block (inverted by cofactors, guarded by its
+ * relative determinant; singular at u = 2 pi k and, past one period, at the roots of
+ * 8 (1 - cos u) = 3 u sin u) and the cross-track sin(u) / n, which vanishes at every half
+ * period. At a cross-track singularity the free motion already gives z(t) = cos(u) z0; when
+ * that meets r_f[2] (to SING_TOL relative) no cross-track burn is made, else ESINGULAR. So
+ * half-period transfers (radial hops) in the orbit plane work. */
+gnc_status gnc_cw_two_impulse(const float *x0, const float *r_f, const float *v_f, float n, float t, float *dv1,
+                              float *dv2)
+{
+    float u, s, c, omc, smx, m00, m01, m10, m11, det, frob, bx, by, vx, vy, vz, zfree;
+    if (!finite_n(x0, 6) || !finite_n(r_f, 3) || !finite_n(v_f, 3) || !isfinite(n) || !isfinite(t)) {
+        return GNC_ENAN;
+    }
+    if (!(n > 0.0f) || !(t > 0.0f)) {
+        return GNC_EINVAL;
+    }
+    u = n * t;
+    s = sinf(u);
+    c = cosf(u);
+    omc = one_minus_cos(u);
+    smx = sin_minus(u);
+    /* n * Phi_rv (in-plane), dimensionless. */
+    m00 = s;
+    m01 = 2.0f * omc;
+    m10 = -2.0f * omc;
+    m11 = u + 4.0f * smx;
+    det = m00 * m11 - m01 * m10;
+    frob = m00 * m00 + m01 * m01 + m10 * m10 + m11 * m11;
+    if (!(fabsf(det) >= SING_TOL * frob)) {
+        return GNC_ESINGULAR;
+    }
+    zfree = c * x0[2];
+    if (fabsf(s) < SING_TOL) {
+        if (fabsf(r_f[2] - zfree) > SING_TOL * (fabsf(r_f[2]) + fabsf(x0[2]))) {
+            return GNC_ESINGULAR;
+        }
+        vz = x0[5];
+    } else {
+        vz = n * (r_f[2] - zfree) / s;
+    }
+    bx = r_f[0] - (1.0f + 3.0f * omc) * x0[0];
+    by = r_f[1] - (6.0f * smx * x0[0] + x0[1]);
+    vx = n * (m11 * bx - m01 * by) / det;
+    vy = n * (-m10 * bx + m00 * by) / det;
+    dv1[0] = vx - x0[3];
+    dv1[1] = vy - x0[4];
+    dv1[2] = vz - x0[5];
+    dv2[0] = v_f[0] - (3.0f * n * s * x0[0] + c * vx + 2.0f * s * vy);
+    dv2[1] = v_f[1] - (-6.0f * n * omc * x0[0] - 2.0f * s * vx + (1.0f - 4.0f * omc) * vy);
+    dv2[2] = v_f[2] - (-n * s * x0[2] + c * vz);
+    return GNC_OK;
+}
+
+/* Safety ellipse parameterisation, with the phase angle theta = n t + theta0 (the drift-free
+ * CW solution, Vallado 6.8 with vy0 = -2 n x0):
+ *     x = a sin(theta)              vx =  a n cos(theta)
+ *     y = y_c + 2 a cos(theta)      vy = -2 a n sin(theta) = -2 n x
+ *     z = c sin(theta + phase)      vz =  c n cos(theta + phase)
+ * phase = pi/2 puts the cross-track motion in quadrature with the radial one (parallel
+ * e and i vectors, D'Amico 2006): |(x, z)| >= min(a, c) at all times, so an along-track
+ * error cannot bring the path onto the target. phase = 0 makes x and z vanish together.
+ * The state written is the one at theta = 0. */
+gnc_status gnc_safety_ellipse(float n, float a, float c, float phase, float y_c, float *x)
+{
+    if (!isfinite(n) || !isfinite(a) || !isfinite(c) || !isfinite(phase) || !isfinite(y_c)) {
+        return GNC_ENAN;
+    }
+    if (!(n > 0.0f) || a < 0.0f || c < 0.0f) {
+        return GNC_EINVAL;
+    }
+    x[0] = 0.0f;
+    x[1] = y_c + 2.0f * a;
+    x[2] = c * sinf(phase);
+    x[3] = a * n;
+    x[4] = 0.0f;
+    x[5] = c * n * cosf(phase);
+    return GNC_OK;
+}
+
+/* Range at u = n t from the closed-form position rows of Phi, given sin, cos of u. */
+static float range_at(const float *x, float n, float u, float s, float c)
+{
+    float omc = 1.0f - c;
+    float smx = s - u;
+    float px = (1.0f + 3.0f * omc) * x[0] + (s * x[3] + 2.0f * omc * x[4]) / n;
+    float py = 6.0f * smx * x[0] + x[1] + (-2.0f * omc * x[3] + (u + 4.0f * smx) * x[4]) / n;
+    float pz = c * x[2] + s * x[5] / n;
+    return sqrtf(px * px + py * py + pz * pz);
+}
+
+/* Samples at t_k = min(k dt, horizon), k = 0..ceil(horizon / dt). sin/cos by the rotation
+ * recurrence, resynchronised with sinf/cosf every RESYNC samples (cost on small MCUs). */
+gnc_status gnc_keepout_check(const float *x, float n, float horizon, float dt, float radius, float *min_range)
+{
+    float kf, sd, cd, s = 0.0f, c = 1.0f, best, r, u, tmp;
+    int count, k;
+    if (!finite_n(x, 6) || !isfinite(n) || !isfinite(horizon) || !isfinite(dt) || !isfinite(radius)) {
+        return GNC_ENAN;
+    }
+    if (!(n > 0.0f) || horizon < 0.0f || !(dt > 0.0f) || radius < 0.0f) {
+        return GNC_EINVAL;
+    }
+    kf = horizon / dt;
+    if (!(kf <= (float)(GNC_KEEPOUT_MAX_SAMPLES - 1))) {
+        return GNC_ERANGE;
+    }
+    count = (int)kf;
+    if ((float)count < kf) {
+        count++;
+    }
+    count++; /* samples, including t = 0 */
+    if (count > GNC_KEEPOUT_MAX_SAMPLES) {
+        return GNC_ERANGE;
+    }
+    sd = sinf(n * dt);
+    cd = cosf(n * dt);
+    best = sqrtf(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
+    for (k = 1; k < count; k++) {
+        float t = (float)k * dt;
+        if (k == count - 1 || t > horizon) {
+            t = horizon;
+            u = n * t;
+            s = sinf(u);
+            c = cosf(u);
+        } else if (k % RESYNC == 0) {
+            u = n * t;
+            s = sinf(u);
+            c = cosf(u);
+        } else {
+            u = n * t;
+            tmp = s * cd + c * sd;
+            c = c * cd - s * sd;
+            s = tmp;
+        }
+        r = range_at(x, n, u, s, c);
+        if (r < best) {
+            best = r;
+        }
+    }
+    *min_range = best;
+    return best < radius ? GNC_EUNSAFE : GNC_OK;
+}
+
+/* Minimum range over one period of the drift-free path from position r0 with
+ * (vx, vz) = n (w, q), vy = -2 n x0. With tau = n t the path is
+ *     P(tau) = C + U cos tau + V sin tau,  C = (0, y0 - 2 w, 0), U = (x0, 2 w, z0),
+ *     V = (w, -2 x0, q)
+ * (the position rows of Phi). ABORT_SAMPLES samples, then Newton on |P|^2 from the best. */
+static float period_min_range(const float *r0, float w, float q)
+{
+    float cx = 0.0f, cy = r0[1] - 2.0f * w, cz = 0.0f;
+    float ux = r0[0], uy = 2.0f * w, uz = r0[2];
+    float vx = w, vy = -2.0f * r0[0], vz = q;
+    float step = TWO_PI / (float)ABORT_SAMPLES;
+    float sd = sinf(step), cd = cosf(step), s = 0.0f, c = 1.0f, tmp, best2, tau_best = 0.0f, tau;
+    int k, it;
+    best2 = r0[0] * r0[0] + r0[1] * r0[1] + r0[2] * r0[2];
+    for (k = 1; k < ABORT_SAMPLES; k++) {
+        float px, py, pz, f;
+        tmp = s * cd + c * sd;
+        c = c * cd - s * sd;
+        s = tmp;
+        px = cx + ux * c + vx * s;
+        py = cy + uy * c + vy * s;
+        pz = cz + uz * c + vz * s;
+        f = px * px + py * py + pz * pz;
+        if (f < best2) {
+            best2 = f;
+            tau_best = (float)k * step;
+        }
+    }
+    tau = tau_best;
+    for (it = 0; it < 4; it++) {
+        float sn = sinf(tau), cs = cosf(tau), px, py, pz, dx, dy, dz, g, h, d, f;
+        px = cx + ux * cs + vx * sn;
+        py = cy + uy * cs + vy * sn;
+        pz = cz + uz * cs + vz * sn;
+        dx = -ux * sn + vx * cs;
+        dy = -uy * sn + vy * cs;
+        dz = -uz * sn + vz * cs;
+        f = px * px + py * py + pz * pz;
+        if (f < best2) {
+            best2 = f;
+        }
+        g = px * dx + py * dy + pz * dz;                               /* f' / 2 */
+        h = dx * dx + dy * dy + dz * dz + px * (cx - px) + py * (cy - py) + pz * (cz - pz); /* f'' / 2 */
+        if (!(h > 0.0f)) {
+            break;
+        }
+        d = -g / h;
+        if (d > step) {
+            d = step;
+        } else if (d < -step) {
+            d = -step;
+        }
+        tau += d;
+    }
+    return sqrtf(best2);
+}
+
+/* Abort burn (design documented in docs by this comment):
+ * vy becomes -2 n x0 (drift-free, so the free path is periodic and one period decides its
+ * safety). The in-plane radial and the cross-track velocities are picked among candidates
+ * (w, q) = (vx, vz) / n:
+ *   0. keep the current vx, vz (only the drift is removed);
+ *   1. e/i separation (D'Amico 2006): (w, q) = +-L (-z0, x0) / |p0| with p0 = (x0, z0) and
+ *      L = max(1.5 radius, |current component|): the (x, z) motion is then an ellipse with
+ *      orthogonal semi-axes |p0| and L, so the range never falls below min(|p0|, L);
+ *   2. when the vehicle is near the along-track axis (|p0| small) that separation is not
+ *      reachable: a radial impulse away from the target (w = -sign(y0) W, W = 1.5, 3, 6
+ *      radius) sends the path along-track away from the target and back once per orbit.
+ * Each candidate's minimum range over one period is evaluated; the cheapest (smallest |dv|)
+ * whose minimum reaches min(1.5 radius, 0.99 |r0|) wins, else the one with the largest
+ * minimum. Returns GNC_EUNSAFE (dv still written) when the chosen path comes below radius. */
+gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv)
+{
+    float d, wc, qc, rp, r0n, accept, best_cost = 0.0f, best_min = -1.0f, best_w = 0.0f, best_q = 0.0f;
+    float cand_w[8], cand_q[8], dvy, sy;
+    int ncand = 0, i, have_ok = 0;
+    if (!finite_n(x, 6) || !isfinite(n) || !isfinite(radius)) {
+        return GNC_ENAN;
+    }
+    if (!(n > 0.0f) || !(radius > 0.0f)) {
+        return GNC_EINVAL;
+    }
+    d = 1.5f * radius;
+    wc = x[3] / n;
+    qc = x[5] / n;
+    dvy = -2.0f * n * x[0] - x[4];
+    rp = sqrtf(x[0] * x[0] + x[2] * x[2]);
+    r0n = sqrtf(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
+    sy = x[1] >= 0.0f ? 1.0f : -1.0f;
+    cand_w[ncand] = wc;
+    cand_q[ncand++] = qc;
+    if (rp > 1e-3f * radius) {
+        float ex = -x[2] / rp, ez = x[0] / rp;
+        float proj = ex * wc + ez * qc;
+        float l = fabsf(proj) > d ? fabsf(proj) : d;
+        cand_w[ncand] = l * ex;
+        cand_q[ncand++] = l * ez;
+        cand_w[ncand] = -l * ex;
+        cand_q[ncand++] = -l * ez;
+    }
+    for (i = 1; i <= 4; i *= 2) {
+        cand_w[ncand] = -sy * d * (float)i;
+        cand_q[ncand++] = qc;
+    }
+    accept = 0.99f * r0n < d ? 0.99f * r0n : d;
+    for (i = 0; i < ncand; i++) {
+        float ddx = n * (cand_w[i] - wc), ddz = n * (cand_q[i] - qc);
+        float cost = ddx * ddx + dvy * dvy + ddz * ddz;
+        float m = period_min_range(x, cand_w[i], cand_q[i]);
+        int ok = m >= accept;
+        if ((ok && (!have_ok || cost < best_cost)) || (!ok && !have_ok && m > best_min)) {
+            have_ok = ok;
+            best_cost = cost;
+            best_min = m;
+            best_w = cand_w[i];
+            best_q = cand_q[i];
+        }
+    }
+    dv[0] = n * (best_w - wc);
+    dv[1] = dvy;
+    dv[2] = n * (best_q - qc);
+    return best_min < radius ? GNC_EUNSAFE : GNC_OK;
+}
