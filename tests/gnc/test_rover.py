@@ -169,7 +169,7 @@ finite = st.floats(-50.0, 50.0, allow_nan=False, width=32)
     pose=st.tuples(finite, finite, st.floats(-10.0, 10.0, width=32)),
     index_frac=st.floats(0.0, 1.0),
     slope_limit=st.floats(0.01, 1.5),
-    slope_ratio=st.floats(-3.0, 3.0),
+    slope_ratio=st.sampled_from([1.0, -1.0]) | st.floats(-3.0, 3.0),  # exactly at the limit, too
     soc=st.floats(0.0, 1.0),
     look=st.floats(0.05, 5.0),
 )
