@@ -16,7 +16,8 @@ A test that takes the `flight` fixture runs once per selected target:
 `board` without an attached board falls back to `sitl-mpy` and says so in the
 report header and the terminal summary. A missing MicroPython unix port skips
 the `sitl-mpy` runs, or fails them under CI (env CI set), like tests/conftest.py.
-SITL runs keep their uplink keys under a temporary MITRA_HOME, never the real one.
+SITL runs keep their uplink keys under a temporary MITRA_HOME, never the real one;
+a board run reads the board's key from the MITRA_HOME pytest was started with.
 
 The helpers at the bottom (`raw_tc`, `send_raw`, `wait_for`, `hk_obc`, ...) are
 what scenarios share to look at the link below `GroundLink.command`.
@@ -35,6 +36,7 @@ FALLBACK = "no board attached: falling back to sitl-mpy"
 
 _TARGETS_KEY = pytest.StashKey()
 _NOTES_KEY = pytest.StashKey()
+_HOME_KEY = pytest.StashKey()
 
 
 # --- options and parametrization --------------------------------------------------
@@ -84,6 +86,7 @@ def pytest_configure(config):
         if target not in targets:
             targets.append(target)
     config.stash[_TARGETS_KEY] = targets
+    config.stash[_HOME_KEY] = os.environ.get("MITRA_HOME")  # where a real board's key lives
     config.stash[_NOTES_KEY] = notes
 
 
@@ -208,6 +211,12 @@ def flight(request, tmp_path, monkeypatch):
         from ground.keys import port_link_name
 
         port = config.getoption("mitra_board_port")
+        # the board's key is in the operator's key store, whatever MITRA_HOME a test set up
+        home = config.stash.get(_HOME_KEY, None)
+        if home is None:
+            monkeypatch.delenv("MITRA_HOME", raising=False)
+        else:
+            monkeypatch.setenv("MITRA_HOME", home)
         f = Flight("board", board, port=port, key_name=config.getoption("mitra_board_key") or port_link_name(port))
     else:
         runtime = RUNTIME_OF[target]
