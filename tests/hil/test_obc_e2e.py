@@ -102,17 +102,19 @@ def test_param_set_persists_across_reboot(flight):
 @pytest.mark.parametrize("value", [99, 3600001, 0xFFFFFFFF])
 def test_param_set_out_of_range_fails_at_start_and_keeps_value(flight, value):
     with flight.link() as link:
+        before = get_param(link, P_HK_PERIOD)
         exc = expect_failure(lambda: set_params(link, [(P_HK_PERIOD, value)]), "start", "ARG_OUT_OF_RANGE")
         assert exc.code == ERR["ARG_OUT_OF_RANGE"]
         assert [p["subtype"] for p in exc.reports] == [ACCEPT_OK, START_FAIL]
-        assert get_param(link, P_HK_PERIOD) == 5000
+        assert get_param(link, P_HK_PERIOD) == before
 
 
 def test_param_set_of_several_is_refused_whole_when_one_is_out_of_range(flight):
     with flight.link() as link:
-        expect_failure(lambda: set_params(link, [(P_HK_PERIOD, 2000), (P_WINDOW, 8)]), "start", "ARG_OUT_OF_RANGE")
-        assert get_param(link, P_HK_PERIOD) == 5000
-        assert get_param(link, P_WINDOW) == 1024
+        before = get_param(link, P_HK_PERIOD), get_param(link, P_WINDOW)
+        new = 2000 if before[0] != 2000 else 2100
+        expect_failure(lambda: set_params(link, [(P_HK_PERIOD, new), (P_WINDOW, 8)]), "start", "ARG_OUT_OF_RANGE")
+        assert (get_param(link, P_HK_PERIOD), get_param(link, P_WINDOW)) == before
 
 
 def test_param_set_read_only_boot_count_is_refused(flight):
@@ -126,10 +128,11 @@ def test_param_set_read_only_boot_count_is_refused(flight):
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
 def test_param_set_f32_non_finite_sent_raw_is_out_of_range(flight, value):
     with flight.link() as link:
+        before = get_param(link, P_DRIFT)
         # ground.args refuses these; the codec does not, so this reaches the board as sent
         packet = codec.encode_tc(20, 3, {"params": [{"param_id": P_DRIFT, "value": value}]}, seq_count=link.next_seq())
         expect_failure(lambda: link.send_packet(packet, "param.set"), "start", "ARG_OUT_OF_RANGE")
-        assert get_param(link, P_DRIFT) == 0.0
+        assert get_param(link, P_DRIFT) == before
 
 
 def test_param_get_unknown_id_fails_at_start(flight):
@@ -263,6 +266,7 @@ def test_time_set_then_report_shows_that_time_and_a_time_set_event(flight):
         assert report["data"]["rate_exp"] == 0
         assert when <= report["data"]["coarse"] <= when + 30
         assert when <= report["time"]["coarse"] <= when + 30  # the TM header uses the new time too
+        link.command("time.set_rate", {"rate_exp": 255})  # leave a real board quiet
 
 
 def test_time_set_rate_255_turns_reports_off_and_0_on(flight):
@@ -273,6 +277,7 @@ def test_time_set_rate_255_turns_reports_off_and_0_on(flight):
         assert [p for p in collect(link, 2.5) if time_report(p)] == []  # 1 s rate: 2 would have come
         link.command("time.set_rate", {"rate_exp": 0})
         assert wait_for(link, time_report)["data"]["rate_exp"] == 0
+        link.command("time.set_rate", {"rate_exp": 255})
 
 
 def test_time_set_rate_out_of_range_fails_at_start(flight):

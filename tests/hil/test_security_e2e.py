@@ -80,10 +80,11 @@ def test_flipped_bit_is_refused_as_bad_mac(flight, where):
         packet = ping_packet(link)
         body = bytearray(sealed(link, packet))
         sn = int.from_bytes(body[2:6], "big")
-        index = {"mac": -3, "packet": 6 + 7, "header_sn": 5}[where]  # packet: the TC's service octet
-        body[index] ^= 0x01
         if where == "header_sn":
-            sn ^= 0x01  # still inside the window; the MAC covers the header
+            sn += 1  # unused and inside the window: only the MAC, which covers the header, can refuse it
+            body[2:6] = sn.to_bytes(4, "big")
+        else:
+            body[{"mac": -3, "packet": 6 + 7}[where]] ^= 0x01  # packet: the TC's service octet
         ev, _ = refused(link, bytes(body), request_id=codec.request_id(packet))
         check_event(ev, "bad_mac", spi=link.key.spi, sn=sn, floor=floor)
         check_counted(before, hk_obc(link), "drop_bad_mac")
