@@ -1,0 +1,206 @@
+# Composite 10 Hz cycles, pure-MicroPython fallback of native/src/steps.c (same layouts,
+# same order of sub-steps, same conventions; see the comment at the top of steps.c).
+# Transactional like the C: the state is worked on in module-level copies and written back,
+# with `out`, only when every sub-step succeeded. No allocation per step beyond the floats
+# the sub-steps return: scratch arrays are allocated once here. The sub-step modules are
+# imported inside each step (a sys.modules lookup once loaded), so the rover app does not
+# load the MEKF and the inspector app does not load the rover.
+from array import array
+
+from micropython import const
+
+from gnc.errors import ENAN, ERANGE, GncError
+
+_MEKF = const(43)
+_BDOT = const(4)
+_INSPECTOR_SIZE = const(66)
+_INSPECTOR_IN = const(40)
+_INSPECTOR_PRM = const(24)
+_INSPECTOR_OUT = const(15)
+_S_HCMD = const(47)  # MEKF | BDOT | h_cmd
+_S_CW = const(50)
+_S_COUNTER = const(57)
+_ROVER_SIZE = const(14)
+_ROVER_IN = const(13)
+_ROVER_PRM = const(20)
+_ROVER_OUT = const(6)
+_RS_SOC = const(5)
+_RS_DRILL = const(6)
+_RS_INDEX = const(10)
+_RS_SINCE_FIX = const(12)
+_MAX_PATH_POINTS = const(64)
+
+
+def _f(n):
+    return array("f", bytes(4 * n))
+
+
+_st = _f(_INSPECTOR_SIZE)
+_res = _f(_INSPECTOR_OUT)
+_mekf = _f(_MEKF)
+_a3 = _f(3)
+_b3 = _f(3)
+_w3 = _f(3)
+_h3 = _f(3)
+_wr3 = _f(3)
+_q4 = _f(4)
+_J = _f(9)
+_lim = _f(2)
+_tau = _f(3)
+_m = _f(3)
+_dv = _f(3)
+_rel = _f(6)
+_rst = _f(_ROVER_SIZE)
+_nav = _f(5)
+_drill = _f(4)
+_meas = _f(3)
+_pp_lim = _f(5)
+_dr_lim = _f(5)
+_pw = _f(6)
+_cond = _f(2)
+_cmd = _f(2)
+_dcmd = _f(2)
+
+
+def _take(dst, src, off):
+    # dst[:] = src[off:off + len(dst)] without a slice object
+    for i in range(len(dst)):
+        dst[i] = src[off + i]
+
+
+def _finite(v, n):
+    for i in range(n):
+        x = v[i]
+        if not x - x == 0.0:  # False for NaN and +-inf
+            return False
+    return True
+
+
+def _zero3(v, off):
+    return v[off] == 0.0 and v[off + 1] == 0.0 and v[off + 2] == 0.0
+
+
+def inspector_step(s, in_, prm, out):
+    # Inspector ADCS + GNC cycle; fills out; returns unsafe (keep-out violation)
+    from gnc.control import dump_dipole, pd_control
+    from gnc.cw import abort_burn, keepout_check
+    from gnc.mekf import mekf_propagate, mekf_update_quat, mekf_update_vector
+
+    if not (_finite(s, _INSPECTOR_SIZE) and _finite(in_, _INSPECTOR_IN) and _finite(prm, _INSPECTOR_PRM)):
+        raise GncError(ENAN, "inspector_step: NaN or infinite input")
+    st = _st
+    res = _res
+    _take(st, s, 0)
+    for i in range(_INSPECTOR_OUT):
+        res[i] = 0.0
+    dt = in_[39]
+    # estimation: propagate with the gyro, then sun, magnetometer and star updates
+    _take(_mekf, st, 0)
+    _take(_w3, in_, 0)
+    mekf_propagate(_mekf, _w3, dt, prm[15], prm[16])
+    if not _zero3(in_, 6):
+        _take(_a3, in_, 3)
+        _take(_b3, in_, 6)
+        mekf_update_vector(_mekf, _a3, _b3, prm[17])
+    if not _zero3(in_, 12):
+        _take(_a3, in_, 9)
+        _take(_b3, in_, 12)
+        mekf_update_vector(_mekf, _a3, _b3, prm[18])
+    if in_[22] > 0.5:
+        _take(_q4, in_, 18)
+        mekf_update_quat(_mekf, _q4, prm[19])
+    # control: PD on the estimate with the bias-corrected rate; dumping dipole
+    for i in range(3):
+        _w3[i] = in_[i] - _mekf[4 + i]
+    _take(_q4, in_, 23)
+    _take(_wr3, in_, 27)
+    _take(_h3, in_, 30)
+    _take(_J, prm, 0)
+    _lim[0] = prm[11]
+    _lim[1] = prm[12]
+    pd_control(_mekf, _w3, _q4, _wr3, _J, _h3, prm[9], prm[10], _lim, _tau)
+    if not _zero3(in_, 15):
+        _take(_b3, in_, 15)
+        dump_dipole(_b3, _h3, prm[13], prm[14], _m)
+    else:
+        _m[0] = _m[1] = _m[2] = 0.0
+    # guidance: keep-out check of the free drift; abort burn when it is violated
+    _take(_rel, in_, 33)
+    min_range, unsafe = keepout_check(_rel, prm[20], prm[22], prm[23], prm[21])
+    if unsafe:
+        abort_burn(_rel, prm[20], prm[21], _dv)
+    # commit
+    for i in range(3):
+        res[i] = _tau[i]
+        res[3 + i] = _m[i]
+        res[12 + i] = _dv[i] if unsafe else 0.0
+        st[_S_HCMD + i] -= _tau[i] * dt
+    for i in range(4):
+        res[6 + i] = _mekf[i]
+    res[10] = min_range
+    res[11] = 1.0 if unsafe else 0.0
+    for i in range(_MEKF):
+        st[i] = _mekf[i]
+    for i in range(6):
+        st[_S_CW + i] = _rel[i]
+    st[_S_COUNTER] += 1.0
+    for i in range(_INSPECTOR_SIZE):
+        s[i] = st[i]
+    for i in range(_INSPECTOR_OUT):
+        out[i] = res[i]
+    return bool(unsafe)
+
+
+def rover_step(s, in_, prm, path, n_points, out):
+    # Rover cycle: odometry, heading fix, power, pure pursuit, drill; fills out
+    from gnc.rover import drill_step, power_step, pure_pursuit, rover_heading_fix, rover_odometry
+
+    if not (_finite(s, _ROVER_SIZE) and _finite(in_, _ROVER_IN) and _finite(prm, _ROVER_PRM)):
+        raise GncError(ENAN, "rover_step: NaN or infinite input")
+    if n_points < 0 or n_points > _MAX_PATH_POINTS:
+        raise GncError(ERANGE, "rover_step: n_points outside 0..GNC_MAX_PATH_POINTS")
+    if not _finite(path, 2 * n_points):
+        raise GncError(ENAN, "rover_step: NaN or infinite input")
+    st = _rst
+    _take(st, s, 0)
+    dt = in_[12]
+    drilling = in_[11] > 0.5
+    # navigation: odometry, then the sun azimuth fix with the time since the last one
+    _take(_nav, st, 0)
+    rover_odometry(_nav, in_[0], in_[1], in_[2], dt, prm[5])
+    st[_RS_SINCE_FIX] += dt
+    if in_[3] > 0.5:
+        rover_heading_fix(_nav, in_[4], prm[6], st[_RS_SINCE_FIX])
+        st[_RS_SINCE_FIX] = 0.0
+    # power, with the survival heater on while the Sun is below the local horizon
+    _take(_pw, prm, 7)
+    heater = 1 if in_[5] < prm[13] else 0
+    soc, net_w = power_step(st[_RS_SOC], in_[5], in_[6], prm[13], prm[14], heater, _pw, dt)
+    # path following, speed limited by slope and the state of charge just computed
+    _cond[0] = in_[7]
+    _cond[1] = soc
+    _take(_pp_lim, prm, 0)
+    index, done = pure_pursuit(_nav, path, n_points, int(st[_RS_INDEX]), _pp_lim, _cond, _cmd)
+    # drill: the rover stands still while it drills
+    _dcmd[0] = _dcmd[1] = 0.0
+    _take(_drill, st, _RS_DRILL)
+    if drilling:
+        _cmd[0] = _cmd[1] = 0.0
+        _take(_meas, in_, 8)
+        _take(_dr_lim, prm, 15)
+        drill_step(_drill, _meas, _dr_lim, dt, _dcmd)
+    # commit
+    for i in range(5):
+        st[i] = _nav[i]
+    for i in range(4):
+        st[_RS_DRILL + i] = _drill[i]
+    st[_RS_SOC] = soc
+    st[_RS_INDEX] = index
+    for i in range(_ROVER_SIZE):
+        s[i] = st[i]
+    out[0] = _cmd[0]
+    out[1] = _cmd[1]
+    out[2] = 1.0 if done else 0.0
+    out[3] = net_w
+    out[4] = _dcmd[0]
+    out[5] = _dcmd[1]
