@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast bench clean native-check
 
 setup: $(VENV)/.installed
 
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/ground demo
 
-test: setup
+test: setup native-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: setup
@@ -27,6 +27,30 @@ bench: setup
 	mkdir -p out
 	$(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only --benchmark-json=out/bench.json $(PYTEST_ARGS)
 	$(BIN)/python scripts/bench_report.py out/bench.json
+
+# The C core must build warning-free for the host and both board cores (RP2040: Cortex-M0+;
+# ESP32-class and mps2-an386: Cortex-M4F), and the MicroPython module must match native/api.py.
+# Without arm-none-eabi-gcc (scripts/bootstrap.sh installs it) only the host build is checked.
+NATIVE_SRC := $(wildcard native/src/*.c)
+NATIVE_CFLAGS := -std=c99 -Wall -Wextra -Werror -Wdouble-promotion -Wconversion -Wshadow -Inative/include
+ARM_M0 := arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb -Os
+ARM_M4 := arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
+
+# Compiles run in parallel; `wait $$pid` per job so any failure fails the target.
+native-check:
+	@pids=""; for f in $(NATIVE_SRC); do gcc -O2 $(NATIVE_CFLAGS) -c $$f -o /dev/null & pids="$$pids $$!"; done; \
+		for p in $$pids; do wait $$p || exit 1; done
+	@if command -v arm-none-eabi-gcc >/dev/null 2>&1; then \
+		pids=""; for f in $(NATIVE_SRC); do \
+			$(ARM_M0) $(NATIVE_CFLAGS) -c $$f -o /dev/null & pids="$$pids $$!"; \
+			$(ARM_M4) $(NATIVE_CFLAGS) -c $$f -o /dev/null & pids="$$pids $$!"; \
+		done; \
+		for p in $$pids; do wait $$p || exit 1; done; \
+		echo "native-check: $(words $(NATIVE_SRC)) sources warning-free on gcc, Cortex-M0+ and Cortex-M4F"; \
+	else \
+		echo "native-check: arm-none-eabi-gcc missing, host gcc only (scripts/bootstrap.sh installs gcc-arm-none-eabi)"; \
+	fi
+	@python3 native/micropython/gen_module.py --check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks build dist *.egg-info

@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-# Every Debian package mitra needs, in one place (later: qemu-system-arm gcc-arm-none-eabi).
+# Every Debian package mitra needs, in one place (later: qemu-system-arm).
 STUB_PORTS="rp2 esp32"
-DEB_PACKAGES="python3 python3-venv python3-dev gcc make git"
+DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -31,6 +31,9 @@ has_package() {
             "$PYTHON" -c 'import os, sys, sysconfig
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' >/dev/null 2>&1 ;;
         gcc-arm-none-eabi) command -v arm-none-eabi-gcc >/dev/null 2>&1 ;;
+        libnewlib-arm-none-eabi)  # the C library headers (math.h, string.h) of the bare-metal toolchain
+            command -v arm-none-eabi-gcc >/dev/null 2>&1 &&
+                printf '#include <math.h>\n#include <string.h>\n' | arm-none-eabi-gcc -E -x c - >/dev/null 2>&1 ;;
         gcc | make | git | qemu-system-arm) command -v "$1" >/dev/null 2>&1 ;;
         *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
     esac
