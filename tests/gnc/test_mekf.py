@@ -188,6 +188,20 @@ def test_mekf_propagate_matches_dense_phi_p_phi_t(gnc, seed):
     assert np.abs(s[:4] - q_ref).max() < 2e-6
 
 
+@pytest.mark.parametrize("dt", [0.1, 1.0])
+def test_mekf_propagate_from_zero_covariance_gives_q(gnc, dt):
+    """P = 0: Phi P Phi^T vanishes and P becomes Q (Markley & Crassidis eq. 6.93)."""
+    ffi, lib = gnc
+    sv, su = 3e-4, 2e-4
+    s = f32(np.zeros(43))
+    s[0] = 1.0
+    assert lib.gnc_mekf_propagate(ffi.from_buffer("float[]", s), ffi.from_buffer("float[]", f32([0.1, -0.2, 0.05])),
+                                  dt, sv, su) == 0
+    Q = np.block([[(sv**2 * dt + su**2 * dt**3 / 3) * np.eye(3), -(su**2 * dt**2 / 2) * np.eye(3)],
+                  [-(su**2 * dt**2 / 2) * np.eye(3), su**2 * dt * np.eye(3)]])
+    assert np.allclose(s[7:].reshape(6, 6), Q, rtol=1e-5, atol=0)
+
+
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("kind", ["vector", "quat"])
 def test_mekf_sequential_update_matches_batch_kalman(gnc, seed, kind):
