@@ -111,9 +111,13 @@ class GroundLink:
     def flush_input(self):
         self.serial.reset_input_buffer()
         self.splitter.reset()
+        self._pending = []
 
     def read(self, timeout):
         """Decoded TM packets that arrive within `timeout` seconds (at least one read)."""
+        if self._pending:  # decoded already, but send_packet returned before handing them out
+            out, self._pending = self._pending, []
+            return out
         out = []
         deadline = time.monotonic() + timeout
         while True:
@@ -182,7 +186,9 @@ class GroundLink:
             now = time.monotonic()
             if now >= deadline:
                 break
-            for p in self.read(min(0.1, deadline - now)):
+            batch = self.read(min(0.1, deadline - now))
+            for i, p in enumerate(batch):
+                self._pending = batch[i + 1 :]  # if this call returns here, the next read() gets the rest
                 result.packets.append(p)
                 if self._is_replay_of(p, sent_sn) and not _retried:
                     # The board rebooted and burned a block of SNs: move past its
