@@ -352,3 +352,35 @@ def test_ack_flags_select_the_success_reports(flight, flags, subtypes):
         result = link.command("test.ping", ack_flags=flags)
         seen = result.packets + ping_barrier(link)
         assert [s for s, _ in st1_for(seen, result.request_id)] == subtypes
+
+
+# --- the ground link over the real port ---------------------------------------------------
+
+
+class _SlowFirstRead:
+    """Wraps a port so the first read waits: everything the board sends meanwhile arrives in one batch."""
+
+    def __init__(self, port, delay):
+        self._port = port
+        self._delay = delay
+
+    def read(self, n):
+        if self._delay:
+            import time
+
+            time.sleep(self._delay)
+            self._delay = 0
+        return self._port.read(n)
+
+    def __getattr__(self, name):
+        return getattr(self._port, name)
+
+
+def test_telemetry_in_the_same_batch_as_a_completion_is_not_lost(flight):
+    with flight.link() as link:
+        link.command("hk.change_interval", {"intervals": [{"sid": 1, "interval_ms": 100}]})
+        link.serial = _SlowFirstRead(link.serial, 0.6)  # about six periodic reports queue up behind the ping's
+        result = link.command("test.ping")
+        assert result.completed
+        queued = [p for p in link.read(0) if is_hk(p)]  # at most one more can come in during this read
+        assert len(queued) >= 3, "HK reports that followed the completion were dropped"
