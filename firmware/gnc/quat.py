@@ -95,31 +95,31 @@ def quat_to_dcm(q, r9):
     r9[8] = 1.0 - 2.0 * (x * x + y * y)
 
 
-def dcm_to_quat(r, q):
+def dcm_to_quat(r9, q):
     # Shepperd (1978); EINVAL unless a proper rotation to 1e-3; q0 >= 0
-    check("dcm_to_quat", r, 9)
+    check("dcm_to_quat", r9, 9)
     for i in range(3):
         for j in range(i, 3):
-            dot = r[i] * r[j] + r[3 + i] * r[3 + j] + r[6 + i] * r[6 + j]
+            dot = r9[i] * r9[j] + r9[3 + i] * r9[3 + j] + r9[6 + i] * r9[6 + j]
             if abs(dot - (1.0 if i == j else 0.0)) > 1e-3:
                 raise GncError(EINVAL, "dcm_to_quat: not orthonormal")
-    det = (r[0] * (r[4] * r[8] - r[5] * r[7]) - r[1] * (r[3] * r[8] - r[5] * r[6])
-           + r[2] * (r[3] * r[7] - r[4] * r[6]))
+    det = (r9[0] * (r9[4] * r9[8] - r9[5] * r9[7]) - r9[1] * (r9[3] * r9[8] - r9[5] * r9[6])
+           + r9[2] * (r9[3] * r9[7] - r9[4] * r9[6]))
     if det < 0.0:
         raise GncError(EINVAL, "dcm_to_quat: a reflection")
-    tr = r[0] + r[4] + r[8]
+    tr = r9[0] + r9[4] + r9[8]
     d0 = 1.0 + tr
-    d1 = 1.0 + 2.0 * r[0] - tr
-    d2 = 1.0 + 2.0 * r[4] - tr
-    d3 = 1.0 + 2.0 * r[8] - tr
+    d1 = 1.0 + 2.0 * r9[0] - tr
+    d2 = 1.0 + 2.0 * r9[4] - tr
+    d3 = 1.0 + 2.0 * r9[8] - tr
     if d0 >= d1 and d0 >= d2 and d0 >= d3:
-        o0, o1, o2, o3 = d0, r[7] - r[5], r[2] - r[6], r[3] - r[1]
+        o0, o1, o2, o3 = d0, r9[7] - r9[5], r9[2] - r9[6], r9[3] - r9[1]
     elif d1 >= d2 and d1 >= d3:
-        o0, o1, o2, o3 = r[7] - r[5], d1, r[1] + r[3], r[2] + r[6]
+        o0, o1, o2, o3 = r9[7] - r9[5], d1, r9[1] + r9[3], r9[2] + r9[6]
     elif d2 >= d3:
-        o0, o1, o2, o3 = r[2] - r[6], r[1] + r[3], d2, r[5] + r[7]
+        o0, o1, o2, o3 = r9[2] - r9[6], r9[1] + r9[3], d2, r9[5] + r9[7]
     else:
-        o0, o1, o2, o3 = r[3] - r[1], r[2] + r[6], r[5] + r[7], d3
+        o0, o1, o2, o3 = r9[3] - r9[1], r9[2] + r9[6], r9[5] + r9[7], d3
     inv = 1.0 / math.sqrt(o0 * o0 + o1 * o1 + o2 * o2 + o3 * o3)
     if o0 < 0.0:
         inv = -inv

@@ -274,13 +274,7 @@ def test_binding_wrapper_signature_follows_table_with_doc(fn):
 
 
 def _fallback_signature_cases():
-    cases = []
-    for fn in api.FUNCTIONS:
-        marks = ()
-        if fn.name == "dcm_to_quat":
-            marks = pytest.mark.xfail(reason="firmware/gnc/quat.py names the argument r, gnc.h r9", strict=False)
-        cases.append(pytest.param(fn, id=fn.name, marks=marks))
-    return cases
+    return [pytest.param(fn, id=fn.name) for fn in api.FUNCTIONS]
 
 
 @pytest.mark.parametrize("fn", _fallback_signature_cases())
