@@ -42,8 +42,8 @@ PERIOD = ORBIT.period  # s
 DEBRIS_LENGTH, DEBRIS_DIAMETER = 11.0, 4.0
 DEBRIS_BOUNDING_RADIUS = float(np.hypot(DEBRIS_LENGTH / 2, DEBRIS_DIAMETER / 2))  # ~5.9 m
 KEEPOUT_RADIUS = 15.0  # m: bounding sphere plus ~9 m for navigation error and a tumbling stage
-ELLIPSE_A = 30.0  # m radial amplitude (along-track semi-axis 60 m) of the inspection safety ellipse
-ELLIPSE_C = 30.0  # m cross-track amplitude
+ELLIPSE_A = 50.0  # m radial amplitude (along-track semi-axis 100 m) of the inspection safety ellipse
+ELLIPSE_C = 50.0  # m cross-track amplitude (a 5% radial nav error at insertion shifts the loop by 4 dx ~ 22 m)
 ELLIPSE_PHASE = np.pi / 2  # cross-track in quadrature with radial: they never vanish together
 
 

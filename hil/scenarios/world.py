@@ -222,31 +222,49 @@ def cw_two_impulse(x0, r_f, v_f, n, t):
     return v1 - x0[3:], np.asarray(v_f, float) - arrive[3:]
 
 
-def relative_twobody(x0, n, t_eval, radius=None):
+def relative_derivative(x, n):
     """Exact two-body motion of a chaser relative to a target on a circular orbit of mean motion n,
-    in the target's rotating LVLH frame (float64):
+    in the target's rotating LVLH frame (float64); x: (6, ...) rows [x, y, z, vx, vy, vz]:
 
         x'' - 2 n y' - n^2 x = mu/R^2 - mu (R + x)/r^3,  y'' + 2 n x' - n^2 y = -mu y / r^3,
         z'' = -mu z / r^3,  r = |(R + x, y, z)|,  R = (mu / n^2)^(1/3).
 
-    x0: (6,) or (runs, 6); returns states (len(t_eval), runs, 6) (runs axis kept as given).
+    (mu/R^2 - mu (R + x)/r^3 is a difference of nearly equal numbers: fine in float64 for x << R.)
+    """
+    R = (MU / n**2) ** (1.0 / 3.0)
+    x_, y, z, vx, vy, vz = x
+    r3 = ((R + x_) ** 2 + y**2 + z**2) ** 1.5
+    ax = 2 * n * vy + n * n * x_ + MU / R**2 - MU * (R + x_) / r3
+    ay = -2 * n * vx + n * n * y - MU * y / r3
+    az = -MU * z / r3
+    return np.stack((vx, vy, vz, ax, ay, az))
+
+
+def relative_rk4(x, n, dt, substeps=1):
+    """Advance one relative state (6,) over dt with fixed-step RK4 of relative_derivative."""
+    x = np.asarray(x, float)
+    h = dt / substeps
+    for _ in range(substeps):
+        k1 = relative_derivative(x, n)
+        k2 = relative_derivative(x + 0.5 * h * k1, n)
+        k3 = relative_derivative(x + 0.5 * h * k2, n)
+        k4 = relative_derivative(x + h * k3, n)
+        x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x
+
+
+def relative_twobody(x0, n, t_eval):
+    """relative_derivative integrated with DOP853 (rtol 1e-11) from t=0 to t_eval[-1].
+
+    x0: (6,) or (runs, 6); returns states (len(t_eval), 6) or (len(t_eval), runs, 6).
     """
     x0 = np.asarray(x0, float)
     single = x0.ndim == 1
     X0 = np.atleast_2d(x0)
     runs = X0.shape[0]
-    R = (MU / n**2) ** (1.0 / 3.0)
-    g0 = MU / R**2
 
     def f(_t, y):
-        s = y.reshape(6, runs)
-        x, yy, z, vx, vy, vz = s
-        r3 = ((R + x) ** 2 + yy**2 + z**2) ** 1.5
-        # mu/R^2 - mu (R + x)/r^3 computed as a difference of nearly equal numbers is fine in float64
-        ax = 2 * n * vy + n * n * x + g0 - MU * (R + x) / r3
-        ay = -2 * n * vx + n * n * yy - MU * yy / r3
-        az = -MU * z / r3
-        return np.concatenate((vx, vy, vz, ax, ay, az))
+        return relative_derivative(y.reshape(6, runs), n).reshape(-1)
 
     sol = solve_ivp(f, (0.0, float(t_eval[-1])), X0.T.reshape(-1), t_eval=t_eval, method="DOP853", rtol=1e-11,
                     atol=1e-9)
