@@ -179,6 +179,11 @@ FUNCTIONS = (
     _f("rover_step", "Rover cycle (10 Hz): odometry, heading fix, power, pure pursuit, drill; fills out.",
        ("s", INOUT, "GNC_ROVER_STEP_SIZE"), ("in", IN, "GNC_ROVER_IN"), ("prm", IN, "GNC_ROVER_PRM"),
        ("path", IN, "2*n_points"), ("n_points", INT), ("out", OUT, "GNC_ROVER_OUT")),
+    # ---- sim.c
+    _f("detumble_run", "B-dot detumbling run over a field table (inertial): x, bdot_s in place; |w| per step in rate_out.",
+       ("x", INOUT, "GNC_BODY_SIZE"), ("J", IN, 9), ("bdot_s", INOUT, "GNC_BDOT_SIZE"), ("b_inertial", IN, "3*n_steps"),
+       ("n_steps", INT), ("dt", FLOAT), ("k", FLOAT), ("m_max", FLOAT), ("substeps", INT),
+       ("rate_out", OUT, "1*n_steps")),
 )
 # fmt: on
 

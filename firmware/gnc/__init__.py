@@ -53,6 +53,7 @@ MODULES = (
     ("rover", ("pure_pursuit", "rover_odometry", "rover_heading_fix", "power_step", "drill_step")),
     ("plant", ("body_step", "cw_step", "rover_kinematics")),
     ("steps", ("inspector_step", "rover_step")),
+    ("sim", ("detumble_run",)),
 )  # fmt: skip
 
 

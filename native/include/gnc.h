@@ -178,4 +178,15 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
 gnc_status gnc_rover_step(float *s, const float *in, const float *prm, const float *path, int n_points,
                           float *out);
 
+/* ---- Simulation loops (sim.c): whole host-side runs kept in C (Monte Carlo) --------- */
+/* D1 B-dot detumbling, n_steps control periods of dt s. Each step: the field b_inertial[3i..3i+2]
+ * (inertial axes, T; one value per step from the caller's table) is rotated into the body with
+ * the plant's true attitude x[0..3] and fed to gnc_bdot (state bdot_s, gain k, per-axis m_max);
+ * the dipole m is held over the step while the torque m x B (B re-rotated with the current
+ * attitude at each of `substeps` sub-intervals) drives the rigid body through gnc_body_step
+ * (no wheel torque); rate_out[i] = |w| (rad/s) at the end of step i. x (GNC_BODY_SIZE) and
+ * bdot_s (GNC_BDOT_SIZE) are updated in place when the whole run succeeded. */
+gnc_status gnc_detumble_run(float *x, const float *J, float *bdot_s, const float *b_inertial, int n_steps, float dt,
+                            float k, float m_max, int substeps, float *rate_out);
+
 #endif

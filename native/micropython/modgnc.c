@@ -688,6 +688,27 @@ static mp_obj_t gnc_mp_rover_step(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(gnc_mp_rover_step_obj, 6, 6, gnc_mp_rover_step);
 
+// B-dot detumbling run over a field table (inertial): x, bdot_s in place; |w| per step in rate_out.
+static mp_obj_t gnc_mp_detumble_run(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    int a_n_steps = (int)mp_obj_get_int(args[4]);
+    int a_substeps = (int)mp_obj_get_int(args[8]);
+    float *a_x = gnc_mp_buf(args[0], GNC_BODY_SIZE, GNC_MP_WRITE, "detumble_run", "x");
+    const float *a_J = gnc_mp_buf(args[1], 9, 0, "detumble_run", "J");
+    float *a_bdot_s = gnc_mp_buf(args[2], GNC_BDOT_SIZE, GNC_MP_WRITE, "detumble_run", "bdot_s");
+    const float *a_b_inertial = gnc_mp_buf(args[3], 3 * (mp_int_t)a_n_steps, GNC_MP_AT_LEAST, "detumble_run", "b_inertial");
+    float a_dt = (float)mp_obj_get_float(args[5]);
+    float a_k = (float)mp_obj_get_float(args[6]);
+    float a_m_max = (float)mp_obj_get_float(args[7]);
+    float *a_rate_out = gnc_mp_buf(args[9], 1 * (mp_int_t)a_n_steps, GNC_MP_WRITE | GNC_MP_AT_LEAST, "detumble_run", "rate_out");
+    gnc_status rc = gnc_detumble_run(a_x, a_J, a_bdot_s, a_b_inertial, a_n_steps, a_dt, a_k, a_m_max, a_substeps, a_rate_out);
+    if (rc != GNC_OK) {
+        gnc_mp_status(rc, "detumble_run");
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(gnc_mp_detumble_run_obj, 10, 10, gnc_mp_detumble_run);
+
 static const mp_rom_map_elem_t gnc_native_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_gnc_native) },
     { MP_ROM_QSTR(MP_QSTR_quat_mul), MP_ROM_PTR(&gnc_mp_quat_mul_obj) },
@@ -728,6 +749,7 @@ static const mp_rom_map_elem_t gnc_native_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_rover_kinematics), MP_ROM_PTR(&gnc_mp_rover_kinematics_obj) },
     { MP_ROM_QSTR(MP_QSTR_inspector_step), MP_ROM_PTR(&gnc_mp_inspector_step_obj) },
     { MP_ROM_QSTR(MP_QSTR_rover_step), MP_ROM_PTR(&gnc_mp_rover_step_obj) },
+    { MP_ROM_QSTR(MP_QSTR_detumble_run), MP_ROM_PTR(&gnc_mp_detumble_run_obj) },
     { MP_ROM_QSTR(MP_QSTR_EINVAL), MP_ROM_INT(GNC_EINVAL) },
     { MP_ROM_QSTR(MP_QSTR_ENAN), MP_ROM_INT(GNC_ENAN) },
     { MP_ROM_QSTR(MP_QSTR_ESINGULAR), MP_ROM_INT(GNC_ESINGULAR) },
