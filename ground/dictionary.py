@@ -298,6 +298,8 @@ def command(name):
             "unknown service %r (known: %s)" % (service_name, ", ".join(sorted(SERVICE_BY_NAME)))
         )
     commands = [m for m in MESSAGES if m.kind == "tc" and m.service == service.number]
+    if not commands:
+        raise DictionaryError("service %r has no commands (it only reports)" % service_name)
     for m in commands:
         if m.name == command_name:
             return m

@@ -26,7 +26,13 @@ _ST1 = 1
 _ACCEPT_OK, _ACCEPT_FAIL, _START_OK, _START_FAIL = 1, 2, 3, 4
 _PROGRESS_OK, _PROGRESS_FAIL, _DONE_OK, _DONE_FAIL = 5, 6, 7, 8
 _FAILURES = {_ACCEPT_FAIL: "acceptance", _START_FAIL: "start", _PROGRESS_FAIL: "progress", _DONE_FAIL: "completion"}
-_REPLAY = 3
+_UNKNOWN_SPI, _BAD_MAC, _REPLAY, _CLEAR_REFUSED = 1, 2, 3, 5
+_SECURITY_HINTS = {
+    _UNKNOWN_SPI: "the board has no key for this SPI (flash the key, or pick the link's key with --key)",
+    _BAD_MAC: "the MAC does not verify: this link's key is not the board's (--key NAME)",
+    _REPLAY: "the sequence number is behind the board's anti-replay floor",
+    _CLEAR_REFUSED: "the board refuses clear mode (security is on): drop --clear",
+}
 _EVENT_SECURITY = 2
 
 
@@ -40,6 +46,17 @@ class BoardSilent(LinkError):
     def __init__(self, message, waited):
         super().__init__(message)
         self.waited = waited
+
+
+class Rejected(LinkError):
+    """The board's security layer discarded our frame (it said so with an ST5 event)."""
+
+    def __init__(self, port, command, reason, event):
+        self.reason = reason
+        self.event = event
+        name = d.SECURITY_REASONS.get(reason, str(reason))
+        hint = _SECURITY_HINTS.get(reason, "")
+        super().__init__("%s: board rejected %s: %s%s" % (port, command, name, (" (" + hint + ")") if hint else ""))
 
 
 class CommandFailed(MitraError):
@@ -190,11 +207,14 @@ class GroundLink:
             for i, p in enumerate(batch):
                 self._pending = batch[i + 1 :]  # if this call returns here, the next read() gets the rest
                 result.packets.append(p)
-                if self._is_replay_of(p, sent_sn) and not _retried:
+                reason = self._security_verdict(p, sent_sn)
+                if reason == _REPLAY and not _retried:
                     # The board rebooted and burned a block of SNs: move past its
                     # floor and send the same TC again under a fresh SN.
                     self.key.jump_past(p["data"]["aux"]["floor"])
                     return self.send_packet(packet, name, timeout, on_packet, _retried=True)
+                if reason is not None:
+                    raise Rejected(self.port_name, name, reason, p)
                 if self._is_report_for(p, request_id):
                     result.reports.append(p)
                     sub = p["subtype"]
@@ -225,11 +245,14 @@ class GroundLink:
     def _is_report_for(p, request_id):
         return p["type"] == "tm" and p["service"] == _ST1 and p["data"].get("request_id") == request_id
 
-    def _is_replay_of(self, p, sn):
-        if self.key is None or sn is None or p["type"] != "tm" or p["service"] != 5:
-            return False
-        data = p["data"]
-        if data.get("event_id") != _EVENT_SECURITY:
-            return False
-        aux = data["aux"]
-        return aux["reason"] == _REPLAY and aux["spi"] == self.key.spi and aux["sn"] == sn
+    def _security_verdict(self, p, sn):
+        """The reason code of a security_rejected event about the frame we just sent, else None."""
+        if p["type"] != "tm" or p["service"] != 5 or p["data"].get("event_id") != _EVENT_SECURITY:
+            return None
+        aux = p["data"]["aux"]
+        spi = self.key.spi if self.key is not None else 0
+        if aux["spi"] != spi:
+            return None
+        if sn is not None and aux["reason"] not in (_UNKNOWN_SPI, _CLEAR_REFUSED) and aux["sn"] != sn:
+            return None  # about someone else's frame
+        return aux["reason"]

@@ -226,13 +226,25 @@ def test_send_to_a_silent_board_times_out(capsys, silent_pty):
     assert os.read(master, 4096).startswith(b"\x00")
 
 
-def test_send_with_the_wrong_key_gets_no_report(capsys, flight):
+def test_send_with_the_wrong_key_says_the_board_rejected_the_mac(capsys, flight):
     if flight.sitl is None:
         pytest.skip("needs a SITL to replace its key")
     KeyStore().create("wrong", spi=1)
-    code, _, err = run(capsys, "send", "--port", flight.port, "--key", "wrong", "--timeout", "0.5", "test.ping")
+    code, _, err = run(capsys, "send", "--port", flight.port, "--key", "wrong", "--timeout", "2", "test.ping")
     assert code == 1
-    assert "no verification report for test.ping" in one_error_line(err)
+    assert one_error_line(err).startswith("ground: %s: board rejected test.ping: bad_mac (" % flight.port)
+
+
+def test_send_in_clear_mode_to_a_secured_board_says_clear_refused(capsys, flight):
+    code, _, err = run(capsys, "send", "--port", flight.port, "--clear", "--timeout", "2", "test.ping")
+    assert code == 1
+    assert one_error_line(err).startswith("ground: %s: board rejected test.ping: clear_refused (" % flight.port)
+
+
+def test_encode_a_reporting_only_service_says_it_has_no_commands(capsys):
+    code, out, err = run(capsys, "encode", "verification.x")
+    assert (code, out) == (1, "")
+    assert one_error_line(err) == "ground: service 'verification' has no commands (it only reports)"
 
 
 # --- send and friends against the flight app -----------------------------------------------
