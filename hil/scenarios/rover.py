@@ -6,3 +6,4 @@ fixes), rover_drill (R5 drill faults). The terrain and Sun are hil.scenarios.ter
 """
 
 from hil.scenarios import rover_drive  # noqa: F401  (R1, R3)
+from hil.scenarios import rover_heading  # noqa: F401  (R2)
