@@ -41,6 +41,24 @@ COLUMNS = {
         ("command_median_ms", "command() median ms"),
         ("command_p99_ms", "command() p99 ms"),
     ],
+    "gnc step": [
+        ("step", "step"),
+        ("backend", "backend"),
+        ("steps_per_call", "steps per call"),
+        ("batches", "timed calls (MicroPython)"),
+        ("per_step_us", "us per step"),
+        ("steps_per_s", "steps/s"),
+        ("cycle_percent_10hz", "% of the 100 ms cycle"),
+        ("x_cffi", "x cffi"),
+    ],
+    "gnc monte carlo": [
+        ("loop", "loop"),
+        ("steps_per_run", "steps per run"),
+        ("run_s", "s per run"),
+        ("runs_per_s", "runs/s"),
+        ("per_step_us", "us per step"),
+        ("c_loop_speedup", "time / C loop time"),
+    ],
 }
 
 

@@ -1,0 +1,352 @@
+"""The inspector and rover 10 Hz steps of native/src/steps.c written the way a numpy user would.
+
+Same algorithm, same buffer layouts and same conventions as gnc_inspector_step and
+gnc_rover_step (see the comment at the top of steps.c and the sub-functions it calls), but with
+numpy arrays and matrix operations instead of scalar loops: the MEKF covariance propagated as
+Phi P Phi^T + Q and each three-component measurement as one batch update (mathematically the
+same as the C's three sequential scalar updates, Bar-Shalom et al. 2001, 7.4), the keep-out
+prediction over all its samples at once with exact sin/cos, the abort burn's candidate orbits
+evaluated side by side, the pure-pursuit goal search over the path's points at once.
+
+dtype follows the state buffer: float32 arrays compute in float32 (numpy 2 keeps Python float
+scalars weak), float64 arrays in float64. Used by tests/bench/test_bench_gnc.py to price a step
+in numpy against the C core; checked there against the C step. Not flight code: no status codes
+beyond ValueError for non-finite inputs, no checks of parameter domains.
+"""
+
+import numpy as np
+
+# ---- layout offsets (steps.c) ------------------------------------------------------------------
+MEKF = 43
+S_HCMD = 47
+S_CW = 50
+S_COUNTER = 57
+RS_SOC, RS_DRILL, RS_INDEX, RS_SINCE_FIX = 5, 6, 10, 12
+
+ABORT_SAMPLES = 64  # cw.c
+SOC_BAND = 0.2  # rover.c
+BIAS_MIN_ELAPSED = 60.0
+BIAS_GAIN = 0.25
+
+
+# ---- quaternions (gnc.h conventions: scalar first, Hamilton, v_body = R(q)^T v_inertial) ------
+
+
+def quat_mul(a, b):
+    return np.concatenate(([a[0] * b[0] - a[1:] @ b[1:]], a[0] * b[1:] + b[0] * a[1:] + np.cross(a[1:], b[1:])))
+
+
+def quat_conj(q):
+    return q * np.array([1, -1, -1, -1], q.dtype)
+
+
+def dcm(q):
+    """R(q), active."""
+    w, x, y, z = q
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ],
+        q.dtype,
+    )
+
+
+def skew(v):
+    """[v x]."""
+    return np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]], v.dtype)
+
+
+def unit(v):
+    return v / np.linalg.norm(v)
+
+
+# ---- MEKF (Markley & Crassidis 6.2) ----------------------------------------------------------
+
+
+def mekf_propagate(q, bias, P, gyro, dt, sigma_v, sigma_u):
+    w = gyro - bias
+    wn = np.linalg.norm(w)
+    half = 0.5 * wn * dt
+    sinc = np.sin(half) / wn if half >= 1e-3 else 0.5 * dt * (1 - half * half / 6)
+    q = quat_mul(q, np.concatenate(([np.cos(half)], sinc * w)))
+    q = q / np.linalg.norm(q)
+    eye = np.eye(3, dtype=P.dtype)
+    phi = np.block([[eye - dt * skew(w), -dt * eye], [np.zeros_like(eye), eye]])
+    su2, sv2 = sigma_u * sigma_u, sigma_v * sigma_v
+    q11 = sv2 * dt + su2 * dt**3 / 3
+    q12 = -0.5 * su2 * dt * dt
+    Q = np.kron(np.array([[q11, q12], [q12, su2 * dt]], P.dtype), eye)
+    P = phi @ P @ phi.T + Q
+    return q, 0.5 * (P + P.T)
+
+
+def mekf_update(q, bias, P, H, r, var):
+    """Batch update with H (3x6), residual r, isotropic variance var; then the reset (6.2.5)."""
+    PHt = P @ H.T
+    S = H @ PHt + var * np.eye(3, dtype=P.dtype)
+    K = np.linalg.solve(S, PHt.T).T
+    x = K @ r
+    P = P - K @ PHt.T
+    q = quat_mul(q, np.concatenate(([np.ones(1, q.dtype)[0]], 0.5 * x[:3])))
+    return q / np.linalg.norm(q), bias + x[3:], 0.5 * (P + P.T)
+
+
+def mekf_update_vector(q, bias, P, v_ref, v_meas, sigma):
+    b = dcm(q).T @ unit(v_ref)
+    H = np.hstack([skew(b), np.zeros((3, 3), P.dtype)])
+    return mekf_update(q, bias, P, H, unit(v_meas) - b, sigma * sigma)
+
+
+def mekf_update_quat(q, bias, P, q_meas, sigma):
+    dq = quat_mul(quat_conj(q), unit(q_meas))
+    if dq[0] < 0:
+        dq = -dq
+    H = np.hstack([np.eye(3, dtype=P.dtype), np.zeros((3, 3), P.dtype)])
+    return mekf_update(q, bias, P, H, 2 * dq[1:], sigma * sigma)
+
+
+# ---- control (Wie 7.3; Markley & Crassidis 7.4.1) ----------------------------------------------
+
+
+def pd_control(q, w, q_ref, w_ref, J, h, kp, kd, tau_max, h_max):
+    dq = quat_mul(quat_conj(q_ref), q)
+    sgn = -1 if dq[0] < 0 else 1
+    tau = -kp * sgn * dq[1:] - kd * (w - w_ref) + np.cross(w, J @ w + h)
+    tau = np.clip(tau, -tau_max, tau_max)
+    return np.where((np.abs(h) >= h_max) & (h * tau < 0), 0, tau).astype(q.dtype)
+
+
+def dump_dipole(b, h, k, m_max):
+    m = k * np.cross(h, b) / (b @ b)
+    big = np.abs(m).max()
+    return m * (m_max / big) if big > m_max else m
+
+
+# ---- relative guidance (cw.c) -----------------------------------------------------------------
+
+
+def keepout_check(x, n, horizon, dt, radius):
+    """(min range over the free drift sampled at min(k dt, horizon), unsafe)."""
+    count = int(np.ceil(horizon / dt)) + 1
+    t = np.minimum(np.arange(count, dtype=x.dtype) * dt, horizon)
+    u = n * t
+    s, c = np.sin(u), np.cos(u)
+    omc, smx = 1 - c, s - u
+    px = (1 + 3 * omc) * x[0] + (s * x[3] + 2 * omc * x[4]) / n
+    py = 6 * smx * x[0] + x[1] + (-2 * omc * x[3] + (u + 4 * smx) * x[4]) / n
+    pz = c * x[2] + s * x[5] / n
+    r = np.sqrt(px * px + py * py + pz * pz)
+    r[0] = np.linalg.norm(x[:3])
+    best = r.min()
+    return best, bool(best < radius)
+
+
+def period_min_range(r0, w, q):
+    """Minimum range over one period of the drift-free paths from r0 with (vx, vz) = n (w, q),
+    one per candidate (w, q arrays): samples, then 4 Newton steps on |P|^2 (cw.c)."""
+    dt = r0.dtype
+    zero = np.zeros_like(w)
+    C = np.stack([zero, r0[1] - 2 * w, zero], axis=1)
+    U = np.stack([np.full_like(w, r0[0]), 2 * w, np.full_like(w, r0[2])], axis=1)
+    V = np.stack([w, np.full_like(w, -2 * r0[0]), q], axis=1)
+    step = dt.type(2 * np.pi / ABORT_SAMPLES)
+    tau = np.arange(ABORT_SAMPLES, dtype=dt) * step
+    P = C[:, None, :] + U[:, None, :] * np.cos(tau)[None, :, None] + V[:, None, :] * np.sin(tau)[None, :, None]
+    f = (P * P).sum(axis=2)
+    f[:, 0] = r0 @ r0
+    k = f.argmin(axis=1)
+    best2 = f[np.arange(len(w)), k]
+    tau = k.astype(dt) * step
+    active = np.ones(len(w), bool)
+    for _ in range(4):
+        sn, cs = np.sin(tau)[:, None], np.cos(tau)[:, None]
+        P = C + U * cs + V * sn
+        D = -U * sn + V * cs
+        f = (P * P).sum(axis=1)
+        best2 = np.where(active, np.minimum(best2, f), best2)
+        g = (P * D).sum(axis=1)
+        h = (D * D).sum(axis=1) + (P * (C - P)).sum(axis=1)
+        active &= h > 0
+        d = np.clip(-g / np.where(active, h, 1), -step, step)
+        tau = tau + np.where(active, d, 0).astype(dt)
+    return np.sqrt(best2)
+
+
+def abort_burn(x, n, radius):
+    d = 1.5 * radius
+    wc, qc = x[3] / n, x[5] / n
+    dvy = -2 * n * x[0] - x[4]
+    rp = np.hypot(x[0], x[2])
+    sy = 1 if x[1] >= 0 else -1
+    cw, cq = [wc], [qc]
+    if rp > 1e-3 * radius:
+        e = np.array([-x[2], x[0]]) / rp
+        ell = max(abs(e @ np.array([wc, qc])), d)
+        cw += [ell * e[0], -ell * e[0]]
+        cq += [ell * e[1], -ell * e[1]]
+    cw += [-sy * d * i for i in (1, 2, 4)]
+    cq += [qc] * 3
+    cw, cq = np.array(cw, x.dtype), np.array(cq, x.dtype)
+    cost = (n * (cw - wc)) ** 2 + dvy * dvy + (n * (cq - qc)) ** 2
+    m = period_min_range(x[:3], cw, cq)
+    ok = m >= min(0.99 * np.linalg.norm(x[:3]), d)
+    i = np.argmin(np.where(ok, cost, np.inf)) if ok.any() else np.argmax(m)
+    return np.array([n * (cw[i] - wc), dvy, n * (cq[i] - qc)], x.dtype)
+
+
+# ---- the inspector step -----------------------------------------------------------------------
+
+
+def inspector_step(s, inp, prm, out):
+    """gnc_inspector_step on numpy arrays of one dtype: s and out updated in place; returns unsafe."""
+    if not (np.isfinite(s).all() and np.isfinite(inp).all() and np.isfinite(prm).all()):
+        raise ValueError("inspector_step: NaN or infinite input")
+    dt = inp[39]
+    q, bias, P = s[0:4], s[4:7], s[7:MEKF].reshape(6, 6)
+    gyro = inp[0:3]
+    q, P = mekf_propagate(q, bias, P, gyro, dt, prm[15], prm[16])
+    if inp[6:9].any():
+        q, bias, P = mekf_update_vector(q, bias, P, inp[3:6], inp[6:9], prm[17])
+    if inp[12:15].any():
+        q, bias, P = mekf_update_vector(q, bias, P, inp[9:12], inp[12:15], prm[18])
+    if inp[22] > 0.5:
+        q, bias, P = mekf_update_quat(q, bias, P, inp[18:22], prm[19])
+    h = inp[30:33]
+    tau = pd_control(q, gyro - bias, inp[23:27], inp[27:30], prm[0:9].reshape(3, 3), h, prm[9], prm[10],
+                     prm[11], prm[12])
+    b = inp[15:18]
+    m = dump_dipole(b, h, prm[13], prm[14]) if b.any() else np.zeros(3, s.dtype)
+    rel = inp[33:39]
+    min_range, unsafe = keepout_check(rel, prm[20], prm[22], prm[23], prm[21])
+    dv = abort_burn(rel, prm[20], prm[21]) if unsafe else np.zeros(3, s.dtype)
+    s[0:4], s[4:7], s[7:MEKF] = q, bias, P.reshape(-1)
+    s[S_HCMD : S_HCMD + 3] -= tau * dt
+    s[S_CW : S_CW + 6] = rel
+    s[S_COUNTER] += 1
+    out[:] = np.concatenate([tau, m, q, [min_range, 1.0 if unsafe else 0.0], dv])
+    return unsafe
+
+
+# ---- rover (rover.c) --------------------------------------------------------------------------
+
+
+def wrap_pi(a):
+    a = np.fmod(a, 2 * np.pi)
+    return a - 2 * np.pi if a > np.pi else (a + 2 * np.pi if a <= -np.pi else a)
+
+
+def goal_point(path, i, p, look):
+    """(goal point, its segment) by Coulter's search from segment i (rover.c goal_point)."""
+    a, d = path[i], path[i + 1] - path[i]
+    len2 = d @ d
+    t0 = np.clip((p - a) @ d / len2, 0, 1) if len2 > 0 else 0
+    c = a + t0 * d - p
+    if c @ c > look * look:
+        t = min(1, t0 + look / np.sqrt(len2)) if len2 > 0 else 1
+        return a + t * d, i
+    ends = path[i + 1 :] - p
+    outside = np.nonzero((ends * ends).sum(axis=1) > look * look)[0]
+    if not len(outside):
+        return path[-1], len(path) - 2
+    j = i + outside[0]
+    a, d = path[j], path[j + 1] - path[j]
+    f = a - p
+    qa, qb, qc = d @ d, 2 * (f @ d), f @ f - look * look
+    disc = np.sqrt(max(qb * qb - 4 * qa * qc, 0))
+    t = -2 * qc / (qb + disc) if qb > 0 else (disc - qb) / (2 * qa)
+    t = np.clip(t, t0 if j == i else 0, 1)
+    return a + t * d, j
+
+
+def pure_pursuit(pose, path, index, limits, slope, soc):
+    v_max, omega_max, look, slope_limit, reserve = limits
+    goal, seg = goal_point(path, index, pose[:2], look)
+    last = path[-1] - pose[:2]
+    done = seg == len(path) - 2 and last @ last <= 0.0625 * look * look
+    c, s = np.cos(pose[2]), np.sin(pose[2])
+    dxy = goal - pose[:2]
+    xr, yr = np.array([[c, s], [-s, c]], pose.dtype) @ dxy
+    d2 = dxy @ dxy
+    kappa = 2 * yr / d2 if d2 > 0 else 0
+    slope = abs(slope)
+    f_slope = 0 if slope >= slope_limit else min(1, 2 * (1 - slope / slope_limit))
+    f_soc = 0 if soc <= reserve else min(1, (soc - reserve) / SOC_BAND)
+    if done or f_slope <= 0 or f_soc <= 0:
+        v = omega = 0
+    elif xr <= 0:
+        v, omega = 0, (omega_max if yr >= 0 else -omega_max)
+    else:
+        v = v_max * f_slope * f_soc / (1 + look * abs(kappa))
+        if v * abs(kappa) > omega_max:
+            v = omega_max / abs(kappa)
+        omega = v * kappa
+    return v, omega, seg, done
+
+
+def drill_step(ds, meas, limits, dt):
+    """rover.c gnc_drill_step on ds = [depth, mode, cycles, fault] (in place); returns [feed, spin]."""
+    depth, mode, _, fault = ds
+    target, feed = limits[3], limits[4]
+    nxt, cmd = mode, np.zeros(2, ds.dtype)
+    if mode == 1:
+        over = meas > limits[:3]
+        if over.any():
+            fault = 1 + np.argmax(over)  # torque 1, current 2, temperature 3
+            nxt, cmd[0] = 2, -feed
+            depth = max(0, depth - feed * dt)
+        else:
+            cmd[:] = feed, 1
+            depth = min(target, depth + feed * dt)
+            if depth >= target:
+                fault, nxt = 0, 2
+    elif mode == 2:
+        if depth <= 0:
+            nxt = 3 if fault == 0 else 0
+        else:
+            cmd[0] = -feed
+            depth = max(0, depth - feed * dt)
+    ds[:] = depth, nxt, (ds[2] + 1 if nxt == mode else 0), fault
+    return cmd
+
+
+def rover_step(s, inp, prm, path, n_points, out):
+    """gnc_rover_step on numpy arrays of one dtype: s and out updated in place."""
+    if not (np.isfinite(s).all() and np.isfinite(inp).all() and np.isfinite(prm).all()):
+        raise ValueError("rover_step: NaN or infinite input")
+    path = path[: 2 * n_points].reshape(-1, 2)
+    dt = inp[12]
+    nav = s[0:5]  # a view: updated in place
+    # odometry: exact chord along the mean heading
+    w = inp[2] - nav[3]
+    v = 0.5 * (inp[0] + inp[1])
+    half = 0.5 * w * dt
+    chord = v * dt * np.sin(half) / half if abs(half) > 1e-4 else v * dt
+    heading = nav[2] + half
+    nav[0:2] += chord * np.array([np.cos(heading), np.sin(heading)], s.dtype)
+    nav[2] = wrap_pi(nav[2] + w * dt)
+    nav[4] += prm[5] * prm[5] * dt
+    s[RS_SINCE_FIX] += dt
+    if inp[3] > 0.5:  # sun azimuth fix: scalar Kalman update, bias through the elapsed time
+        p, var = nav[4], prm[6]
+        k = p / (p + var)
+        nu = wrap_pi(inp[4] - nav[2])
+        nav[2] = wrap_pi(nav[2] + k * nu)
+        nav[4] = p * var / (p + var)
+        if s[RS_SINCE_FIX] >= BIAS_MIN_ELAPSED:
+            nav[3] -= BIAS_GAIN * k * nu / s[RS_SINCE_FIX]
+        s[RS_SINCE_FIX] = 0
+    # power, heater on while the Sun is below the horizon
+    elev, az, horizon = inp[5], inp[6], prm[13]
+    area, eff, flux, capacity, heater_w, base_w = prm[7:13]
+    gen = area * eff * flux * np.cos(elev) * max(0, np.cos(az)) if elev >= horizon else 0
+    net = gen - base_w - prm[14] - (heater_w if elev < horizon else 0)
+    s[RS_SOC] = np.clip(s[RS_SOC] + net * dt / capacity, 0, 1)
+    v, omega, seg, done = pure_pursuit(nav[0:3], path, int(s[RS_INDEX]), prm[0:5], inp[7], s[RS_SOC])
+    s[RS_INDEX] = seg
+    dcmd = np.zeros(2, s.dtype)
+    if inp[11] > 0.5:  # the rover stands still while it drills
+        v = omega = 0
+        dcmd = drill_step(s[RS_DRILL : RS_DRILL + 4], inp[8:11], prm[15:20], dt)
+    out[:] = v, omega, 1.0 if done else 0.0, net, dcmd[0], dcmd[1]
