@@ -7,3 +7,4 @@ fixes), rover_drill (R5 drill faults). The terrain and Sun are hil.scenarios.ter
 
 from hil.scenarios import rover_drive  # noqa: F401  (R1, R3)
 from hil.scenarios import rover_heading  # noqa: F401  (R2)
+from hil.scenarios import rover_drill  # noqa: F401  (R5)
