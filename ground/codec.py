@@ -140,7 +140,7 @@ def _packet(secondary, sec_len, kind):
     body = Struct(
         "primary" / PrimaryHeader,
         "secondary" / secondary,
-        "data" / _Sized(sec_len, _payload_switch(kind)),
+        "data" / _sized(sec_len, _payload_switch(kind)),
     )
     return Struct(
         "body" / RawCopy(body),
@@ -148,9 +148,8 @@ def _packet(secondary, sec_len, kind):
     )
 
 
-def _Sized(sec_len, subcon):
-    from construct import FixedSized
-
+def _sized(sec_len, subcon):
+    """The payload: what the data length leaves after the secondary header and the PEC."""
     return FixedSized(lambda ctx: ctx.primary.data_len + 1 - sec_len - PEC_LEN, subcon)
 
 
