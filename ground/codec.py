@@ -20,6 +20,7 @@ from construct import (
     Checksum,
     Const,
     Error,
+    FixedSized,
     Float32b,
     GreedyBytes,
     Int8sb,
