@@ -22,6 +22,13 @@ really do. Modelled imperfections:
   behind the local horizon.
 Not modelled: sinkage, wheel-speed loop dynamics, pitch/roll coupling into the gyro.
 
+R3's hazard camera reports, every cycle, the steepest terrain slope over the swath ahead (out
+to 1 m, on the centre line and both wheel tracks) from the true pose; gnc.pure_pursuit gets it
+as slope_ahead. R3 checks every cycle that no move (v > 0) is commanded with slope_ahead at or
+past the limit, and that the ground under the rover's centre and four wheels after each cycle
+stays under the limit. (With a centre-line-only camera, a rover meeting the ridge at an angle
+put a front wheel on 15.2 deg: the swath matters.)
+
 What R1's margin rests on: with pure dead reckoning the position error is a few tenths of a
 percent of the distance, and the heading error matters most. With a 0.3 deg sun sensor (and
 start heading) R1 fails for 2 of the seeds 0-7; with a 0.3% mean-slip calibration error it
@@ -58,7 +65,8 @@ SIGMA_GYRO = math.sqrt(ARW ** 2 + BIAS_RESIDUAL ** 2 * FIX_PERIOD)
 OMEGA_MAX = 0.3  # rad/s
 LOOKAHEAD = 0.4  # m, pure-pursuit lookahead
 SLOPE_LIMIT = math.radians(15.0)
-HAZARD_RANGE = 1.0  # m, how far ahead the hazard camera reports the slope
+HAZARD_RANGE = 1.0  # m, how far ahead the hazard camera reports the slope (over the wheel tracks)
+WHEELBASE = 1.0  # m; with TRACK, where the wheels stand (R3 checks the slope under each)
 
 _TERRAIN = None
 
@@ -104,7 +112,7 @@ class Rover:
     def step(self):
         """One control cycle; returns (v_cmd, omega_cmd, slope_ahead) of this cycle."""
         x, y, psi = (float(v) for v in self.pose)
-        slope_ahead = self.terrain.slope_ahead(x, y, psi, HAZARD_RANGE)
+        slope_ahead = self.terrain.slope_ahead(x, y, psi, HAZARD_RANGE, width=TRACK)
         self.cond[0] = slope_ahead
         self.index, self.done = gnc.pure_pursuit(self.nav[:3], self.path, self.n_points, self.index, self.limits,
                                                  self.cond, self.cmd)
@@ -152,7 +160,8 @@ def cross_track(px, py, path):
 def drive(rover, t_max, stop_after=None):
     """Run cycles until done, t_max s, or the rover has stood still (moved less than 1 cm) for
     stop_after s. Returns a dict of arrays."""
-    log = {k: [] for k in ("t", "x", "y", "psi", "nx", "ny", "npsi", "v", "omega", "slope_ahead", "slope_here")}
+    log = {k: [] for k in ("t", "x", "y", "psi", "nx", "ny", "npsi", "v", "omega", "slope_ahead")}
+    window = int(round(stop_after / DT)) if stop_after else 0
     t_end = rover.t + t_max
     while rover.t < t_end:
         v, omega, slope_ahead = rover.step()
@@ -163,11 +172,16 @@ def drive(rover, t_max, stop_after=None):
             log[key].append(val)
         if rover.done:
             break
-        window = int(round(stop_after / DT)) if stop_after else 0
-        if window and len(log["x"]) > window and math.hypot(x - log["x"][-window - 1], y - log["y"][-window - 1]) < 0.01:
+        if window and len(log["x"]) > window and (
+                math.hypot(x - log["x"][-window - 1], y - log["y"][-window - 1]) < 0.01):
             break
-    log = {k: np.asarray(v) for k, v in log.items() if k != "slope_here"}
-    log["slope_here"] = rover.terrain.slope(log["x"], log["y"])
+    log = {k: np.asarray(v) for k, v in log.items()}
+    # The steepest ground under the rover after each cycle: its centre and four wheels.
+    c, s = np.cos(log["psi"])[:, None], np.sin(log["psi"])[:, None]
+    along = 0.5 * WHEELBASE * np.array([0.0, 1.0, 1.0, -1.0, -1.0])
+    across = 0.5 * TRACK * np.array([0.0, 1.0, -1.0, 1.0, -1.0])
+    log["slope_here"] = np.max(rover.terrain.slope(log["x"][:, None] + along * c - across * s,
+                                                   log["y"][:, None] + along * s + across * c), axis=1)
     return log
 
 
@@ -333,7 +347,8 @@ def _plot_r3(plots, logs, passed):
         p = g["path"]
         ax.plot(p[:, 0], p[:, 1], "--", color=color, lw=1)
         ax.plot(p[:, 0], p[:, 1], "s", color=color, ms=5)
-        ax.plot(g["x"], g["y"], color=color, lw=2, label="%s: %s" % (g["name"], "reached end" if g["done"] else "stopped"))
+        outcome = "reached end" if g["done"] else "stopped"
+        ax.plot(g["x"], g["y"], color=color, lw=2, label="%s: %s" % (g["name"], outcome))
         ax.plot(g["x"][-1], g["y"][-1], "X" if not g["done"] else "o", color=color, ms=10, mec="k")
         bx.plot(g["t"], np.degrees(g["slope_ahead"]), color=color, lw=1)
         bx.plot(g["t"], np.degrees(g["slope_here"]), color=color, lw=1, ls=":")
@@ -342,7 +357,7 @@ def _plot_r3(plots, logs, passed):
                  % math.degrees(SLOPE_LIMIT), fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
     bx.axhline(math.degrees(SLOPE_LIMIT), color="tab:red", ls="--", label="slope limit")
-    bx.set_ylabel("slope (deg): ahead (solid), under rover (dotted)")
+    bx.set_ylabel("slope (deg): ahead (solid), under wheels (dotted)")
     bx.set_title("R3 %s: no move commanded at or past the limit" % ("PASS" if passed else "FAIL"))
     bx.legend(fontsize=8)
     bx.grid(alpha=0.3)

@@ -97,11 +97,14 @@ class Terrain:
         """Slope magnitude (rad) at (x, y): atan |grad h| (up or down, any direction)."""
         return np.arctan(np.hypot(self._bilinear(self.dhdx, x, y), self._bilinear(self.dhdy, x, y)))
 
-    def slope_ahead(self, x, y, psi, distance=1.0, samples=4):
-        """What a hazard camera reports: the steepest slope (rad) at `samples` points spaced
-        evenly along the heading psi from the rover out to `distance` (m)."""
+    def slope_ahead(self, x, y, psi, distance=1.0, samples=4, width=0.0):
+        """What a hazard camera reports: the steepest slope (rad) over the swath ahead, at
+        `samples` points spaced evenly along the heading psi out to `distance` (m), on the
+        centre line and `width` / 2 to either side (the wheel tracks) when width > 0."""
         d = distance * np.arange(1, samples + 1) / samples
-        return float(np.max(self.slope(x + d * math.cos(psi), y + d * math.sin(psi))))
+        side = np.array([0.0, -0.5 * width, 0.5 * width] if width > 0 else [0.0])[:, None]
+        c, s = math.cos(psi), math.sin(psi)
+        return float(np.max(self.slope(x + d * c - side * s, y + d * s + side * c)))
 
     # ---- Sun and shadow -----------------------------------------------------------------
     @staticmethod
