@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-# Every Debian package mitra needs, in one place (later: qemu-system-arm).
+# Every Debian package mitra needs, in one place.
 STUB_PORTS="rp2 esp32"
-DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi"
+DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
