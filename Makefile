@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench clean native-check
+.PHONY: setup demo test test-fast bench clean native-check pil pil-build
 
 setup: $(VENV)/.installed
 
@@ -51,6 +51,15 @@ native-check:
 		echo "native-check: arm-none-eabi-gcc missing, host gcc only (scripts/bootstrap.sh installs gcc-arm-none-eabi)"; \
 	fi
 	@python3 native/micropython/gen_module.py --check
+
+# Processor in the loop (native/baremetal/README.md): the C core on emulated Cortex-M0 / M4F / M33
+# under qemu-system-arm with the shared vectors. `make test` runs it through tests/hil/test_qemu_pil.py;
+# `make pil` also prints the budget tables and writes them into docs/benchmarks.md (between markers).
+pil-build:
+	python3 native/baremetal/pil.py build
+
+pil:
+	python3 native/baremetal/pil.py report --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks build dist *.egg-info
