@@ -12,12 +12,13 @@
 #include <math.h>
 
 #include "gnc.h"
+#include "gnc_finite.h"
 
 static int finite_n(const float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        if (!isfinite(v[i])) {
+        if (!gnc_finitef(v[i])) {
             return 0;
         }
     }
@@ -48,7 +49,7 @@ gnc_status gnc_pd_control(const float *q, const float *w, const float *q_ref, co
     float c[4], dq[4], hs[3], gyro[3], tau[3], sgn;
     int i;
     if (!finite_n(q, 4) || !finite_n(w, 3) || !finite_n(q_ref, 4) || !finite_n(w_ref, 3) || !finite_n(J, 9) ||
-        !finite_n(h_wheels, 3) || !isfinite(kp) || !isfinite(kd) || !finite_n(limits, 2)) {
+        !finite_n(h_wheels, 3) || !gnc_finitef(kp) || !gnc_finitef(kd) || !finite_n(limits, 2)) {
         return GNC_ENAN;
     }
     if (kp < 0.0f || kd < 0.0f || limits[0] <= 0.0f || limits[1] <= 0.0f) {
@@ -86,7 +87,7 @@ gnc_status gnc_dump_dipole(const float *b, const float *h_wheels, float k, float
 {
     float n2, out[3], big, scale;
     int i;
-    if (!finite_n(b, 3) || !finite_n(h_wheels, 3) || !isfinite(k) || !isfinite(m_max)) {
+    if (!finite_n(b, 3) || !finite_n(h_wheels, 3) || !gnc_finitef(k) || !gnc_finitef(m_max)) {
         return GNC_ENAN;
     }
     n2 = b[0] * b[0] + b[1] * b[1] + b[2] * b[2];
@@ -124,7 +125,7 @@ gnc_status gnc_bdot(float *s, const float *b, float dt, float k, float m_max, fl
 {
     float out[3];
     int i;
-    if (!finite_n(s, GNC_BDOT_SIZE) || !finite_n(b, 3) || !isfinite(dt) || !isfinite(k) || !isfinite(m_max)) {
+    if (!finite_n(s, GNC_BDOT_SIZE) || !finite_n(b, 3) || !gnc_finitef(dt) || !gnc_finitef(k) || !gnc_finitef(m_max)) {
         return GNC_ENAN;
     }
     if (dt <= 0.0f || k < 0.0f || m_max <= 0.0f) {

@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "gnc.h"
+#include "gnc_finite.h"
 
 #define PI_F 3.14159265359f
 
@@ -24,7 +25,7 @@ static int finite_n(const float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        if (!isfinite(v[i])) {
+        if (!gnc_finitef(v[i])) {
             return 0;
         }
     }
@@ -98,7 +99,7 @@ gnc_status gnc_body_step(float *x, const float *J, const float *tau_wheel_cmd, c
     float y[10], k1[10], k2[10], k3[10], k4[10], tmp[10], h, qn;
     int i, k;
     if (!finite_n(x, GNC_BODY_SIZE) || !finite_n(J, 9) || !finite_n(tau_wheel_cmd, 3) || !finite_n(tau_ext, 3) ||
-        !isfinite(dt)) {
+        !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f || substeps < 1) {
@@ -166,7 +167,7 @@ gnc_status gnc_cw_step(float *x, float n, const float *accel, float dt, int subs
 {
     float y[6], k1[6], k2[6], k3[6], k4[6], tmp[6], h;
     int i, k;
-    if (!finite_n(x, GNC_CW_SIZE) || !isfinite(n) || !finite_n(accel, 3) || !isfinite(dt)) {
+    if (!finite_n(x, GNC_CW_SIZE) || !gnc_finitef(n) || !finite_n(accel, 3) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (n < 0.0f || dt < 0.0f || substeps < 1) {
@@ -219,7 +220,7 @@ static float wrap_pi(float a)
 gnc_status gnc_rover_kinematics(float *pose, float v, float omega, float dt)
 {
     float half, sinc, chord, mid;
-    if (!finite_n(pose, GNC_POSE_SIZE) || !isfinite(v) || !isfinite(omega) || !isfinite(dt)) {
+    if (!finite_n(pose, GNC_POSE_SIZE) || !gnc_finitef(v) || !gnc_finitef(omega) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f) {

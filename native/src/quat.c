@@ -9,12 +9,13 @@
 #include <math.h>
 
 #include "gnc.h"
+#include "gnc_finite.h"
 
 static int finite_n(const float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        if (!isfinite(v[i])) {
+        if (!gnc_finitef(v[i])) {
             return 0;
         }
     }
@@ -201,7 +202,7 @@ gnc_status gnc_dcm_to_quat(const float *r9, float *q)
 gnc_status gnc_quat_from_axis_angle(const float *axis, float angle, float *q)
 {
     float n2, s;
-    if (!finite_n(axis, 3) || !isfinite(angle)) {
+    if (!finite_n(axis, 3) || !gnc_finitef(angle)) {
         return GNC_ENAN;
     }
     n2 = axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2];
@@ -261,7 +262,7 @@ gnc_status gnc_attitude_propagate(float *q, const float *w, float dt)
 {
     float wn, half, c, s, e[4], out[4], n2, inv;
     int i;
-    if (!finite_n(q, 4) || !finite_n(w, 3) || !isfinite(dt)) {
+    if (!finite_n(q, 4) || !finite_n(w, 3) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f) {

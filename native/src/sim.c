@@ -15,12 +15,13 @@
 #include <math.h>
 
 #include "gnc.h"
+#include "gnc_finite.h"
 
 static int all_finite(const float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        if (!(v[i] - v[i] == 0.0f)) { /* false for NaN and +-inf */
+        if (!gnc_finitef(v[i])) { /* false for NaN and +-inf */
             return 0;
         }
     }

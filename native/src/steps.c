@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "gnc.h"
+#include "gnc_finite.h"
 
 /* Inspector state s. */
 #define S_MEKF 0
@@ -91,13 +92,12 @@
 #error "steps.c: layout offsets disagree with gnc.h"
 #endif
 
-/* Finite: false for NaN and for +-inf (inf - inf is NaN). No libm classification macro,
- * so no float -> double promotion on any newlib. */
+/* Finite: false for NaN and for +-inf (gnc_finite.h: a test on the bits, no float compare). */
 static int all_finite(const float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        if (!(v[i] - v[i] == 0.0f)) {
+        if (!gnc_finitef(v[i])) {
             return 0;
         }
     }
