@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "gnc.h"
+#include "gnc_finite.h"
 
 #define ROVER_PI 3.14159265358979f
 #define ROVER_TWO_PI 6.28318530717959f
@@ -47,23 +48,38 @@ static int finite_n(const float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        if (!isfinite(v[i])) {
+        if (!gnc_finitef(v[i])) {
             return 0;
         }
     }
     return 1;
 }
 
-/* a wrapped to (-pi, pi]. */
+/* a wrapped to (-pi, pi]. fmodf only when |a| >= 2 pi (it returns a itself below that,
+ * and it is a long integer loop on small MCUs). */
 static float wrap_pi(float a)
 {
-    a = fmodf(a, ROVER_TWO_PI);
+    if (!(fabsf(a) < ROVER_TWO_PI)) {
+        a = fmodf(a, ROVER_TWO_PI);
+    }
     if (a > ROVER_PI) {
         a -= ROVER_TWO_PI;
     } else if (a <= -ROVER_PI) {
         a += ROVER_TWO_PI;
     }
     return a;
+}
+
+/* sin(h) / h: its Taylor series, nested, for |h| < 0.25 (truncation below 1e-10 relative:
+ * the rover turns far less than that in one step, and sinf costs thousands of instructions on
+ * a soft-float MCU), else sinf. */
+static float sinc(float h)
+{
+    float h2 = h * h;
+    if (fabsf(h) < 0.25f) {
+        return 1.0f - h2 * (1.0f / 6.0f) * (1.0f - h2 * (1.0f / 20.0f) * (1.0f - h2 * (1.0f / 42.0f)));
+    }
+    return sinf(h) / h;
 }
 
 static float clampf(float x, float lo, float hi)
@@ -210,8 +226,8 @@ gnc_status gnc_rover_odometry(float *nav, float v_left, float v_right, float gyr
     if (nav == NULL) {
         return GNC_EINVAL;
     }
-    if (!finite_n(nav, GNC_ROVER_NAV_SIZE) || !isfinite(v_left) || !isfinite(v_right) || !isfinite(gyro_z) ||
-        !isfinite(dt) || !isfinite(sigma_gyro)) {
+    if (!finite_n(nav, GNC_ROVER_NAV_SIZE) || !gnc_finitef(v_left) || !gnc_finitef(v_right) || !gnc_finitef(gyro_z) ||
+        !gnc_finitef(dt) || !gnc_finitef(sigma_gyro)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f || sigma_gyro < 0.0f || nav[4] < 0.0f) {
@@ -220,7 +236,7 @@ gnc_status gnc_rover_odometry(float *nav, float v_left, float v_right, float gyr
     w = gyro_z - nav[3];
     v = 0.5f * (v_left + v_right);
     half = 0.5f * w * dt;
-    chord = fabsf(half) > 1e-4f ? v * dt * sinf(half) / half : v * dt;
+    chord = v * dt * sinc(half);
     heading = nav[2] + half;
     nav[0] += chord * cosf(heading);
     nav[1] += chord * sinf(heading);
@@ -244,7 +260,7 @@ gnc_status gnc_rover_heading_fix(float *nav, float psi_meas, float var_meas, flo
     if (nav == NULL) {
         return GNC_EINVAL;
     }
-    if (!finite_n(nav, GNC_ROVER_NAV_SIZE) || !isfinite(psi_meas) || !isfinite(var_meas) || !isfinite(elapsed)) {
+    if (!finite_n(nav, GNC_ROVER_NAV_SIZE) || !gnc_finitef(psi_meas) || !gnc_finitef(var_meas) || !gnc_finitef(elapsed)) {
         return GNC_ENAN;
     }
     if (var_meas <= 0.0f || elapsed < 0.0f || nav[4] < 0.0f) {
@@ -254,7 +270,7 @@ gnc_status gnc_rover_heading_fix(float *nav, float psi_meas, float var_meas, flo
     k = p / (p + var_meas);
     nu = wrap_pi(psi_meas - nav[2]);
     nav[2] = wrap_pi(nav[2] + k * nu);
-    nav[4] = p * var_meas / (p + var_meas);
+    nav[4] = k * var_meas; /* P R / (P + R), one division fewer */
     if (elapsed >= BIAS_MIN_ELAPSED) {
         nav[3] -= BIAS_GAIN * k * nu / elapsed;
     }
@@ -273,8 +289,8 @@ gnc_status gnc_power_step(float *soc, float sun_elev, float sun_az_offset, float
     if (soc == NULL || p == NULL || net_w == NULL) {
         return GNC_EINVAL;
     }
-    if (!isfinite(*soc) || !isfinite(sun_elev) || !isfinite(sun_az_offset) || !isfinite(horizon) ||
-        !isfinite(load_w) || !isfinite(dt) || !finite_n(p, 6)) {
+    if (!gnc_finitef(*soc) || !gnc_finitef(sun_elev) || !gnc_finitef(sun_az_offset) || !gnc_finitef(horizon) ||
+        !gnc_finitef(load_w) || !gnc_finitef(dt) || !finite_n(p, 6)) {
         return GNC_ENAN;
     }
     if (*soc < 0.0f || *soc > 1.0f || fabsf(sun_elev) > ROVER_HALF_PI || fabsf(horizon) > ROVER_HALF_PI ||
@@ -310,7 +326,7 @@ gnc_status gnc_drill_step(float *s, const float *meas, const float *limits, floa
     if (s == NULL || meas == NULL || limits == NULL || cmd == NULL) {
         return GNC_EINVAL;
     }
-    if (!finite_n(s, GNC_DRILL_SIZE) || !finite_n(meas, 3) || !finite_n(limits, 5) || !isfinite(dt)) {
+    if (!finite_n(s, GNC_DRILL_SIZE) || !finite_n(meas, 3) || !finite_n(limits, 5) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (s[1] < 0.0f || s[1] > (float)DRILL_DONE) {
