@@ -39,6 +39,7 @@ END_MARK = "<!-- pil:end -->"
 
 GCC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
+NM = "arm-none-eabi-nm"
 QEMU = "qemu-system-arm"
 ICOUNT_SHIFT = 7  # 2^7 ns of virtual time per instruction: a few SysTick ticks per instruction
 RUN_TIMEOUT_S = 600  # a safety net for a hung image, not a measurement
@@ -91,7 +92,7 @@ class PilError(RuntimeError):
 
 def missing_tools():
     """The tools PIL needs that are not on PATH (bootstrap installs all of them)."""
-    return [t for t in (GCC, SIZE, QEMU) if shutil.which(t) is None]
+    return [t for t in (GCC, SIZE, NM, QEMU) if shutil.which(t) is None]
 
 
 def ticks_per_insn(cpu):
@@ -128,7 +129,7 @@ def build(cpus=None, build_dir=BUILD, vectors=gen_vectors.VECTORS, jobs=None):
     """Compile and link the images of `cpus`; returns {cpu: {"images": [...], "core_objects": [...], ...}}."""
     cpus = list(cpus or CPUS)
     missing = missing_tools()
-    if GCC in missing or SIZE in missing:
+    if GCC in missing or SIZE in missing or NM in missing:
         raise PilError("missing %s (scripts/bootstrap.sh installs gcc-arm-none-eabi)" % ", ".join(missing))
     build_dir = Path(build_dir)
     gen_dir = build_dir / "gen"
@@ -195,13 +196,20 @@ def build(cpus=None, build_dir=BUILD, vectors=gen_vectors.VECTORS, jobs=None):
 
 
 def sizes(paths):
-    """(text, data, bss) summed over object files or images, from arm-none-eabi-size (Berkeley)."""
+    """(text, data, bss) summed over object files or images, from arm-none-eabi-size (Berkeley);
+    an image's bss leaves out the stack its linker script reserves (STACK_SIZE)."""
     out = _run([SIZE, "-B"] + [str(p) for p in paths]).stdout.splitlines()
     total = [0, 0, 0]
     for line in out[1:]:
         fields = line.split()
         for i in range(3):
             total[i] += int(fields[i])
+    for p in paths:
+        if str(p).endswith(".elf"):
+            for line in _run([NM, str(p)]).stdout.splitlines():
+                fields = line.split()
+                if fields[-1] == "STACK_SIZE":
+                    total[2] -= int(fields[0], 16)
     return tuple(total)
 
 
@@ -364,7 +372,7 @@ def budget_table(results):
 
 def size_table(results):
     lines = ["| CPU | core objects: text / data / bss | core linked alone (with libm, libgcc): flash / static RAM | "
-             "stack high-water (runner + core) | PIL images: flash / static RAM | share of RP2040 flash (2 MB) / SRAM (264 KB) |",
+             "stack high-water (runner + core) | PIL images: flash / static RAM (stack not counted) | share of RP2040 flash (2 MB) / SRAM (264 KB) |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for cpu, r in results.items():
         t, d, b = r["core_objects"]
@@ -374,6 +382,18 @@ def size_table(results):
             CPUS[cpu]["label"], t, d, b, _kb(lt + ld), _kb(ld + lb), r["stack"], imgs,
             100.0 * (lt + ld) / RP2040_FLASH, 100.0 * (ld + lb + r["stack"]) / RP2040_SRAM))  # fmt: skip
     return "\n".join(lines)
+
+
+def source_state(src_dir=None):
+    """"commit abc1234" of native/src, with "+ uncommitted changes" when the tree differs."""
+    try:
+        rev = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).stdout.strip()
+        dirty = _run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "native/src", "native/include"]).stdout.strip()
+    except (PilError, OSError):
+        return "sources not under git"
+    if src_dir is not None and Path(src_dir).resolve() != (ROOT / "native" / "src").resolve():
+        dirty = ""  # built from an export of HEAD
+    return "commit %s%s" % (rev, " + uncommitted changes in native/" if dirty else "")
 
 
 def report(results, vectors=gen_vectors.VECTORS):
@@ -396,6 +416,8 @@ def report(results, vectors=gen_vectors.VECTORS):
         "`qemu-system-arm -icount shift=%d` with semihosting, and prints these tables "
         "(`native/baremetal/pil.py report --write docs/benchmarks.md` replaces this section). "
         % (" ".join(CPUS["cortex-m0"]["flags"]), vec, ICOUNT_SHIFT),
+        "",
+        "Core sources: %s, %s." % (source_state(core_sources()[0].parent), _run([GCC, "--version"]).stdout.splitlines()[0]),
         "",
         "Vectors: " + ", ".join("%s %d of %d passed" % (CPUS[c]["label"], passed[c], n_cases[c]) for c in results)
         + " (every value within the vector file's tolerance of the float64 reference, status codes equal).",
