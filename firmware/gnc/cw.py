@@ -230,47 +230,107 @@ def _period_min_range(r0, w, q):
     return math.sqrt(best2)
 
 
+_ABORT_SEP = 1.5
+
+
+def _sign1(v):
+    return -1.0 if v < 0.0 else 1.0
+
+
+def _clamp(s, lo, hi):
+    # s into [lo, hi]; hi < 0: no upper end
+    return lo if s < lo else (hi if 0.0 <= hi < s else s)
+
+
+def _hyp_cost(p, k, pc, oc):
+    return (p - pc) ** 2 + (k / p - oc) ** 2
+
+
+def _hyp_nearest(k, pc, oc, sg, lo, hi):
+    # point p = sg s, s in [lo, hi], of the hyperbola p o = k nearest (pc, oc): safeguarded
+    # Newton from five starts, as hyp_nearest in cw.c; returns (p, cost)
+    if 0.0 <= hi < lo:
+        hi = lo
+    bs = lo
+    bf = -1.0
+    for s in (lo, hi, math.sqrt(abs(k)), sg * pc, sg * k / oc if oc != 0.0 else lo):
+        s = _clamp(s, lo, hi)
+        f = _hyp_cost(sg * s, k, pc, oc)
+        for _ in range(8):
+            ip = sg / s
+            g = sg * ((sg * s - pc) - (k * ip - oc) * k * ip * ip)
+            h = 1.0 + k * ip * ip * ip * (3.0 * k * ip - 2.0 * oc)
+            ds = -g / h if h > 0.0 else (-0.5 * s if g > 0.0 else s)
+            ds = min(max(ds, -0.5 * s), s)
+            for _ in range(4):
+                sn = _clamp(s + ds, lo, hi)
+                fn = _hyp_cost(sg * sn, k, pc, oc)
+                if fn < f:
+                    break
+                ds *= 0.5
+            if not fn < f:
+                break
+            s, f = sn, fn
+        if bf < 0.0 or f < bf:
+            bs, bf = s, f
+    return sg * bs, bf
+
+
 def abort_burn(x, n, radius, dv):
-    # drift-free abort: candidates and choice as in cw.c; dv written, returns unsafe
+    # drift-free abort with e/i (radial / cross-track quadrature) separation; the design, its
+    # two cases and sources are in the comment of gnc_abort_burn in cw.c. dv written, returns unsafe
     _finite(x, 6, "abort_burn")
     _fin(n, "abort_burn")
     _fin(radius, "abort_burn")
     if not n > 0.0 or not radius > 0.0:
         raise GncError(EINVAL, "abort_burn: needs n > 0 and radius > 0")
-    d = 1.5 * radius
+    amin = _ABORT_SEP * radius
+    x0, y0, z0 = x[0], x[1], x[2]
     wc = x[3] / n
     qc = x[5] / n
-    dvy = -2.0 * n * x[0] - x[4]
-    rp = math.sqrt(x[0] * x[0] + x[2] * x[2])
-    r0n = math.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2])
-    sy = 1.0 if x[1] >= 0.0 else -1.0
-    accept = min(0.99 * r0n, d)
-    best = [0.0, -1.0, 0.0, 0.0, False]  # cost, min range, w, q, accepted
-
-    def consider(w, q):
-        ddx = n * (w - wc)
-        ddz = n * (q - qc)
-        cost = ddx * ddx + dvy * dvy + ddz * ddz
+    rp = math.sqrt(x0 * x0 + z0 * z0)
+    m = radius  # case 1: safe by construction
+    if rp >= amin:
+        # case 1: parameter q (w = k / q) when |x0| >= |z0|, else w (q = k / w)
+        k = -x0 * z0
+        a2 = amin * amin
+        w0 = math.sqrt(a2 - x0 * x0) if a2 > x0 * x0 else 0.0
+        q0 = math.sqrt(a2 - z0 * z0) if a2 > z0 * z0 else 0.0
+        by_q = abs(x0) >= abs(z0)
+        if by_q:
+            pc, oc, lo, b0 = qc, wc, q0, w0
+        else:
+            pc, oc, lo, b0 = wc, qc, w0, q0
+        hi = abs(k) / b0 if b0 > 0.0 else -1.0
+        lo = max(lo, 1e-3 * amin)
+        sg = -_sign1(y0)
+        both = y0 == 0.0
+        if by_q:
+            both = both or k == 0.0
+            sg *= _sign1(k)
+        p, cost = _hyp_nearest(k, pc, oc, sg, lo, hi)
+        if both:
+            p2, cost2 = _hyp_nearest(k, pc, oc, -sg, lo, hi)
+            if cost2 < cost:
+                p = p2
+        w, q = (k / p, p) if by_q else (p, k / p)
+    else:
+        # case 2: (w, q) = L u, u perpendicular to (x0, z0); radial impulses if still unsafe
+        s_away = -_sign1(y0)
+        ux, uz = (-z0 / rp, x0 / rp) if rp > 1e-3 * amin else (1.0, 0.0)
+        sg = s_away * _sign1(ux) if ux != 0.0 and y0 != 0.0 else _sign1(ux * wc + uz * qc)
+        ll = max(sg * (ux * wc + uz * qc), amin)
+        w = sg * ll * ux
+        q = sg * ll * uz
         m = _period_min_range(x, w, q)
-        ok = m >= accept
-        if (ok and (not best[4] or cost < best[0])) or (not ok and not best[4] and m > best[1]):
-            best[0] = cost
-            best[1] = m
-            best[2] = w
-            best[3] = q
-            best[4] = ok
-
-    consider(wc, qc)
-    if rp > 1e-3 * radius:
-        ex = -x[2] / rp
-        ez = x[0] / rp
-        proj = ex * wc + ez * qc
-        ll = max(abs(proj), d)
-        consider(ll * ex, ll * ez)
-        consider(-ll * ex, -ll * ez)
-    for i in (1, 2, 4):
-        consider(-sy * d * i, qc)
-    dv[0] = n * (best[2] - wc)
-    dv[1] = dvy
-    dv[2] = n * (best[3] - qc)
-    return best[1] < radius
+        if m < radius:
+            wi = w
+            for i in (1, 2, 4):
+                mr = _period_min_range(x, s_away * amin * i, q)
+                if mr > m:
+                    m, wi = mr, s_away * amin * i
+            w = wi
+    dv[0] = n * (w - wc)
+    dv[1] = -2.0 * n * x0 - x[4]
+    dv[2] = n * (q - qc)
+    return m < radius

@@ -115,8 +115,19 @@ gnc_status gnc_safety_ellipse(float n, float a, float c, float phase, float y_c,
 /* Keep-out check on the predicted free-drift path over `horizon` s sampled every dt s:
  * min_range gets the minimum range; GNC_EUNSAFE when it falls below radius. */
 gnc_status gnc_keepout_check(const float *x, float n, float horizon, float dt, float radius, float *min_range);
-/* Abort burn: the delta-v that puts x on a drift-free passively safe orbit (vy = -2 n x,
- * plus a radial/cross-track separation so the free drift keeps out of `radius`). */
+/* Abort burn: the delta-v (dv, 3) that puts x on a drift-free orbit (vy = -2 n x) with an e/i
+ * separation (D'Amico 2006): with A = 1.5 radius and p0 = (x, z) the current radial and
+ * cross-track offsets,
+ *  - |p0| >= A: radial and cross-track oscillations in quadrature (parallel e/i vectors), both
+ *    amplitudes >= A, centre of the path along-track on y's side and at least as far out (w y <= 0),
+ *    the least |dv| such orbit: |(x, z)| >= A at all times, so no along-track drift (burn or
+ *    navigation error) brings it inside `radius`. Returns GNC_OK.
+ *  - |p0| < A (near the V-bar): no single burn reaches that separation (the drift-free path
+ *    returns to p0 every orbit); the burn gives the largest one, |p0|, with the other semi-axis
+ *    of the (x, z) ellipse >= A, and the path is checked over one orbit (CW); if it comes inside
+ *    `radius`, radial burns sending it away along-track are tried. GNC_EUNSAFE (dv still
+ *    written, the best path found) when no candidate clears `radius` over one orbit, e.g. when
+ *    already inside it. Only in this case is the path not safe against along-track drift. */
 gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv);
 
 /* ---- Rover (rover.c) ------------------------------------------------------------- */

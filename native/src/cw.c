@@ -321,69 +321,223 @@ static float period_min_range(const float *r0, float w, float q)
     return sqrtf(best2);
 }
 
-/* Abort burn (design documented in docs by this comment):
- * vy becomes -2 n x0 (drift-free, so the free path is periodic and one period decides its
- * safety). The in-plane radial and the cross-track velocities are picked among candidates
- * (w, q) = (vx, vz) / n:
- *   0. keep the current vx, vz (only the drift is removed);
- *   1. e/i separation (D'Amico 2006): (w, q) = +-L (-z0, x0) / |p0| with p0 = (x0, z0) and
- *      L = max(1.5 radius, |current component|): the (x, z) motion is then an ellipse with
- *      orthogonal semi-axes |p0| and L, so the range never falls below min(|p0|, L);
- *   2. when the vehicle is near the along-track axis (|p0| small) that separation is not
- *      reachable: a radial impulse away from the target (w = -sign(y0) W, W = 1.5, 3, 6
- *      radius) sends the path along-track away from the target and back once per orbit.
- * Each candidate's minimum range over one period is evaluated; the cheapest (smallest |dv|)
- * whose minimum reaches min(1.5 radius, 0.99 |r0|) wins, else the one with the largest
- * minimum. Returns GNC_EUNSAFE (dv still written) when the chosen path comes below radius. */
+/* Abort burn. Sources: S. D'Amico, O. Montenbruck, JGCD 29(3), 2006 (e/i vector separation:
+ * parallel relative e and i vectors put the radial and cross-track oscillations in quadrature,
+ * so the separation normal to the flight direction never vanishes and an along-track drift,
+ * the main effect of burn and navigation errors, cannot bring the path onto the target);
+ * the drift-free CW solution of Vallado 6.8.
+ * Parameterisation: after the burn vy = -2 n x0 (drift-free) and, with tau = n t, w = vx / n,
+ * q = vz / n (the burn sets w, q; dv = n (w - wc, ., q - qc) with wc, qc the current values):
+ *     x = x0 cos tau + w sin tau,   z = z0 cos tau + q sin tau,
+ *     y = y_c + 2 w cos tau - 2 x0 sin tau,   y_c = y0 - 2 w (ellipse centre),
+ * radial amplitude a = |(x0, w)|, cross-track amplitude c = |(z0, q)|. Quadrature (parallel
+ * e/i) is x0 z0 + w q = 0; then (x / a)^2 + (z / c)^2 = 1, so |(x, z)| >= min(a, c) always.
+ * With A = ABORT_SEP * radius:
+ *  1. |(x0, z0)| >= A: quadrature with a >= A and c >= A, i.e. the hyperbola w q = -x0 z0
+ *     with |w| >= sqrt(A^2 - x0^2) and |q| >= sqrt(A^2 - z0^2) (non-empty exactly when
+ *     |(x0, z0)| >= A, since x0^2 / a^2 + z0^2 / c^2 = 1). The branch with w y0 <= 0 is
+ *     taken (centre at least as far from the target as y0, on its side; w = 0 and both signs
+ *     of q when x0 z0 = 0 and |x0| >= |z0|; both branches when y0 = 0), and on it the point
+ *     nearest (wc, qc), i.e. the least |dv| (abort_hyperbola). Range >= min(a, c) >= A >
+ *     radius at all times: safe by construction, no sampling.
+ *  2. |(x0, z0)| < A (near the V-bar): no single burn gives that separation: the drift-free
+ *     path returns to (x0, y0 + drift, z0) every orbit, and in quadrature min(a, c) <= |(x0, z0)|.
+ *     The largest separation reachable is |(x0, z0)|, with (w, q) = L u, u perpendicular to
+ *     (x0, z0) (the (x, z) path is then an ellipse with semi-axes |(x0, z0)| and L; in the orbit
+ *     plane that is w = 0, a = |x0|, c = L, in quadrature); L = max(A, current component along
+ *     u), sign of u for w y0 <= 0. Its minimum range over one period is computed
+ *     (period_min_range); below radius, radial impulses sending the path away along-track
+ *     (w = -sign(y0) {1, 2, 4} A, same q) are tried too and the largest minimum wins.
+ * GNC_EUNSAFE (dv written) when the chosen path comes below radius within one period (case 2
+ * only; e.g. when already inside the sphere). Cost: case 1 is a few sqrtf and divisions. */
+#define ABORT_SEP 1.5f
+
+static float sign1(float v)
+{
+    return v < 0.0f ? -1.0f : 1.0f;
+}
+
+/* |(p, k / p) - (pc, oc)|^2 */
+static float hyp_cost(float p, float k, float pc, float oc)
+{
+    float dp = p - pc, d_o = k / p - oc;
+    return dp * dp + d_o * d_o;
+}
+
+/* Point p = sg s, s in [lo, hi] (hi < 0: no upper end; lo > 0), of the hyperbola p o = k
+ * nearest (pc, oc): minimises f(p) = (p - pc)^2 + (k / p - oc)^2, whose stationary points are
+ * the roots of the quartic p^4 - pc p^3 + oc k p - k^2 (no convenient closed form), so:
+ * starts at the ends, the vertex s = sqrt|k|, s for p = pc and for o = oc (clamped); from
+ * each, Newton steps on f' (f' / 2 = (p - pc) - (k / p - oc) k / p^2, f'' / 2 =
+ * 1 + k (3 k / p - 2 oc) / p^3), a half-s descent step where f'' <= 0, the step kept within
+ * [-s / 2, s] and halved until f decreases; the best over all starts (the distance to a
+ * hyperbola branch can have two local minima). Returns p; *cost gets f. */
+#define HYP_STARTS 5
+#define HYP_ITER 8
+static float hyp_nearest(float k, float pc, float oc, float sg, float lo, float hi, float *cost)
+{
+    float cand[HYP_STARTS], best_s = lo, best_f = -1.0f;
+    int nc = 0, i, it, half;
+    if (hi >= 0.0f && hi < lo) {
+        hi = lo;
+    }
+    cand[nc++] = lo;
+    if (hi >= 0.0f) {
+        cand[nc++] = hi;
+    }
+    cand[nc++] = sqrtf(fabsf(k));
+    cand[nc++] = sg * pc;
+    if (oc != 0.0f) {
+        cand[nc++] = sg * k / oc;
+    }
+    for (i = 0; i < nc; i++) {
+        float s = cand[i] < lo ? lo : cand[i], f;
+        if (hi >= 0.0f && s > hi) {
+            s = hi;
+        }
+        f = hyp_cost(sg * s, k, pc, oc);
+        for (it = 0; it < HYP_ITER; it++) {
+            float p = sg * s, ip = 1.0f / p, ds, s_new = s, f_new = f;
+            float g = sg * ((p - pc) - (k * ip - oc) * k * ip * ip); /* dF/ds / 2, F(s) = f(sg s) */
+            float h = 1.0f + k * ip * ip * ip * (3.0f * k * ip - 2.0f * oc);
+            if (h > 0.0f) {
+                ds = -g / h;
+            } else {
+                ds = g > 0.0f ? -0.5f * s : s;
+            }
+            if (ds < -0.5f * s) {
+                ds = -0.5f * s;
+            } else if (ds > s) {
+                ds = s;
+            }
+            for (half = 0; half < 4; half++) {
+                s_new = s + ds;
+                if (s_new < lo) {
+                    s_new = lo;
+                } else if (hi >= 0.0f && s_new > hi) {
+                    s_new = hi;
+                }
+                f_new = hyp_cost(sg * s_new, k, pc, oc);
+                if (f_new < f) {
+                    break;
+                }
+                ds *= 0.5f;
+            }
+            if (!(f_new < f)) {
+                break;
+            }
+            f = f_new;
+            s = s_new;
+        }
+        if (best_f < 0.0f || f < best_f) {
+            best_f = f;
+            best_s = s;
+        }
+    }
+    *cost = best_f;
+    return sg * best_s;
+}
+
+/* Case 1 of gnc_abort_burn: (w, q) in quadrature with a, c >= amin, centre away, least |dv|.
+ * The coordinate of the larger of |x0|, |z0| pairs with the free one: when |x0| >= |z0| the
+ * parameter is q (w = k / q, and w = 0 in the orbit plane), else w (q = k / w). */
+static void abort_hyperbola(const float *x, float wc, float qc, float amin, float *w, float *q)
+{
+    float x0 = x[0], z0 = x[2], k = -x[0] * x[2], a2 = amin * amin;
+    float w0 = a2 > x0 * x0 ? sqrtf(a2 - x0 * x0) : 0.0f;
+    float q0 = a2 > z0 * z0 ? sqrtf(a2 - z0 * z0) : 0.0f;
+    float lo, hi, pc, oc, sg, p, p2, cost, cost2;
+    int by_q = fabsf(x0) >= fabsf(z0), both;
+    if (by_q) {
+        pc = qc;
+        oc = wc;
+        lo = q0;
+        hi = w0 > 0.0f ? fabsf(k) / w0 : -1.0f;
+    } else {
+        pc = wc;
+        oc = qc;
+        lo = w0;
+        hi = q0 > 0.0f ? fabsf(k) / q0 : -1.0f;
+    }
+    if (lo < 1e-3f * amin) {
+        lo = 1e-3f * amin;
+    }
+    /* sign of w for w y0 <= 0; q = k / w carries sign(k) sign(w) */
+    sg = -sign1(x[1]);
+    both = x[1] == 0.0f;
+    if (by_q) {
+        both = both || k == 0.0f;
+        sg *= sign1(k);
+    }
+    p = hyp_nearest(k, pc, oc, sg, lo, hi, &cost);
+    if (both) {
+        p2 = hyp_nearest(k, pc, oc, -sg, lo, hi, &cost2);
+        if (cost2 < cost) {
+            p = p2;
+        }
+    }
+    if (by_q) {
+        *q = p;
+        *w = k / p;
+    } else {
+        *w = p;
+        *q = k / p;
+    }
+}
+
 gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv)
 {
-    float d, wc, qc, rp, r0n, accept, best_cost = 0.0f, best_min = -1.0f, best_w = 0.0f, best_q = 0.0f;
-    float cand_w[8], cand_q[8], dvy, sy;
-    int ncand = 0, i, have_ok = 0;
+    float amin, wc, qc, rp, w, q, m, ux, uz, sg, l, s_away;
+    int i;
     if (!finite_n(x, 6) || !isfinite(n) || !isfinite(radius)) {
         return GNC_ENAN;
     }
     if (!(n > 0.0f) || !(radius > 0.0f)) {
         return GNC_EINVAL;
     }
-    d = 1.5f * radius;
+    amin = ABORT_SEP * radius;
     wc = x[3] / n;
     qc = x[5] / n;
-    dvy = -2.0f * n * x[0] - x[4];
     rp = sqrtf(x[0] * x[0] + x[2] * x[2]);
-    r0n = sqrtf(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
-    sy = x[1] >= 0.0f ? 1.0f : -1.0f;
-    cand_w[ncand] = wc;
-    cand_q[ncand++] = qc;
-    if (rp > 1e-3f * radius) {
-        float ex = -x[2] / rp, ez = x[0] / rp;
-        float proj = ex * wc + ez * qc;
-        float l = fabsf(proj) > d ? fabsf(proj) : d;
-        cand_w[ncand] = l * ex;
-        cand_q[ncand++] = l * ez;
-        cand_w[ncand] = -l * ex;
-        cand_q[ncand++] = -l * ez;
-    }
-    for (i = 1; i <= 4; i *= 2) {
-        cand_w[ncand] = -sy * d * (float)i;
-        cand_q[ncand++] = qc;
-    }
-    accept = 0.99f * r0n < d ? 0.99f * r0n : d;
-    for (i = 0; i < ncand; i++) {
-        float ddx = n * (cand_w[i] - wc), ddz = n * (cand_q[i] - qc);
-        float cost = ddx * ddx + dvy * dvy + ddz * ddz;
-        float m = period_min_range(x, cand_w[i], cand_q[i]);
-        int ok = m >= accept;
-        if ((ok && (!have_ok || cost < best_cost)) || (!ok && !have_ok && m > best_min)) {
-            have_ok = ok;
-            best_cost = cost;
-            best_min = m;
-            best_w = cand_w[i];
-            best_q = cand_q[i];
+    m = radius; /* case 1: safe by construction */
+    if (rp >= amin) {
+        abort_hyperbola(x, wc, qc, amin, &w, &q);
+    } else {
+        s_away = -sign1(x[1]);
+        if (rp > 1e-3f * amin) {
+            ux = -x[2] / rp;
+            uz = x[0] / rp;
+        } else {
+            ux = 1.0f;
+            uz = 0.0f;
+        }
+        if (ux != 0.0f && x[1] != 0.0f) {
+            sg = s_away * sign1(ux);
+        } else {
+            sg = sign1(ux * wc + uz * qc);
+        }
+        l = sg * (ux * wc + uz * qc);
+        if (l < amin) {
+            l = amin;
+        }
+        w = sg * l * ux;
+        q = sg * l * uz;
+        m = period_min_range(x, w, q);
+        if (m < radius) {
+            float wi = w;
+            for (i = 1; i <= 4; i *= 2) {
+                float wr = s_away * amin * (float)i;
+                float mr = period_min_range(x, wr, q);
+                if (mr > m) {
+                    m = mr;
+                    wi = wr;
+                }
+            }
+            w = wi;
         }
     }
-    dv[0] = n * (best_w - wc);
-    dv[1] = dvy;
-    dv[2] = n * (best_q - qc);
-    return best_min < radius ? GNC_EUNSAFE : GNC_OK;
+    dv[0] = n * (w - wc);
+    dv[1] = -2.0f * n * x[0] - x[4];
+    dv[2] = n * (q - qc);
+    return m < radius ? GNC_EUNSAFE : GNC_OK;
 }
