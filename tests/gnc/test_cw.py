@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
@@ -449,6 +449,159 @@ def test_abort_burn_errors(cw):
 def test_abort_burn_inside_sphere_is_unsafe(cw):
     status, dv = cw.abort([0, -10, 0, 0, 0.02, 0], np.float32(N), 20.0)
     assert status == EUNSAFE and np.all(np.isfinite(dv))
+
+
+def nonlinear_min_range(x_lvlh, t_end, dt, n=N, r=R_ORBIT):
+    """Minimum range over [0, t_end] (samples every dt s) of the exact two-body relative motion
+    (same chief and frames as nonlinear_relative; the state integrated is the relative one)."""
+    rho = np.asarray(x_lvlh[:3], float)
+    rho_d = np.asarray(x_lvlh[3:], float)
+    y0 = np.concatenate([rho, rho_d + np.cross([0, 0, n], rho)])  # LVLH = inertial at t = 0
+
+    def rhs(t, y):
+        rc = r * np.array([math.cos(n * t), math.sin(n * t), 0.0])
+        rd = rc + y[:3]
+        return np.concatenate([y[3:], -MU * rd / np.linalg.norm(rd) ** 3 + MU * rc / r**3])
+
+    t = np.arange(0.0, t_end + dt / 2, dt)
+    sol = solve_ivp(rhs, (0, t_end), y0, method="DOP853", rtol=1e-10, atol=1e-9, t_eval=t)
+    return float(np.linalg.norm(sol.y[:3], axis=0).min())  # range is frame independent
+
+
+def ei_orbit(x, dv, n):
+    """(w, q, a, c, quadrature residual, min |(x, z)|) of the drift-free orbit after the burn:
+    x = x0 cos nt + w sin nt, z = z0 cos nt + q sin nt (cw.c, gnc_abort_burn)."""
+    x = np.asarray(x, float)
+    w, q = (x[3] + dv[0]) / n, (x[5] + dv[2]) / n
+    a, c = math.hypot(x[0], w), math.hypot(x[2], q)
+    sep = np.linalg.svd(np.array([[x[0], w], [x[2], q]]), compute_uv=False)[-1]  # semi-minor axis
+    return w, q, a, c, x[0] * x[2] + w * q, sep
+
+
+# In-plane states on a course into the 20 m sphere, far enough from the V-bar (|x0| >= 1.5 radius)
+# for the e/i separation to be reachable with one burn.
+IN_PLANE_UNSAFE = [
+    ("rbar_approach", [-60, 0, 0, 0.03, 0.132, 0]),
+    ("above_vbar_arriving", collision_state(1500, (0, 0.02, 0))),
+    ("below_vbar_plus_side", collision_state(2000, (0, -0.03, 0))),
+]
+
+
+@pytest.mark.parametrize("name,x", IN_PLANE_UNSAFE, ids=[s[0] for s in IN_PLANE_UNSAFE])
+def test_abort_burn_in_plane_gets_cross_track_separation_safe_24h_with_burn_error(cw, name, x):
+    """The defect of A1: an in-plane abort got a radial-only burn, whose drift (1 mm/s burn
+    error) carried it through the target. Now: parallel e/i, radial and cross-track amplitudes
+    >= 1.5 radius, and 24 h of exact two-body drift stays outside the radius for seeded
+    1 mm/s burn errors."""
+    radius, n = 20.0, float(np.float32(N))
+    x = [float(v) for v in f32(*x)]
+    assert abs(x[2]) < 1e-6 and math.hypot(x[0], x[2]) >= 1.5 * radius
+    assert cw.keepout(x, n, 86400.0, 30.0, radius)[0] == EUNSAFE  # its free drift hits the sphere
+    status, dv = cw.abort(x, n, radius)
+    assert status == OK
+    w, q, a, c, quad, sep = ei_orbit(x, dv, n)
+    assert x[4] + dv[1] == pytest.approx(-2 * n * x[0], abs=1e-6)  # drift-free
+    assert abs(dv[2]) > 0.03  # a cross-track burn (1.5 radius n = 0.033 m/s from rest)
+    assert a >= 1.5 * radius * (1 - 1e-5) and c >= 1.5 * radius * (1 - 1e-5)
+    assert abs(quad) <= 1e-4 * a * c and sep >= 1.5 * radius * (1 - 1e-5)  # quadrature
+    assert w * x[1] <= 1e-3 * abs(x[1])  # centre y0 - 2 w away from the target
+    rng = np.random.default_rng(7)
+    mins = []
+    for _ in range(4):
+        err = rng.normal(size=3)
+        xa = np.array(x) + np.r_[0, 0, 0, dv.astype(float) + 1e-3 * err / np.linalg.norm(err)]
+        mins.append(nonlinear_min_range(xa, 86400.0, 10.0))
+    print("\nabort %s: dv %s, a %.1f c %.1f m, 24 h min range with 1 mm/s errors %s m" % (
+        name, np.round(dv, 4), a, c, np.round(mins, 1)))
+    assert min(mins) > radius
+
+
+def hyperbola_cheapest(x, n, amin):
+    """float64 brute force of case 1: least |dv_x, dv_z| over w q = -x0 z0, a, c >= amin, on the
+    branch w y0 <= 0 (both branches when y0 = 0 or x0 z0 = 0)."""
+    wc, qc = x[3] / n, x[5] / n
+    k = -x[0] * x[2]
+    s = np.geomspace(1e-4, 1e5, 300001)
+    best = np.inf
+    for sg in (1.0, -1.0):
+        if k == 0.0 and abs(x[0]) >= abs(x[2]):
+            w, q = np.zeros_like(s), sg * s  # w = 0 (in the orbit plane)
+        elif k == 0.0:
+            w, q = sg * s, np.zeros_like(s)
+        else:
+            w = sg * s
+            q = k / w
+        in_plane = k == 0.0 and abs(x[0]) >= abs(x[2])  # sg is the sign of q there, free
+        if not in_plane and sg * x[1] > 0:  # w y0 <= 0 (centre away); y0 = 0 allows both
+            continue
+        ok = (np.hypot(x[0], w) >= amin) & (np.hypot(x[2], q) >= amin)
+        if ok.any():
+            best = min(best, float(np.min(np.hypot(w - wc, q - qc)[ok])))
+    return n * best
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    r0=st.lists(st.floats(-200, 200), min_size=3, max_size=3),
+    v0=st.lists(st.floats(-0.1, 0.1), min_size=3, max_size=3),
+    plane=st.sampled_from([None, "in", "out"]),
+)
+def test_abort_burn_reachable_is_cheapest_parallel_ei(cw, r0, v0, plane):
+    """|(x0, z0)| >= 1.5 radius: drift-free, parallel e/i with both amplitudes >= 1.5 radius,
+    centre away, the least |dv| on that set (float64 brute force, 0.1%), C = fallback."""
+    radius, n = 20.0, float(np.float32(N))
+    if plane == "in":
+        r0[2] = 0.0
+    elif plane == "out":
+        r0[0] = 0.0
+    x = [float(v) for v in f32(*r0, *v0)]
+    assume(math.hypot(x[0], x[2]) >= 1.5 * radius * 1.001)
+    status, dv = cw.abort(x, n, radius)
+    assert status == OK
+    dv_fb = [0.0] * 3
+    assert fb_cw.abort_burn(x, n, radius, dv_fb) is False
+    ref = hyperbola_cheapest(x, n, 1.5 * radius)
+    for d in (dv.astype(float), np.array(dv_fb)):  # ties (y0 = 0, x0 z0 = 0) may pick either side
+        w, q, a, c, quad, sep = ei_orbit(x, d, n)
+        assert x[4] + d[1] == pytest.approx(-2 * n * x[0], abs=1e-6)
+        assert a >= 1.5 * radius * (1 - 1e-4) and c >= 1.5 * radius * (1 - 1e-4)
+        assert abs(quad) <= 1e-4 * a * c
+        assert w * x[1] <= 1e-3 * (abs(x[1]) + 1.0)
+        assert math.hypot(d[0], d[2]) <= ref * (1 + 1e-3) + 1e-6
+    assert math.hypot(dv_fb[0], dv_fb[2]) == pytest.approx(math.hypot(dv[0], dv[2]), rel=1e-3, abs=1e-6)
+
+
+NEAR_VBAR = [
+    ("in_plane_5m_below", [-5, -60, 0, 0.0, 0.02, 0]),  # |(x0, z0)| = 5 m < 30 m
+    ("slightly_out_of_plane", [12, -50, -4, 0.01, -0.02, 0.002]),
+    ("a1_like", [-10.5, -111.7, 0.3, -0.014, 0.025, 0.001]),  # radius 80 m below
+    ("on_vbar", [0, -45, 0, 0, 0.03, 0]),
+]
+
+
+@pytest.mark.parametrize("name,x", NEAR_VBAR, ids=[s[0] for s in NEAR_VBAR])
+def test_abort_burn_near_vbar_takes_the_largest_reachable_separation(cw, name, x):
+    """|(x0, z0)| < 1.5 radius: one drift-free burn cannot give more than |(x0, z0)| of e/i
+    separation (the path comes back to (x0, z0) every orbit). The burn reaches it, with a
+    semi-major axis >= 1.5 radius (cross-track amplitude in the orbit plane), and the path clears
+    the radius for one orbit."""
+    radius = 80.0 if name == "a1_like" else 20.0
+    n = float(np.float32(N))
+    x = [float(v) for v in f32(*x)]
+    status, dv = cw.abort(x, n, radius)
+    assert status == OK
+    w, q, a, c, quad, sep = ei_orbit(x, dv, n)
+    rp = math.hypot(x[0], x[2])
+    assert x[4] + dv[1] == pytest.approx(-2 * n * x[0], abs=1e-6)
+    assert sep == pytest.approx(rp, rel=1e-3, abs=1e-3)
+    major = np.linalg.svd(np.array([[x[0], w], [x[2], q]]), compute_uv=False)[0]
+    assert major >= 1.5 * radius * (1 - 1e-5)  # the other semi-axis of the (x, z) ellipse
+    if x[2] == 0.0 and x[0] != 0.0:
+        assert c >= 1.5 * radius * (1 - 1e-5) and abs(quad) <= 1e-4 * a * c  # w = 0: quadrature
+    assert brute_min_range(np.array(x) + np.r_[0, 0, 0, dv], n, PERIOD, 5.0) > radius
+    dv_fb = [0.0] * 3
+    assert fb_cw.abort_burn(x, n, radius, dv_fb) is False
+    assert np.allclose(dv_fb, dv, rtol=1e-3, atol=1e-6)
 
 
 # ---- Fallback (firmware/gnc/cw.py) against C -----------------------------------------
