@@ -315,21 +315,21 @@ def abort_burn(x, n, radius, dv):
                 p = p2
         w, q = (k / p, p) if by_q else (p, k / p)
     else:
-        # case 2: (w, q) = L u, u perpendicular to (x0, z0); radial impulses if still unsafe
+        # case 2: (w, q) = L u, u perpendicular to (x0, z0); radial impulses if it does not clear
         s_away = -_sign1(y0)
         ux, uz = (-z0 / rp, x0 / rp) if rp > 1e-3 * amin else (1.0, 0.0)
         sg = s_away * _sign1(ux) if ux != 0.0 and y0 != 0.0 else _sign1(ux * wc + uz * qc)
         ll = max(sg * (ux * wc + uz * qc), amin)
         w = sg * ll * ux
         q = sg * ll * uz
-        m = _period_min_range(x, w, q)
-        if m < radius:
-            wi = w
-            for i in (1, 2, 4):
-                mr = _period_min_range(x, s_away * amin * i, q)
-                if mr > m:
-                    m, wi = mr, s_away * amin * i
-            w = wi
+        r0 = math.sqrt(rp * rp + y0 * y0)
+        m = r0 if r0 < radius else _period_min_range(x, w, q)  # inside already: nothing can clear
+        for i in (1, 2, 4):
+            if m >= radius or r0 < radius:
+                break
+            mr = _period_min_range(x, s_away * amin * i, q)  # cheapest first, the first that clears
+            if mr > m:
+                m, w = mr, s_away * amin * i
     dv[0] = n * (w - wc)
     dv[1] = -2.0 * n * x0 - x[4]
     dv[2] = n * (q - qc)

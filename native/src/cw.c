@@ -347,9 +347,12 @@ static float period_min_range(const float *r0, float w, float q)
  *     plane that is w = 0, a = |x0|, c = L, in quadrature); L = max(A, current component along
  *     u), sign of u for w y0 <= 0. Its minimum range over one period is computed
  *     (period_min_range); below radius, radial impulses sending the path away along-track
- *     (w = -sign(y0) {1, 2, 4} A, same q) are tried too and the largest minimum wins.
+ *     (w = -sign(y0) {1, 2, 4} A, same q) are tried in that order: the first that clears
+ *     wins, else the largest minimum. Already inside the sphere no path can clear it: the
+ *     e/i burn is returned without sampling.
  * GNC_EUNSAFE (dv written) when the chosen path comes below radius within one period (case 2
- * only; e.g. when already inside the sphere). Cost: case 1 is a few sqrtf and divisions. */
+ * only; e.g. when already inside the sphere). Cost: case 1 is at most a few hundred float
+ * operations and no trigonometry; case 2 one period_min_range (four with the fallbacks). */
 #define ABORT_SEP 1.5f
 
 static float sign1(float v)
@@ -487,7 +490,7 @@ static void abort_hyperbola(const float *x, float wc, float qc, float amin, floa
 
 gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv)
 {
-    float amin, wc, qc, rp, w, q, m, ux, uz, sg, l, s_away;
+    float amin, wc, qc, rp, r0, w, q, m, ux, uz, sg, l, s_away;
     int i;
     if (!finite_n(x, 6) || !isfinite(n) || !isfinite(radius)) {
         return GNC_ENAN;
@@ -522,18 +525,15 @@ gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv)
         }
         w = sg * l * ux;
         q = sg * l * uz;
-        m = period_min_range(x, w, q);
-        if (m < radius) {
-            float wi = w;
-            for (i = 1; i <= 4; i *= 2) {
-                float wr = s_away * amin * (float)i;
-                float mr = period_min_range(x, wr, q);
-                if (mr > m) {
-                    m = mr;
-                    wi = wr;
-                }
+        r0 = sqrtf(rp * rp + x[1] * x[1]);
+        m = r0 < radius ? r0 : period_min_range(x, w, q); /* inside already: nothing can clear */
+        for (i = 1; i <= 4 && m < radius && r0 >= radius; i *= 2) {
+            float wr = s_away * amin * (float)i; /* cheapest first; the first that clears wins */
+            float mr = period_min_range(x, wr, q);
+            if (mr > m) {
+                m = mr;
+                w = wr;
             }
-            w = wi;
         }
     }
     dv[0] = n * (w - wc);
