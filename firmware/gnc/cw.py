@@ -187,50 +187,19 @@ def keepout_check(x, n, horizon, dt, radius):
     return best, best < radius
 
 
-def _period_min_range(r0, w, q):
-    # minimum of |C + U cos tau + V sin tau| over one period (see cw.c)
-    cy = r0[1] - 2.0 * w
-    ux, uy, uz = r0[0], 2.0 * w, r0[2]
-    vx, vy, vz = w, -2.0 * r0[0], q
-    step = _TWO_PI / _ABORT_SAMPLES
-    best2 = r0[0] * r0[0] + r0[1] * r0[1] + r0[2] * r0[2]
-    tau = 0.0
-    for k in range(1, _ABORT_SAMPLES):
-        s = math.sin(k * step)
-        c = math.cos(k * step)
-        px = ux * c + vx * s
-        py = cy + uy * c + vy * s
-        pz = uz * c + vz * s
-        f = px * px + py * py + pz * pz
-        if f < best2:
-            best2 = f
-            tau = k * step
-    for _ in range(4):
-        sn = math.sin(tau)
-        cs = math.cos(tau)
-        px = ux * cs + vx * sn
-        py = cy + uy * cs + vy * sn
-        pz = uz * cs + vz * sn
-        dx = -ux * sn + vx * cs
-        dy = -uy * sn + vy * cs
-        dz = -uz * sn + vz * cs
-        f = px * px + py * py + pz * pz
-        if f < best2:
-            best2 = f
-        g = px * dx + py * dy + pz * dz
-        h = dx * dx + dy * dy + dz * dz - px * px + py * (cy - py) - pz * pz
-        if not h > 0.0:
-            break
-        d = -g / h
-        if d > step:
-            d = step
-        elif d < -step:
-            d = -step
-        tau += d
-    return math.sqrt(best2)
-
-
 _ABORT_SEP = 1.5
+_XA = [0.0] * 6  # the state after an abort candidate burn (reused)
+
+
+def _orbit_min(x, n, w, q):
+    # minimum range over one orbit of the drift-free path with (vx, vz) = n (w, q): the
+    # keep-out prediction, _ABORT_SAMPLES samples (orbit_min_range in cw.c)
+    for i in range(3):
+        _XA[i] = x[i]
+    _XA[3] = n * w
+    _XA[4] = -2.0 * n * x[0]
+    _XA[5] = n * q
+    return keepout_check(_XA, n, _TWO_PI / n, _TWO_PI / n / _ABORT_SAMPLES, 0.0)[0]
 
 
 def _sign1(v):
@@ -323,11 +292,11 @@ def abort_burn(x, n, radius, dv):
         w = sg * ll * ux
         q = sg * ll * uz
         r0 = math.sqrt(rp * rp + y0 * y0)
-        m = r0 if r0 < radius else _period_min_range(x, w, q)  # inside already: nothing can clear
+        m = r0 if r0 < radius else _orbit_min(x, n, w, q)  # inside already: nothing can clear
         for i in (1, 2, 4):
             if m >= radius or r0 < radius:
                 break
-            mr = _period_min_range(x, s_away * amin * i, q)  # cheapest first, the first that clears
+            mr = _orbit_min(x, n, s_away * amin * i, q)  # cheapest first, the first that clears
             if mr > m:
                 m, w = mr, s_away * amin * i
     dv[0] = n * (w - wc)

@@ -22,7 +22,7 @@
  * |det| < SING_TOL * (Frobenius norm)^2 (2x2 in-plane block), or |sin u| < SING_TOL
  * (cross-track); i.e. a condition number above 1/SING_TOL = 1000. */
 #define SING_TOL 1e-3f
-#define ABORT_SAMPLES 64 /* samples of one period when an abort candidate is evaluated */
+#define ABORT_SAMPLES 64 /* keep-out samples per orbit when an abort candidate is checked */
 #define RESYNC 32        /* keep-out sin/cos recurrence: exact sinf/cosf every RESYNC samples */
 
 static int finite_n(const float *v, int n)
@@ -264,61 +264,20 @@ gnc_status gnc_keepout_check(const float *x, float n, float horizon, float dt, f
     return best < radius ? GNC_EUNSAFE : GNC_OK;
 }
 
-/* Minimum range over one period of the drift-free path from position r0 with
- * (vx, vz) = n (w, q), vy = -2 n x0. With tau = n t the path is
- *     P(tau) = C + U cos tau + V sin tau,  C = (0, y0 - 2 w, 0), U = (x0, 2 w, z0),
- *     V = (w, -2 x0, q)
- * (the position rows of Phi). ABORT_SAMPLES samples, then Newton on |P|^2 from the best. */
-static float period_min_range(const float *r0, float w, float q)
+/* Minimum range over one orbit of the drift-free path from x's position with (vx, vz) =
+ * n (w, q), vy = -2 n x0: the keep-out prediction (gnc_keepout_check) sampled ABORT_SAMPLES
+ * times per orbit. */
+static float orbit_min_range(const float *x, float n, float w, float q)
 {
-    float cx = 0.0f, cy = r0[1] - 2.0f * w, cz = 0.0f;
-    float ux = r0[0], uy = 2.0f * w, uz = r0[2];
-    float vx = w, vy = -2.0f * r0[0], vz = q;
-    float step = TWO_PI / (float)ABORT_SAMPLES;
-    float sd = sinf(step), cd = cosf(step), s = 0.0f, c = 1.0f, tmp, best2, tau_best = 0.0f, tau;
-    int k, it;
-    best2 = r0[0] * r0[0] + r0[1] * r0[1] + r0[2] * r0[2];
-    for (k = 1; k < ABORT_SAMPLES; k++) {
-        float px, py, pz, f;
-        tmp = s * cd + c * sd;
-        c = c * cd - s * sd;
-        s = tmp;
-        px = cx + ux * c + vx * s;
-        py = cy + uy * c + vy * s;
-        pz = cz + uz * c + vz * s;
-        f = px * px + py * py + pz * pz;
-        if (f < best2) {
-            best2 = f;
-            tau_best = (float)k * step;
-        }
-    }
-    tau = tau_best;
-    for (it = 0; it < 4; it++) {
-        float sn = sinf(tau), cs = cosf(tau), px, py, pz, dx, dy, dz, g, h, d, f;
-        px = cx + ux * cs + vx * sn;
-        py = cy + uy * cs + vy * sn;
-        pz = cz + uz * cs + vz * sn;
-        dx = -ux * sn + vx * cs;
-        dy = -uy * sn + vy * cs;
-        dz = -uz * sn + vz * cs;
-        f = px * px + py * py + pz * pz;
-        if (f < best2) {
-            best2 = f;
-        }
-        g = px * dx + py * dy + pz * dz;                               /* f' / 2 */
-        h = dx * dx + dy * dy + dz * dz + px * (cx - px) + py * (cy - py) + pz * (cz - pz); /* f'' / 2 */
-        if (!(h > 0.0f)) {
-            break;
-        }
-        d = -g / h;
-        if (d > step) {
-            d = step;
-        } else if (d < -step) {
-            d = -step;
-        }
-        tau += d;
-    }
-    return sqrtf(best2);
+    float xa[6], m = 0.0f, period = TWO_PI / n;
+    xa[0] = x[0];
+    xa[1] = x[1];
+    xa[2] = x[2];
+    xa[3] = n * w;
+    xa[4] = -2.0f * n * x[0];
+    xa[5] = n * q;
+    (void)gnc_keepout_check(xa, n, period, period / (float)ABORT_SAMPLES, 0.0f, &m);
+    return m;
 }
 
 /* Abort burn. Sources: S. D'Amico, O. Montenbruck, JGCD 29(3), 2006 (e/i vector separation:
@@ -345,14 +304,15 @@ static float period_min_range(const float *r0, float w, float q)
  *     The largest separation reachable is |(x0, z0)|, with (w, q) = L u, u perpendicular to
  *     (x0, z0) (the (x, z) path is then an ellipse with semi-axes |(x0, z0)| and L; in the orbit
  *     plane that is w = 0, a = |x0|, c = L, in quadrature); L = max(A, current component along
- *     u), sign of u for w y0 <= 0. Its minimum range over one period is computed
- *     (period_min_range); below radius, radial impulses sending the path away along-track
+ *     u), sign of u for w y0 <= 0. Its minimum range over one orbit is checked with the
+ *     keep-out prediction (orbit_min_range); below radius, radial impulses sending the path away along-track
  *     (w = -sign(y0) {1, 2, 4} A, same q) are tried in that order: the first that clears
  *     wins, else the largest minimum. Already inside the sphere no path can clear it: the
  *     e/i burn is returned without sampling.
  * GNC_EUNSAFE (dv written) when the chosen path comes below radius within one period (case 2
  * only; e.g. when already inside the sphere). Cost: case 1 is at most a few hundred float
- * operations and no trigonometry; case 2 one period_min_range (four with the fallbacks). */
+ * operations and no trigonometry; case 2 one keep-out prediction of 65 samples (four with
+ * the fallbacks). */
 #define ABORT_SEP 1.5f
 
 static float sign1(float v)
@@ -526,10 +486,10 @@ gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv)
         w = sg * l * ux;
         q = sg * l * uz;
         r0 = sqrtf(rp * rp + x[1] * x[1]);
-        m = r0 < radius ? r0 : period_min_range(x, w, q); /* inside already: nothing can clear */
+        m = r0 < radius ? r0 : orbit_min_range(x, n, w, q); /* inside already: nothing can clear */
         for (i = 1; i <= 4 && m < radius && r0 >= radius; i *= 2) {
             float wr = s_away * amin * (float)i; /* cheapest first; the first that clears wins */
-            float mr = period_min_range(x, wr, q);
+            float mr = orbit_min_range(x, n, wr, q);
             if (mr > m) {
                 m = mr;
                 w = wr;
