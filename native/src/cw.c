@@ -305,9 +305,9 @@ static float orbit_min_range(const float *x, float n, float w, float q)
  *     (x0, z0) (the (x, z) path is then an ellipse with semi-axes |(x0, z0)| and L; in the orbit
  *     plane that is w = 0, a = |x0|, c = L, in quadrature); L = max(A, current component along
  *     u), sign of u for w y0 <= 0. Its minimum range over one orbit is checked with the
- *     keep-out prediction (orbit_min_range); below radius, radial impulses sending the path away along-track
- *     (w = -sign(y0) {1, 2, 4} A, same q) are tried in that order: the first that clears
- *     wins, else the largest minimum. Already inside the sphere no path can clear it: the
+ *     keep-out prediction (orbit_min_range); below radius, radial impulses sending the path
+ *     away along-track (w = -sign(y0) {1, 2, 4} A, same q) are tried in that order: the first
+ *     that clears wins, else the largest minimum. Already inside the sphere no path can clear it: the
  *     e/i burn is returned without sampling.
  * GNC_EUNSAFE (dv written) when the chosen path comes below radius within one period (case 2
  * only; e.g. when already inside the sphere). Cost: case 1 is at most a few hundred float
