@@ -13,27 +13,7 @@
 
 #include "gnc.h"
 #include "gnc_finite.h"
-
-static int finite_n(const float *v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        if (!gnc_finitef(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static void cross(const float *a, const float *b, float *out)
-{
-    float x = a[1] * b[2] - a[2] * b[1];
-    float y = a[2] * b[0] - a[0] * b[2];
-    float z = a[0] * b[1] - a[1] * b[0];
-    out[0] = x;
-    out[1] = y;
-    out[2] = z;
-}
+#include "gnc_vec.h"
 
 static float clip(float v, float lim)
 {
@@ -48,8 +28,9 @@ gnc_status gnc_pd_control(const float *q, const float *w, const float *q_ref, co
 {
     float c[4], dq[4], hs[3], gyro[3], tau[3], sgn;
     int i;
-    if (!finite_n(q, 4) || !finite_n(w, 3) || !finite_n(q_ref, 4) || !finite_n(w_ref, 3) || !finite_n(J, 9) ||
-        !finite_n(h_wheels, 3) || !gnc_finitef(kp) || !gnc_finitef(kd) || !finite_n(limits, 2)) {
+    if (!gnc_finite_n(q, 4) || !gnc_finite_n(w, 3) || !gnc_finite_n(q_ref, 4) || !gnc_finite_n(w_ref, 3) ||
+        !gnc_finite_n(J, 9) || !gnc_finite_n(h_wheels, 3) || !gnc_finitef(kp) || !gnc_finitef(kd) ||
+        !gnc_finite_n(limits, 2)) {
         return GNC_ENAN;
     }
     if (kp < 0.0f || kd < 0.0f || limits[0] <= 0.0f || limits[1] <= 0.0f) {
@@ -64,7 +45,7 @@ gnc_status gnc_pd_control(const float *q, const float *w, const float *q_ref, co
     for (i = 0; i < 3; i++) {
         hs[i] = J[3 * i] * w[0] + J[3 * i + 1] * w[1] + J[3 * i + 2] * w[2] + h_wheels[i];
     }
-    cross(w, hs, gyro);
+    gnc_cross3(w, hs, gyro);
     for (i = 0; i < 3; i++) {
         float t = -kp * sgn * dq[1 + i] - kd * (w[i] - w_ref[i]) + gyro[i];
         t = clip(t, limits[0]);
@@ -87,14 +68,14 @@ gnc_status gnc_dump_dipole(const float *b, const float *h_wheels, float k, float
 {
     float n2, out[3], big, scale;
     int i;
-    if (!finite_n(b, 3) || !finite_n(h_wheels, 3) || !gnc_finitef(k) || !gnc_finitef(m_max)) {
+    if (!gnc_finite_n(b, 3) || !gnc_finite_n(h_wheels, 3) || !gnc_finitef(k) || !gnc_finitef(m_max)) {
         return GNC_ENAN;
     }
     n2 = b[0] * b[0] + b[1] * b[1] + b[2] * b[2];
     if (n2 < 1e-30f || k < 0.0f || m_max <= 0.0f) {
         return GNC_EINVAL;
     }
-    cross(h_wheels, b, out);
+    gnc_cross3(h_wheels, b, out);
     big = 0.0f;
     for (i = 0; i < 3; i++) {
         out[i] *= k / n2;
@@ -125,7 +106,8 @@ gnc_status gnc_bdot(float *s, const float *b, float dt, float k, float m_max, fl
 {
     float out[3];
     int i;
-    if (!finite_n(s, GNC_BDOT_SIZE) || !finite_n(b, 3) || !gnc_finitef(dt) || !gnc_finitef(k) || !gnc_finitef(m_max)) {
+    if (!gnc_finite_n(s, GNC_BDOT_SIZE) || !gnc_finite_n(b, 3) || !gnc_finitef(dt) || !gnc_finitef(k) ||
+        !gnc_finitef(m_max)) {
         return GNC_ENAN;
     }
     if (dt <= 0.0f || k < 0.0f || m_max <= 0.0f) {
@@ -150,7 +132,7 @@ gnc_status gnc_point_to(const float *q_now, const float *boresight, const float 
 {
     float qn[4], u[3], v[3], qr[4], out[4], n2, inv;
     int i;
-    if (!finite_n(q_now, 4) || !finite_n(boresight, 3) || !finite_n(r_rel, 3)) {
+    if (!gnc_finite_n(q_now, 4) || !gnc_finite_n(boresight, 3) || !gnc_finite_n(r_rel, 3)) {
         return GNC_ENAN;
     }
     for (i = 0; i < 4; i++) {
@@ -171,7 +153,7 @@ gnc_status gnc_point_to(const float *q_now, const float *boresight, const float 
         u[i] *= inv;
     }
     qr[0] = 1.0f + u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
-    cross(u, v, qr + 1);
+    gnc_cross3(u, v, qr + 1);
     n2 = qr[0] * qr[0] + qr[1] * qr[1] + qr[2] * qr[2] + qr[3] * qr[3];
     if (qr[0] < 1e-6f) {
         /* (nearly) opposite: half turn about u x e, e the axis least aligned with u */
@@ -184,7 +166,7 @@ gnc_status gnc_point_to(const float *q_now, const float *boresight, const float 
         }
         e[k] = 1.0f;
         qr[0] = 0.0f;
-        cross(u, e, qr + 1);
+        gnc_cross3(u, e, qr + 1);
         n2 = qr[1] * qr[1] + qr[2] * qr[2] + qr[3] * qr[3];
     }
     inv = 1.0f / sqrtf(n2);

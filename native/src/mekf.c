@@ -20,17 +20,6 @@
 
 #define P_(s, i, j) ((s)[7 + 6 * (i) + (j)])
 
-static int finite_n(const float *v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        if (!gnc_finitef(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Unit copy of a 3-vector; 0 when its norm is zero. */
 static int unit3(const float *v, float *out)
 {
@@ -61,7 +50,7 @@ gnc_status gnc_mekf_init(float *s, const float *q0, const float *bias0, float si
 {
     float q[4];
     int i;
-    if (!finite_n(q0, 4) || !finite_n(bias0, 3) || !gnc_finitef(sigma_att) || !gnc_finitef(sigma_bias)) {
+    if (!gnc_finite_n(q0, 4) || !gnc_finite_n(bias0, 3) || !gnc_finitef(sigma_att) || !gnc_finitef(sigma_bias)) {
         return GNC_ENAN;
     }
     if (sigma_att <= 0.0f || sigma_bias <= 0.0f) {
@@ -97,7 +86,7 @@ gnc_status gnc_mekf_propagate(float *s, const float *w_meas, float dt, float sig
     float w[3], fa[9], x[9], fb[9], col[3];
     float q11, q12, q22, sv2, su2;
     int i, j;
-    if (!finite_n(s, GNC_MEKF_SIZE) || !finite_n(w_meas, 3) || !gnc_finitef(dt) || !gnc_finitef(sigma_v) ||
+    if (!gnc_finite_n(s, GNC_MEKF_SIZE) || !gnc_finite_n(w_meas, 3) || !gnc_finitef(dt) || !gnc_finitef(sigma_v) ||
         !gnc_finitef(sigma_u)) {
         return GNC_ENAN;
     }
@@ -230,7 +219,7 @@ gnc_status gnc_mekf_update_vector(float *s, const float *v_ref, const float *v_m
 {
     float vr[3], vm[3], b[3], h[3], p[36], x[6], var;
     int i;
-    if (!finite_n(s, GNC_MEKF_SIZE) || !finite_n(v_ref, 3) || !finite_n(v_meas, 3) || !gnc_finitef(sigma)) {
+    if (!gnc_finite_n(s, GNC_MEKF_SIZE) || !gnc_finite_n(v_ref, 3) || !gnc_finite_n(v_meas, 3) || !gnc_finitef(sigma)) {
         return GNC_ENAN;
     }
     if (sigma <= 0.0f || !unit3(v_ref, vr) || !unit3(v_meas, vm)) {
@@ -271,7 +260,7 @@ gnc_status gnc_mekf_update_quat(float *s, const float *q_meas, float sigma)
 {
     float qm[4], dq[4], h[3], p[36], x[6], var;
     int i;
-    if (!finite_n(s, GNC_MEKF_SIZE) || !finite_n(q_meas, 4) || !gnc_finitef(sigma)) {
+    if (!gnc_finite_n(s, GNC_MEKF_SIZE) || !gnc_finite_n(q_meas, 4) || !gnc_finitef(sigma)) {
         return GNC_ENAN;
     }
     for (i = 0; i < 4; i++) {
@@ -306,7 +295,7 @@ gnc_status gnc_mekf_nees(const float *s, const float *q_true, const float *bias_
 {
     float l[36], e[6], dq[4], y[6], sum;
     int i, j, k;
-    if (!finite_n(s, GNC_MEKF_SIZE) || !finite_n(q_true, 4) || !finite_n(bias_true, 3)) {
+    if (!gnc_finite_n(s, GNC_MEKF_SIZE) || !gnc_finite_n(q_true, 4) || !gnc_finite_n(bias_true, 3)) {
         return GNC_ENAN;
     }
     gnc_quat_error(s, q_true, dq);
@@ -356,11 +345,11 @@ gnc_status gnc_mahony_update(float *q, float *bias, const float *w_meas, const f
     if (count < 0 || count > 2) {
         return GNC_ERANGE;
     }
-    if (!finite_n(q, 4) || !finite_n(bias, 3) || !finite_n(w_meas, 3) || !gnc_finitef(kp) || !gnc_finitef(ki) ||
-        !gnc_finitef(dt)) {
+    if (!gnc_finite_n(q, 4) || !gnc_finite_n(bias, 3) || !gnc_finite_n(w_meas, 3) || !gnc_finitef(kp) ||
+        !gnc_finitef(ki) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
-    if (count > 0 && (!finite_n(v_ref, 3 * count) || !finite_n(v_meas, 3 * count))) {
+    if (count > 0 && (!gnc_finite_n(v_ref, 3 * count) || !gnc_finite_n(v_meas, 3 * count))) {
         return GNC_ENAN;
     }
     if (kp < 0.0f || ki < 0.0f || dt < 0.0f) {

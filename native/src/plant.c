@@ -21,17 +21,6 @@
 
 #define PI_F 3.14159265359f
 
-static int finite_n(const float *v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        if (!gnc_finitef(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Body model constants for one call: inverse inertia and the torques. */
 struct body_model {
     const float *j;
@@ -98,8 +87,8 @@ gnc_status gnc_body_step(float *x, const float *J, const float *tau_wheel_cmd, c
     struct body_model m;
     float y[10], k1[10], k2[10], k3[10], k4[10], tmp[10], h, qn;
     int i, k;
-    if (!finite_n(x, GNC_BODY_SIZE) || !finite_n(J, 9) || !finite_n(tau_wheel_cmd, 3) || !finite_n(tau_ext, 3) ||
-        !gnc_finitef(dt)) {
+    if (!gnc_finite_n(x, GNC_BODY_SIZE) || !gnc_finite_n(J, 9) || !gnc_finite_n(tau_wheel_cmd, 3) ||
+        !gnc_finite_n(tau_ext, 3) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f || substeps < 1) {
@@ -144,7 +133,7 @@ gnc_status gnc_body_step(float *x, const float *J, const float *tau_wheel_cmd, c
             y[i] /= qn;
         }
     }
-    if (!finite_n(y, 10)) {
+    if (!gnc_finite_n(y, 10)) {
         return GNC_ERANGE; /* the rates overflowed float32: nothing written */
     }
     for (i = 0; i < 10; i++) {
@@ -167,7 +156,7 @@ gnc_status gnc_cw_step(float *x, float n, const float *accel, float dt, int subs
 {
     float y[6], k1[6], k2[6], k3[6], k4[6], tmp[6], h;
     int i, k;
-    if (!finite_n(x, GNC_CW_SIZE) || !gnc_finitef(n) || !finite_n(accel, 3) || !gnc_finitef(dt)) {
+    if (!gnc_finite_n(x, GNC_CW_SIZE) || !gnc_finitef(n) || !gnc_finite_n(accel, 3) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (n < 0.0f || dt < 0.0f || substeps < 1) {
@@ -198,7 +187,7 @@ gnc_status gnc_cw_step(float *x, float n, const float *accel, float dt, int subs
             y[i] += h / 6.0f * (k1[i] + 2.0f * k2[i] + 2.0f * k3[i] + k4[i]);
         }
     }
-    if (!finite_n(y, 6)) {
+    if (!gnc_finite_n(y, 6)) {
         return GNC_ERANGE;
     }
     for (i = 0; i < 6; i++) {
@@ -220,7 +209,7 @@ static float wrap_pi(float a)
 gnc_status gnc_rover_kinematics(float *pose, float v, float omega, float dt)
 {
     float half, sinc, chord, mid;
-    if (!finite_n(pose, GNC_POSE_SIZE) || !gnc_finitef(v) || !gnc_finitef(omega) || !gnc_finitef(dt)) {
+    if (!gnc_finite_n(pose, GNC_POSE_SIZE) || !gnc_finitef(v) || !gnc_finitef(omega) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f) {

@@ -11,17 +11,6 @@
 #include "gnc.h"
 #include "gnc_finite.h"
 
-static int finite_n(const float *v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        if (!gnc_finitef(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* out = a x b (Hamilton, scalar first); safe when out aliases a or b. */
 static void qmul(const float *a, const float *b, float *out)
 {
@@ -52,7 +41,7 @@ static void qrot(const float *q, const float *v, float s, float *out)
 
 gnc_status gnc_quat_mul(const float *a, const float *b, float *out)
 {
-    if (!finite_n(a, 4) || !finite_n(b, 4)) {
+    if (!gnc_finite_n(a, 4) || !gnc_finite_n(b, 4)) {
         return GNC_ENAN;
     }
     qmul(a, b, out);
@@ -61,7 +50,7 @@ gnc_status gnc_quat_mul(const float *a, const float *b, float *out)
 
 gnc_status gnc_quat_conj(const float *q, float *out)
 {
-    if (!finite_n(q, 4)) {
+    if (!gnc_finite_n(q, 4)) {
         return GNC_ENAN;
     }
     out[0] = q[0];
@@ -75,7 +64,7 @@ gnc_status gnc_quat_normalize(float *q)
 {
     float n2, inv;
     int i;
-    if (!finite_n(q, 4)) {
+    if (!gnc_finite_n(q, 4)) {
         return GNC_ENAN;
     }
     n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
@@ -91,7 +80,7 @@ gnc_status gnc_quat_normalize(float *q)
 
 gnc_status gnc_quat_rotate(const float *q, const float *v, float *out)
 {
-    if (!finite_n(q, 4) || !finite_n(v, 3)) {
+    if (!gnc_finite_n(q, 4) || !gnc_finite_n(v, 3)) {
         return GNC_ENAN;
     }
     qrot(q, v, 1.0f, out);
@@ -100,7 +89,7 @@ gnc_status gnc_quat_rotate(const float *q, const float *v, float *out)
 
 gnc_status gnc_quat_rotate_inv(const float *q, const float *v, float *out)
 {
-    if (!finite_n(q, 4) || !finite_n(v, 3)) {
+    if (!gnc_finite_n(q, 4) || !gnc_finite_n(v, 3)) {
         return GNC_ENAN;
     }
     qrot(q, v, -1.0f, out);
@@ -111,7 +100,7 @@ gnc_status gnc_quat_rotate_inv(const float *q, const float *v, float *out)
 gnc_status gnc_quat_to_dcm(const float *q, float *r9)
 {
     float w, x, y, z;
-    if (!finite_n(q, 4)) {
+    if (!gnc_finite_n(q, 4)) {
         return GNC_ENAN;
     }
     w = q[0];
@@ -136,7 +125,7 @@ gnc_status gnc_dcm_to_quat(const float *r9, float *q)
 {
     float tr, d[4], out[4], n2, inv;
     int i, j, k, best;
-    if (!finite_n(r9, 9)) {
+    if (!gnc_finite_n(r9, 9)) {
         return GNC_ENAN;
     }
     for (i = 0; i < 3; i++) {
@@ -202,7 +191,7 @@ gnc_status gnc_dcm_to_quat(const float *r9, float *q)
 gnc_status gnc_quat_from_axis_angle(const float *axis, float angle, float *q)
 {
     float n2, s;
-    if (!finite_n(axis, 3) || !gnc_finitef(angle)) {
+    if (!gnc_finite_n(axis, 3) || !gnc_finitef(angle)) {
         return GNC_ENAN;
     }
     n2 = axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2];
@@ -221,7 +210,7 @@ gnc_status gnc_quat_error(const float *q_ref, const float *q, float *dq)
 {
     float c[4], e[4];
     int i;
-    if (!finite_n(q_ref, 4) || !finite_n(q, 4)) {
+    if (!gnc_finite_n(q_ref, 4) || !gnc_finite_n(q, 4)) {
         return GNC_ENAN;
     }
     c[0] = q_ref[0];
@@ -244,7 +233,7 @@ gnc_status gnc_quat_error(const float *q_ref, const float *q, float *dq)
 gnc_status gnc_quat_angle(const float *a, const float *b, float *angle)
 {
     float c[4], e[4];
-    if (!finite_n(a, 4) || !finite_n(b, 4)) {
+    if (!gnc_finite_n(a, 4) || !gnc_finite_n(b, 4)) {
         return GNC_ENAN;
     }
     c[0] = a[0];
@@ -262,7 +251,7 @@ gnc_status gnc_attitude_propagate(float *q, const float *w, float dt)
 {
     float wn, half, c, s, e[4], out[4], n2, inv;
     int i;
-    if (!finite_n(q, 4) || !finite_n(w, 3) || !gnc_finitef(dt)) {
+    if (!gnc_finite_n(q, 4) || !gnc_finite_n(w, 3) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f) {

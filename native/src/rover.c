@@ -44,17 +44,6 @@
 #define FAULT_CURRENT 2.0f
 #define FAULT_TEMPERATURE 3.0f
 
-static int finite_n(const float *v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        if (!gnc_finitef(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* a wrapped to (-pi, pi]. fmodf only when |a| >= 2 pi (it returns a itself below that,
  * and it is a long integer loop on small MCUs). */
 static float wrap_pi(float a)
@@ -165,8 +154,8 @@ gnc_status gnc_pure_pursuit(const float *pose, const float *path, int n_points, 
     if (n_points < 2 || *index < 0 || *index > n_points - 2) {
         return GNC_EINVAL;
     }
-    if (!finite_n(pose, GNC_POSE_SIZE) || !finite_n(path, 2 * n_points) || !finite_n(limits, 5) ||
-        !finite_n(cond, 2)) {
+    if (!gnc_finite_n(pose, GNC_POSE_SIZE) || !gnc_finite_n(path, 2 * n_points) || !gnc_finite_n(limits, 5) ||
+        !gnc_finite_n(cond, 2)) {
         return GNC_ENAN;
     }
     v_max = limits[0];
@@ -226,8 +215,8 @@ gnc_status gnc_rover_odometry(float *nav, float v_left, float v_right, float gyr
     if (nav == NULL) {
         return GNC_EINVAL;
     }
-    if (!finite_n(nav, GNC_ROVER_NAV_SIZE) || !gnc_finitef(v_left) || !gnc_finitef(v_right) || !gnc_finitef(gyro_z) ||
-        !gnc_finitef(dt) || !gnc_finitef(sigma_gyro)) {
+    if (!gnc_finite_n(nav, GNC_ROVER_NAV_SIZE) || !gnc_finitef(v_left) || !gnc_finitef(v_right) ||
+        !gnc_finitef(gyro_z) || !gnc_finitef(dt) || !gnc_finitef(sigma_gyro)) {
         return GNC_ENAN;
     }
     if (dt < 0.0f || sigma_gyro < 0.0f || nav[4] < 0.0f) {
@@ -260,7 +249,8 @@ gnc_status gnc_rover_heading_fix(float *nav, float psi_meas, float var_meas, flo
     if (nav == NULL) {
         return GNC_EINVAL;
     }
-    if (!finite_n(nav, GNC_ROVER_NAV_SIZE) || !gnc_finitef(psi_meas) || !gnc_finitef(var_meas) || !gnc_finitef(elapsed)) {
+    if (!gnc_finite_n(nav, GNC_ROVER_NAV_SIZE) || !gnc_finitef(psi_meas) || !gnc_finitef(var_meas) ||
+        !gnc_finitef(elapsed)) {
         return GNC_ENAN;
     }
     if (var_meas <= 0.0f || elapsed < 0.0f || nav[4] < 0.0f) {
@@ -290,7 +280,7 @@ gnc_status gnc_power_step(float *soc, float sun_elev, float sun_az_offset, float
         return GNC_EINVAL;
     }
     if (!gnc_finitef(*soc) || !gnc_finitef(sun_elev) || !gnc_finitef(sun_az_offset) || !gnc_finitef(horizon) ||
-        !gnc_finitef(load_w) || !gnc_finitef(dt) || !finite_n(p, 6)) {
+        !gnc_finitef(load_w) || !gnc_finitef(dt) || !gnc_finite_n(p, 6)) {
         return GNC_ENAN;
     }
     if (*soc < 0.0f || *soc > 1.0f || fabsf(sun_elev) > ROVER_HALF_PI || fabsf(horizon) > ROVER_HALF_PI ||
@@ -326,7 +316,7 @@ gnc_status gnc_drill_step(float *s, const float *meas, const float *limits, floa
     if (s == NULL || meas == NULL || limits == NULL || cmd == NULL) {
         return GNC_EINVAL;
     }
-    if (!finite_n(s, GNC_DRILL_SIZE) || !finite_n(meas, 3) || !finite_n(limits, 5) || !gnc_finitef(dt)) {
+    if (!gnc_finite_n(s, GNC_DRILL_SIZE) || !gnc_finite_n(meas, 3) || !gnc_finite_n(limits, 5) || !gnc_finitef(dt)) {
         return GNC_ENAN;
     }
     if (s[1] < 0.0f || s[1] > (float)DRILL_DONE) {

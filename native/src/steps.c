@@ -92,18 +92,6 @@
 #error "steps.c: layout offsets disagree with gnc.h"
 #endif
 
-/* Finite: false for NaN and for +-inf (gnc_finite.h: a test on the bits, no float compare). */
-static int all_finite(const float *v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        if (!gnc_finitef(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static int is_zero3(const float *v)
 {
     return v[0] == 0.0f && v[1] == 0.0f && v[2] == 0.0f;
@@ -118,8 +106,8 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
     gnc_status rc, keepout;
     int i;
 
-    if (!all_finite(s, GNC_INSPECTOR_SIZE) || !all_finite(in, GNC_INSPECTOR_IN) ||
-        !all_finite(prm, GNC_INSPECTOR_PRM)) {
+    if (!gnc_finite_n(s, GNC_INSPECTOR_SIZE) || !gnc_finite_n(in, GNC_INSPECTOR_IN) ||
+        !gnc_finite_n(prm, GNC_INSPECTOR_PRM)) {
         return GNC_ENAN;
     }
     memcpy(st, s, sizeof st);
@@ -196,13 +184,13 @@ gnc_status gnc_rover_step(float *s, const float *in, const float *prm, const flo
     int index, done = 0, drilling;
     gnc_status rc;
 
-    if (!all_finite(s, GNC_ROVER_STEP_SIZE) || !all_finite(in, GNC_ROVER_IN) || !all_finite(prm, GNC_ROVER_PRM)) {
+    if (!gnc_finite_n(s, GNC_ROVER_STEP_SIZE) || !gnc_finite_n(in, GNC_ROVER_IN) || !gnc_finite_n(prm, GNC_ROVER_PRM)) {
         return GNC_ENAN;
     }
     if (n_points < 0 || n_points > GNC_MAX_PATH_POINTS) {
         return GNC_ERANGE;
     }
-    if (!all_finite(path, 2 * n_points)) {
+    if (!gnc_finite_n(path, 2 * n_points)) {
         return GNC_ENAN;
     }
     memcpy(st, s, sizeof st);
