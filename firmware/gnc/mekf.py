@@ -70,33 +70,38 @@ def mekf_propagate(s, w_meas, dt, sigma_v, sigma_u):
     w2 = w_meas[2] - s[6]
     if not propagate_into(s, w0, w1, w2, dt):
         raise GncError(EINVAL, "mekf_propagate: zero quaternion in the state")
+    # the same algebra as mekf.c (sparse Phi, upper triangles): F = I - [a x], a = w dt
+    a0 = w0 * dt
+    a1 = w1 * dt
+    a2 = w2 * dt
     t = _T
-    # F A (t[0:9]) and F B (t[18:27]): columns v -> v - dt w x v
+    # F A (t[0:9]) and F B (t[18:27]): columns v -> v - a x v
     for j in range(3):
         for off, col in ((0, j), (18, j + 3)):
-            a0 = s[7 + col]
-            a1 = s[13 + col]
-            a2 = s[19 + col]
-            t[off + j] = a0 - dt * (w1 * a2 - w2 * a1)
-            t[off + 3 + j] = a1 - dt * (w2 * a0 - w0 * a2)
-            t[off + 6 + j] = a2 - dt * (w0 * a1 - w1 * a0)
-    # (F A) F^T (t[9:18]): rows r -> r - dt w x r
-    for i in range(3):
-        a0 = t[3 * i]
-        a1 = t[3 * i + 1]
-        a2 = t[3 * i + 2]
-        t[9 + 3 * i] = a0 - dt * (w1 * a2 - w2 * a1)
-        t[10 + 3 * i] = a1 - dt * (w2 * a0 - w0 * a2)
-        t[11 + 3 * i] = a2 - dt * (w0 * a1 - w1 * a0)
+            v0 = s[7 + col]
+            v1 = s[13 + col]
+            v2 = s[19 + col]
+            t[off + j] = v0 + a2 * v1 - a1 * v2
+            t[off + 3 + j] = v1 - a2 * v0 + a0 * v2
+            t[off + 6 + j] = v2 + a1 * v0 - a0 * v1
+    # (F A) F^T, upper triangle (t[9:15]: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2))
+    t[9] = t[0] + a2 * t[1] - a1 * t[2]
+    t[10] = t[1] - a2 * t[0] + a0 * t[2]
+    t[11] = t[2] + a1 * t[0] - a0 * t[1]
+    t[12] = t[4] - a2 * t[3] + a0 * t[5]
+    t[13] = t[5] + a1 * t[3] - a0 * t[4]
+    t[14] = t[8] + a1 * t[6] - a0 * t[7]
     sv2 = sigma_v * sigma_v
     su2 = sigma_u * sigma_u
-    q11 = sv2 * dt + su2 * dt * dt * dt / 3.0
-    q12 = -0.5 * su2 * dt * dt
+    dt2 = dt * dt
+    q11 = sv2 * dt + su2 * dt2 * dt * (1.0 / 3.0)
+    q12 = -0.5 * su2 * dt2
     q22 = su2 * dt
+    k = 9
     for i in range(3):
         for j in range(i, 3):
-            a = (0.5 * (t[9 + 3 * i + j] + t[9 + 3 * j + i]) - dt * (t[18 + 3 * i + j] + t[18 + 3 * j + i])
-                 + dt * dt * s[7 + 6 * (i + 3) + j + 3])
+            a = t[k] - dt * (t[18 + 3 * i + j] + t[18 + 3 * j + i]) + dt2 * s[7 + 6 * (i + 3) + j + 3]
+            k += 1
             if i == j:
                 a += q11
             s[7 + 6 * i + j] = a
@@ -108,17 +113,13 @@ def mekf_propagate(s, w_meas, dt, sigma_v, sigma_u):
                 b += q12
             s[7 + 6 * i + j + 3] = b
             s[7 + 6 * (j + 3) + i] = b
-    for i in range(3):
-        for j in range(i, 3):
-            c = 0.5 * (s[7 + 6 * (i + 3) + j + 3] + s[7 + 6 * (j + 3) + i + 3])
-            if i == j:
-                c += q22
-            s[7 + 6 * (i + 3) + j + 3] = c
-            s[7 + 6 * (j + 3) + i + 3] = c
+    for i in range(3, 6):
+        s[7 + 7 * i] += q22
 
 
-def _scalar(h0, h1, h2, r, var):
-    # one scalar update of _P, _X with h = [h0 h1 h2 0 0 0]; False when S <= 0
+def _scalar(h0, h1, h2, r, var, unit=-1):
+    # one scalar update of _P, _X with h = [h0 h1 h2 0 0 0]; False when S <= 0. For a unit
+    # row h = e_unit, row `unit` of P becomes ph var / S (no cancellation; as mekf.c)
     p = _P
     x = _X
     ph = _PH
@@ -128,11 +129,19 @@ def _scalar(h0, h1, h2, r, var):
     if not sv > 0.0:
         return False
     innov = r - (h0 * x[0] + h1 * x[1] + h2 * x[2])
+    # K = P h^T / S by one reciprocal; P -= K (P h^T)^T on the upper triangle (as mekf.c)
+    inv = 1.0 / sv
+    rv = var * inv
     for i in range(6):
-        x[i] += ph[i] / sv * innov
-    for i in range(6):
+        k = ph[i] * inv
+        x[i] += k * innov
         for j in range(i, 6):
-            v = p[6 * i + j] - ph[i] * ph[j] / sv
+            if i == unit:
+                v = ph[j] * rv
+            elif j == unit:
+                v = ph[i] * rv
+            else:
+                v = p[6 * i + j] - k * ph[j]
             p[6 * i + j] = v
             p[6 * j + i] = v
     return True
@@ -204,8 +213,8 @@ def mekf_update_quat(s, q_meas, sigma):
     r0, r1, r2 = 2.0 * v[1], 2.0 * v[2], 2.0 * v[3]
     var = sigma * sigma
     _begin(s)
-    if (not _scalar(1.0, 0.0, 0.0, r0, var) or not _scalar(0.0, 1.0, 0.0, r1, var)
-            or not _scalar(0.0, 0.0, 1.0, r2, var)):
+    if (not _scalar(1.0, 0.0, 0.0, r0, var, 0) or not _scalar(0.0, 1.0, 0.0, r1, var, 1)
+            or not _scalar(0.0, 0.0, 1.0, r2, var, 2)):
         raise GncError(ESINGULAR, name + ": innovation variance not positive")
     _commit(s, name)
 

@@ -17,10 +17,12 @@
 
 #include "gnc.h"
 #include "gnc_finite.h"
+#include "gnc_vec.h"
 
 #define P_(s, i, j) ((s)[7 + 6 * (i) + (j)])
 
-/* Unit copy of a 3-vector; 0 when its norm is zero. */
+/* Unit copy of a 3-vector; 0 when its norm is zero. The inputs are unit vectors in practice:
+ * gnc_inv_norm_near1 then costs a few multiplications instead of sqrtf and a division. */
 static int unit3(const float *v, float *out)
 {
     float n2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
@@ -28,22 +30,11 @@ static int unit3(const float *v, float *out)
     if (n2 < 1e-30f) {
         return 0;
     }
-    inv = 1.0f / sqrtf(n2);
+    inv = gnc_inv_norm_near1(n2);
     out[0] = v[0] * inv;
     out[1] = v[1] * inv;
     out[2] = v[2] * inv;
     return 1;
-}
-
-/* out = v - dt (w x v) */
-static void sub_cross(const float *w, const float *v, float dt, float *out)
-{
-    float x = v[0] - dt * (w[1] * v[2] - w[2] * v[1]);
-    float y = v[1] - dt * (w[2] * v[0] - w[0] * v[2]);
-    float z = v[2] - dt * (w[0] * v[1] - w[1] * v[0]);
-    out[0] = x;
-    out[1] = y;
-    out[2] = z;
 }
 
 gnc_status gnc_mekf_init(float *s, const float *q0, const float *bias0, float sigma_att, float sigma_bias)
@@ -78,14 +69,18 @@ gnc_status gnc_mekf_init(float *s, const float *q0, const float *bias0, float si
     return GNC_OK;
 }
 
-/* P <- Phi P Phi^T + Q with Phi = [[F, -dt I], [0, I]], F = I - dt [w x], by 3x3 blocks
+/* P <- Phi P Phi^T + Q with Phi = [[F, -dt I], [0, I]], F = I - [a x], a = w dt, by 3x3 blocks
  * P = [[A, B], [B^T, C]]:  A' = F A F^T - dt (F B + (F B)^T) + dt^2 C + Q11,
- * B' = F B - dt C + Q12,  C' = C + Q22 (Markley & Crassidis 6.2.3, Q from eq. 6.93). */
+ * B' = F B - dt C + Q12,  C' = C + Q22 (Markley & Crassidis 6.2.3, Q from eq. 6.93).
+ * Cost (what a soft-float Cortex-M0 pays per float operation, ~100 instructions): Phi is never
+ * formed; F M for a 3x3 block M is M minus [a x] M, two products per entry (the cross-product
+ * matrix has two non-zeros per row); F A F^T and A' are computed on the upper triangle only
+ * (symmetric by construction, mirrored); C only gets Q22 on its diagonal. About 150 float
+ * operations, no division. */
 gnc_status gnc_mekf_propagate(float *s, const float *w_meas, float dt, float sigma_v, float sigma_u)
 {
-    float w[3], fa[9], x[9], fb[9], col[3];
-    float q11, q12, q22, sv2, su2;
-    int i, j;
+    float w[3], a0, a1, a2, fa[9], fb[9], x[6], dt2, q11, q12, q22, sv2, su2;
+    int i, j, k;
     if (!gnc_finite_n(s, GNC_MEKF_SIZE) || !gnc_finite_n(w_meas, 3) || !gnc_finitef(dt) || !gnc_finitef(sigma_v) ||
         !gnc_finitef(sigma_u)) {
         return GNC_ENAN;
@@ -99,87 +94,88 @@ gnc_status gnc_mekf_propagate(float *s, const float *w_meas, float dt, float sig
     if (gnc_attitude_propagate(s, w, dt) != GNC_OK) { /* zero q in the state */
         return GNC_EINVAL;
     }
-    /* F A and F B: columns v -> v - dt w x v */
+    a0 = w[0] * dt;
+    a1 = w[1] * dt;
+    a2 = w[2] * dt;
+    /* F A and F B, column by column: v -> v - a x v */
     for (j = 0; j < 3; j++) {
-        col[0] = P_(s, 0, j);
-        col[1] = P_(s, 1, j);
-        col[2] = P_(s, 2, j);
-        sub_cross(w, col, dt, col);
-        for (i = 0; i < 3; i++) {
-            fa[3 * i + j] = col[i];
-        }
-        col[0] = P_(s, 0, j + 3);
-        col[1] = P_(s, 1, j + 3);
-        col[2] = P_(s, 2, j + 3);
-        sub_cross(w, col, dt, col);
-        for (i = 0; i < 3; i++) {
-            fb[3 * i + j] = col[i];
+        for (k = 0; k < 2; k++) {
+            float *out = k == 0 ? fa : fb;
+            int c = j + 3 * k;
+            float v0 = P_(s, 0, c), v1 = P_(s, 1, c), v2 = P_(s, 2, c);
+            out[j] = v0 + a2 * v1 - a1 * v2;
+            out[3 + j] = v1 - a2 * v0 + a0 * v2;
+            out[6 + j] = v2 + a1 * v0 - a0 * v1;
         }
     }
-    /* (F A) F^T: rows r -> r - dt w x r */
-    for (i = 0; i < 3; i++) {
-        sub_cross(w, fa + 3 * i, dt, x + 3 * i);
-    }
+    /* (F A) F^T, upper triangle: row r of F A -> r - a x r, entries j >= i */
+    x[0] = fa[0] + a2 * fa[1] - a1 * fa[2];            /* (0, 0) */
+    x[1] = fa[1] - a2 * fa[0] + a0 * fa[2];            /* (0, 1) */
+    x[2] = fa[2] + a1 * fa[0] - a0 * fa[1];            /* (0, 2) */
+    x[3] = fa[4] - a2 * fa[3] + a0 * fa[5];            /* (1, 1) */
+    x[4] = fa[5] + a1 * fa[3] - a0 * fa[4];            /* (1, 2) */
+    x[5] = fa[8] + a1 * fa[6] - a0 * fa[7];            /* (2, 2) */
     sv2 = sigma_v * sigma_v;
     su2 = sigma_u * sigma_u;
-    q11 = sv2 * dt + su2 * dt * dt * dt / 3.0f;
-    q12 = -0.5f * su2 * dt * dt;
+    dt2 = dt * dt;
+    q11 = sv2 * dt + su2 * dt2 * dt * (1.0f / 3.0f);
+    q12 = -0.5f * su2 * dt2;
     q22 = su2 * dt;
+    k = 0;
     for (i = 0; i < 3; i++) {
         for (j = i; j < 3; j++) {
-            float a = 0.5f * (x[3 * i + j] + x[3 * j + i]) - dt * (fb[3 * i + j] + fb[3 * j + i]) +
-                      dt * dt * P_(s, i + 3, j + 3);
+            float v = x[k++] - dt * (fb[3 * i + j] + fb[3 * j + i]) + dt2 * P_(s, i + 3, j + 3);
             if (i == j) {
-                a += q11;
+                v += q11;
             }
-            P_(s, i, j) = a;
-            P_(s, j, i) = a;
+            P_(s, i, j) = v;
+            P_(s, j, i) = v;
         }
     }
     for (i = 0; i < 3; i++) {
         for (j = 0; j < 3; j++) {
-            float b = fb[3 * i + j] - dt * P_(s, i + 3, j + 3);
+            float v = fb[3 * i + j] - dt * P_(s, i + 3, j + 3);
             if (i == j) {
-                b += q12;
+                v += q12;
             }
-            P_(s, i, j + 3) = b;
-            P_(s, j + 3, i) = b;
+            P_(s, i, j + 3) = v;
+            P_(s, j + 3, i) = v;
         }
     }
-    for (i = 0; i < 3; i++) {
-        for (j = i; j < 3; j++) {
-            float c = 0.5f * (P_(s, i + 3, j + 3) + P_(s, j + 3, i + 3));
-            if (i == j) {
-                c += q22;
-            }
-            P_(s, i + 3, j + 3) = c;
-            P_(s, j + 3, i + 3) = c;
-        }
+    for (i = 3; i < 6; i++) {
+        P_(s, i, i) += q22;
     }
     return GNC_OK;
 }
 
-/* One scalar update with h = [h3, 0 0 0] on the local copies p (6x6) and x (6):
- * S = h P h^T + var, K = P h^T / S, x += K (r - h x), P -= K (P h^T)^T, symmetric by
- * construction (upper triangle computed and mirrored). 0 when S is not positive. */
-static int scalar_update(float *p, float *x, const float *h3, float r, float var)
+/* The end of one scalar update, given ph = P h^T and sv = h P h^T + var, on the local copies
+ * p (6x6) and x (6): K = ph / sv, x += K innov, P -= K ph^T (Bar-Shalom et al. 5.2). One
+ * division (the reciprocal of sv); P is symmetric, so only its 21 upper-triangle entries are
+ * computed (one product each) and mirrored. For a unit row h = e_ia (ia >= 0; -1 otherwise)
+ * row ia of P is ph, and its update ph_j - ph_ia ph_j / sv is ph_j var / sv: written so, it
+ * has no cancellation when a precise star tracker shrinks P by orders of magnitude (float32
+ * would otherwise keep only a few digits of the new, tiny variances). 0 when sv <= 0. */
+static int finish_update(float *p, float *x, const float *ph, float sv, float innov, int ia, float var)
 {
-    float ph[6], sv, innov;
+    float inv, k, r;
     int i, j;
-    for (i = 0; i < 6; i++) {
-        ph[i] = p[6 * i] * h3[0] + p[6 * i + 1] * h3[1] + p[6 * i + 2] * h3[2];
-    }
-    sv = h3[0] * ph[0] + h3[1] * ph[1] + h3[2] * ph[2] + var;
     if (!(sv > 0.0f)) {
         return 0;
     }
-    innov = r - (h3[0] * x[0] + h3[1] * x[1] + h3[2] * x[2]);
+    inv = 1.0f / sv;
+    r = var * inv;
     for (i = 0; i < 6; i++) {
-        x[i] += ph[i] / sv * innov;
-    }
-    for (i = 0; i < 6; i++) {
+        k = ph[i] * inv;
+        x[i] += k * innov;
         for (j = i; j < 6; j++) {
-            float v = p[6 * i + j] - ph[i] * ph[j] / sv;
+            float v;
+            if (i == ia) {
+                v = ph[j] * r;
+            } else if (j == ia) {
+                v = ph[i] * r;
+            } else {
+                v = p[6 * i + j] - k * ph[j];
+            }
             p[6 * i + j] = v;
             p[6 * j + i] = v;
         }
@@ -187,21 +183,46 @@ static int scalar_update(float *p, float *x, const float *h3, float r, float var
     return 1;
 }
 
+/* Scalar update with a row of [b x]: h has two non-zeros, ha at ia and hb at ib (both in the
+ * dtheta part), so P h^T is two products per row and h P h^T two more. */
+static int update_pair(float *p, float *x, int ia, float ha, int ib, float hb, float r, float var)
+{
+    float ph[6];
+    int i;
+    for (i = 0; i < 6; i++) {
+        ph[i] = ha * p[6 * i + ia] + hb * p[6 * i + ib];
+    }
+    return finish_update(p, x, ph, ha * ph[ia] + hb * ph[ib] + var, r - (ha * x[ia] + hb * x[ib]), -1, var);
+}
+
+/* Scalar update with h the unit row e_ia (star tracker): P h^T is column ia of P. */
+static int update_unit(float *p, float *x, int ia, float r, float var)
+{
+    float ph[6];
+    int i;
+    for (i = 0; i < 6; i++) {
+        ph[i] = p[6 * i + ia];
+    }
+    return finish_update(p, x, ph, ph[ia] + var, r - x[ia], ia, var);
+}
+
 /* Reset (Markley & Crassidis 6.2.5): q <- q x [1, dtheta/2] normalised, bias += dbias;
- * P from the local copy. */
+ * P from the local copy. The product with [1, d] is q + q x [0, d] (12 products, not 16). */
 static gnc_status commit(float *s, const float *p, const float *x)
 {
-    float dq[4], q[4];
+    float q[4], d0 = 0.5f * x[0], d1 = 0.5f * x[1], d2 = 0.5f * x[2], n2, inv;
     int i;
-    dq[0] = 1.0f;
-    dq[1] = 0.5f * x[0];
-    dq[2] = 0.5f * x[1];
-    dq[3] = 0.5f * x[2];
-    if (gnc_quat_mul(s, dq, q) != GNC_OK || gnc_quat_normalize(q) != GNC_OK) {
+    q[0] = s[0] - s[1] * d0 - s[2] * d1 - s[3] * d2;
+    q[1] = s[1] + s[0] * d0 + s[2] * d2 - s[3] * d1;
+    q[2] = s[2] + s[0] * d1 - s[1] * d2 + s[3] * d0;
+    q[3] = s[3] + s[0] * d2 + s[1] * d1 - s[2] * d0;
+    n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+    if (n2 < 1e-30f) {
         return GNC_EINVAL;
     }
+    inv = gnc_inv_norm_near1(n2);
     for (i = 0; i < 4; i++) {
-        s[i] = q[i];
+        s[i] = q[i] * inv;
     }
     for (i = 0; i < 3; i++) {
         s[4 + i] += x[3 + i];
@@ -217,7 +238,7 @@ static gnc_status commit(float *s, const float *p, const float *x)
  * Both vectors are normalised (EINVAL when zero); EINVAL for sigma <= 0. */
 gnc_status gnc_mekf_update_vector(float *s, const float *v_ref, const float *v_meas, float sigma)
 {
-    float vr[3], vm[3], b[3], h[3], p[36], x[6], var;
+    float vr[3], vm[3], b[3], p[36], x[6], var;
     int i;
     if (!gnc_finite_n(s, GNC_MEKF_SIZE) || !gnc_finite_n(v_ref, 3) || !gnc_finite_n(v_meas, 3) || !gnc_finitef(sigma)) {
         return GNC_ENAN;
@@ -233,23 +254,10 @@ gnc_status gnc_mekf_update_vector(float *s, const float *v_ref, const float *v_m
     for (i = 0; i < 6; i++) {
         x[i] = 0.0f;
     }
-    /* rows of [b x] */
-    h[0] = 0.0f;
-    h[1] = -b[2];
-    h[2] = b[1];
-    if (!scalar_update(p, x, h, vm[0] - b[0], var)) {
-        return GNC_ESINGULAR;
-    }
-    h[0] = b[2];
-    h[1] = 0.0f;
-    h[2] = -b[0];
-    if (!scalar_update(p, x, h, vm[1] - b[1], var)) {
-        return GNC_ESINGULAR;
-    }
-    h[0] = -b[1];
-    h[1] = b[0];
-    h[2] = 0.0f;
-    if (!scalar_update(p, x, h, vm[2] - b[2], var)) {
+    /* rows of [b x]: (0, -b2, b1), (b2, 0, -b0), (-b1, b0, 0) */
+    if (!update_pair(p, x, 1, -b[2], 2, b[1], vm[0] - b[0], var) ||
+        !update_pair(p, x, 0, b[2], 2, -b[0], vm[1] - b[1], var) ||
+        !update_pair(p, x, 0, -b[1], 1, b[0], vm[2] - b[2], var)) {
         return GNC_ESINGULAR;
     }
     return commit(s, p, x);
@@ -258,7 +266,7 @@ gnc_status gnc_mekf_update_vector(float *s, const float *v_ref, const float *v_m
 /* Star-tracker update: residual 2 vec(q_hat* x q_meas) (scalar part made >= 0), H = [I 0]. */
 gnc_status gnc_mekf_update_quat(float *s, const float *q_meas, float sigma)
 {
-    float qm[4], dq[4], h[3], p[36], x[6], var;
+    float qm[4], dq[4], p[36], x[6], var;
     int i;
     if (!gnc_finite_n(s, GNC_MEKF_SIZE) || !gnc_finite_n(q_meas, 4) || !gnc_finitef(sigma)) {
         return GNC_ENAN;
@@ -278,11 +286,7 @@ gnc_status gnc_mekf_update_quat(float *s, const float *q_meas, float sigma)
         x[i] = 0.0f;
     }
     for (i = 0; i < 3; i++) {
-        h[0] = 0.0f;
-        h[1] = 0.0f;
-        h[2] = 0.0f;
-        h[i] = 1.0f;
-        if (!scalar_update(p, x, h, 2.0f * dq[1 + i], var)) {
+        if (!update_unit(p, x, i, 2.0f * dq[1 + i], var)) {
             return GNC_ESINGULAR;
         }
     }

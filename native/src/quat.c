@@ -10,6 +10,7 @@
 
 #include "gnc.h"
 #include "gnc_finite.h"
+#include "gnc_vec.h"
 
 /* out = a x b (Hamilton, scalar first); safe when out aliases a or b. */
 static void qmul(const float *a, const float *b, float *out)
@@ -71,7 +72,7 @@ gnc_status gnc_quat_normalize(float *q)
     if (n2 < 1e-30f) { /* zero, or so small the square underflows */
         return GNC_EINVAL;
     }
-    inv = 1.0f / sqrtf(n2);
+    inv = gnc_inv_norm_near1(n2); /* no sqrtf for an already (nearly) unit q: gnc_vec.h */
     for (i = 0; i < 4; i++) {
         q[i] *= inv;
     }
@@ -246,10 +247,13 @@ gnc_status gnc_quat_angle(const float *a, const float *b, float *angle)
 }
 
 /* Markley & Crassidis 3.1.1: for constant w over dt, q(t+dt) = q(t) x [cos(|w|dt/2), sin(|w|dt/2) w/|w|].
- * EINVAL for dt < 0 or a zero q. */
+ * For a small rotation (|w| dt / 2 < 1e-3, the 10 Hz case: 1e-3 is 0.11 deg per step) cos and
+ * sin(h)/|w| by their Taylor series in h^2 = |w|^2 dt^2 / 4 (truncation below 5e-14), so no
+ * sqrtf, cosf, sinf or division (thousands of instructions with soft float); the renormalisation
+ * of the product of two unit quaternions by gnc_inv_norm_near1. EINVAL for dt < 0 or a zero q. */
 gnc_status gnc_attitude_propagate(float *q, const float *w, float dt)
 {
-    float wn, half, c, s, e[4], out[4], n2, inv;
+    float wn, half, half2, c, s, e[4], out[4], n2, inv;
     int i;
     if (!gnc_finite_n(q, 4) || !gnc_finite_n(w, 3) || !gnc_finitef(dt)) {
         return GNC_ENAN;
@@ -257,12 +261,14 @@ gnc_status gnc_attitude_propagate(float *q, const float *w, float dt)
     if (dt < 0.0f) {
         return GNC_EINVAL;
     }
-    wn = sqrtf(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]);
-    half = 0.5f * wn * dt;
-    c = cosf(half);
-    if (half < 1e-3f) {
-        s = 0.5f * dt * (1.0f - half * half / 6.0f); /* sin(half) / wn, Taylor */
+    half2 = 0.25f * (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) * dt * dt;
+    if (half2 < 1e-6f) {
+        c = 1.0f - 0.5f * half2;
+        s = 0.5f * dt * (1.0f - half2 * (1.0f / 6.0f)); /* sin(half) / wn */
     } else {
+        wn = sqrtf(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]);
+        half = 0.5f * wn * dt;
+        c = cosf(half);
         s = sinf(half) / wn;
     }
     e[0] = c;
@@ -274,7 +280,7 @@ gnc_status gnc_attitude_propagate(float *q, const float *w, float dt)
     if (n2 < 1e-30f) {
         return GNC_EINVAL;
     }
-    inv = 1.0f / sqrtf(n2);
+    inv = gnc_inv_norm_near1(n2);
     for (i = 0; i < 4; i++) {
         q[i] = out[i] * inv;
     }

@@ -391,11 +391,16 @@ def run_fallback_and_c(gnc, steps):
 
 
 def test_mekf_fallback_matches_c_over_a_filter_run(gnc):
-    """200 s of the filter through both: same q, bias (1e-5) and P (1e-3 of its largest entry)."""
+    """200 s of the filter through both: same q, bias (1e-5) and P (1e-3 of its largest entry).
+
+    NEES within 2e-2 relative: with the star tracker at 1e-4 rad the attitude error e is ~1e-4
+    while q is stored in float32 (ulp 6e-8), and the two q differ by a few ulps (worst_q ~1e-6),
+    so e, and e^T P^-1 e twice as much, differ by ~1e-2 relative from rounding alone (measured
+    0.0099 before the sparse MEKF algebra, 0.0100 after: the old 1e-2 bound was at the noise)."""
     worst_q, worst_p, worst_n = run_fallback_and_c(gnc, 2000)
     assert worst_q < 1e-5, worst_q
     assert worst_p < 1e-3, worst_p
-    assert worst_n < 1e-2, worst_n
+    assert worst_n < 2e-2, worst_n
 
 
 def test_mekf_fallback_errors():
