@@ -5,11 +5,12 @@
 # the sub-steps return: scratch arrays are allocated once here. The sub-step modules are
 # imported inside each step (a sys.modules lookup once loaded), so the rover app does not
 # load the MEKF and the inspector app does not load the rover.
+import math
 from array import array
 
 from micropython import const
 
-from gnc.errors import ENAN, ERANGE, GncError
+from gnc.errors import EINVAL, ENAN, ERANGE, GncError
 
 _MEKF = const(43)
 _BDOT = const(4)
@@ -20,6 +21,16 @@ _INSPECTOR_OUT = const(15)
 _S_HCMD = const(47)  # MEKF | BDOT | h_cmd
 _S_CW = const(50)
 _S_COUNTER = const(57)
+_S_SWEEP_K = const(58)  # spare[0..6]: keep-out sweep (steps.c)
+_S_SWEEP_MIN2 = const(59)
+_S_MIN_RANGE = const(60)
+_S_SWEEP_SN = const(61)
+_S_SWEEP_CS = const(62)
+_S_SWEEP_SP = const(63)
+_S_SWEEP_CP = const(64)
+_SWEEP_CYCLES = const(10)  # SWEEP_CYCLES of steps.c
+_COUNTER_WRAP = 12582912.0  # COUNTER_WRAP of steps.c (3 * 2^22)
+_KEEPOUT_MAX_SAMPLES = const(4096)
 _ROVER_SIZE = const(14)
 _ROVER_IN = const(13)
 _ROVER_PRM = const(20)
@@ -80,35 +91,113 @@ def _zero3(v, off):
     return v[off] == 0.0 and v[off + 1] == 0.0 and v[off + 2] == 0.0
 
 
+def _pick_sensor(counter, in_):
+    # at most one MEKF update per cycle: slot counter mod 3 (0 star, 1 sun, 2 magnetometer)
+    # or the next available one after it; -1 when none is available (as steps.c)
+    avail = (in_[22] > 0.5, not _zero3(in_, 6), not _zero3(in_, 12))
+    slot = int(counter) % 3 if 0.0 <= counter < _COUNTER_WRAP else 0
+    for i in range(3):
+        if avail[(slot + i) % 3]:
+            return (slot + i) % 3
+    return -1
+
+
+def _sincos_small(x):
+    # sin, cos of x: Taylor for |x| < 0.1 (as steps.c), else math
+    x2 = x * x
+    if abs(x) < 0.1:
+        return (x * (1.0 - x2 * (1.0 / 6.0) * (1.0 - x2 * (1.0 / 20.0))),
+                1.0 - x2 * 0.5 * (1.0 - x2 * (1.0 / 12.0) * (1.0 - x2 * (1.0 / 30.0))))
+    return math.sin(x), math.cos(x)
+
+
+def _sweep_part(x, off, n, horizon, hdt, count, k0, k1, sn0, cs0, best2):
+    # samples k0..k1-1 of the keep-out prediction from x[off:off+6], squared ranges; the CW
+    # position as constant + secular + three sinusoids, the sinusoids by Reinsch's recurrence
+    # (see steps.c sweep_part)
+    x0, y0, z0 = x[off], x[off + 1], x[off + 2]
+    inv_n = 1.0 / n
+    wx, wy, wz = x[off + 3] * inv_n, x[off + 4] * inv_n, x[off + 5] * inv_n
+    a0, a2 = 4.0 * x0 + 2.0 * wy, -3.0 * x0 - 2.0 * wy
+    b0, b1, b2, b3 = y0 - 2.0 * wx, 6.0 * x0 + 4.0 * wy, 2.0 * wx, -6.0 * x0 - 3.0 * wy
+    du = n * hdt
+    e = b3 * du
+    h, g = _sincos_small(0.5 * du)
+    sd = 2.0 * h * g
+    lam = 4.0 * h * h
+    ds = cs0 * sd - sn0 * (0.5 * lam)
+    dc = -sn0 * sd - cs0 * (0.5 * lam)
+    vx, vy, vz = wx * sn0 + a2 * cs0, b1 * sn0 + b2 * cs0, wz * sn0 + z0 * cs0
+    dx, dy, dz = wx * ds + a2 * dc, b1 * ds + b2 * dc, wz * ds + z0 * dc
+    kf = float(k0)
+    for k in range(k0, k1):
+        if k == count - 1:
+            u = n * horizon
+            s = math.sin(u)
+            c = math.cos(u)
+            px = a0 + wx * s + a2 * c
+            py = b0 + b3 * u + b1 * s + b2 * c
+            pz = wz * s + z0 * c
+        else:
+            px = a0 + vx
+            py = b0 + e * kf + vy
+            pz = vz
+        r2 = px * px + py * py + pz * pz
+        if r2 < best2:
+            best2 = r2
+        vx += dx
+        dx -= lam * vx
+        vy += dy
+        dy -= lam * vy
+        vz += dz
+        dz -= lam * vz
+        kf += 1.0
+    return best2
+
+
+def _unit_pair(sn, cs):
+    return abs(sn * sn + cs * cs - 1.0) < 1e-3
+
+
 def inspector_step(s, in_, prm, out):
-    # Inspector ADCS + GNC cycle; fills out; returns unsafe (keep-out violation)
+    # Inspector ADCS + GNC cycle; fills out; returns unsafe (keep-out violation at a sweep's end)
     from gnc.control import dump_dipole, pd_control
-    from gnc.cw import abort_burn, keepout_check
+    from gnc.cw import abort_burn
     from gnc.mekf import mekf_propagate, mekf_update_quat, mekf_update_vector
 
     if not (_finite(s, _INSPECTOR_SIZE) and _finite(in_, _INSPECTOR_IN) and _finite(prm, _INSPECTOR_PRM)):
         raise GncError(ENAN, "inspector_step: NaN or infinite input")
+    n, radius, horizon, hdt = prm[20], prm[21], prm[22], prm[23]
+    if not n > 0.0 or horizon < 0.0 or not hdt > 0.0 or radius < 0.0:
+        raise GncError(EINVAL, "inspector_step: keep-out n, horizon, dt or radius outside its domain")
+    kf = horizon / hdt
+    if not kf <= _KEEPOUT_MAX_SAMPLES - 1:
+        raise GncError(ERANGE, "inspector_step: more than GNC_KEEPOUT_MAX_SAMPLES keep-out samples")
+    count = int(kf)
+    if count < kf:
+        count += 1
+    count += 1
+    if count > _KEEPOUT_MAX_SAMPLES:
+        raise GncError(ERANGE, "inspector_step: more than GNC_KEEPOUT_MAX_SAMPLES keep-out samples")
     st = _st
     res = _res
     _take(st, s, 0)
     for i in range(_INSPECTOR_OUT):
         res[i] = 0.0
     dt = in_[39]
-    # estimation: propagate with the gyro, then sun, magnetometer and star updates
+    counter = st[_S_COUNTER]
+    # estimation: propagate with the gyro every cycle, then one measurement update
     _take(_mekf, st, 0)
     _take(_w3, in_, 0)
     mekf_propagate(_mekf, _w3, dt, prm[15], prm[16])
-    if not _zero3(in_, 6):
-        _take(_a3, in_, 3)
-        _take(_b3, in_, 6)
-        mekf_update_vector(_mekf, _a3, _b3, prm[17])
-    if not _zero3(in_, 12):
-        _take(_a3, in_, 9)
-        _take(_b3, in_, 12)
-        mekf_update_vector(_mekf, _a3, _b3, prm[18])
-    if in_[22] > 0.5:
+    sensor = _pick_sensor(counter, in_)
+    if sensor == 0:
         _take(_q4, in_, 18)
         mekf_update_quat(_mekf, _q4, prm[19])
+    elif sensor > 0:
+        _take(_a3, in_, 3 if sensor == 1 else 9)
+        _take(_b3, in_, 6 if sensor == 1 else 12)
+        mekf_update_vector(_mekf, _a3, _b3, prm[17] if sensor == 1 else prm[18])
     # control: PD on the estimate with the bias-corrected rate; dumping dipole
     for i in range(3):
         _w3[i] = in_[i] - _mekf[4 + i]
@@ -124,11 +213,42 @@ def inspector_step(s, in_, prm, out):
         dump_dipole(_b3, _h3, prm[13], prm[14], _m)
     else:
         _m[0] = _m[1] = _m[2] = 0.0
-    # guidance: keep-out check of the free drift; abort burn when it is violated
-    _take(_rel, in_, 33)
-    min_range, unsafe = keepout_check(_rel, prm[20], prm[22], prm[23], prm[21])
-    if unsafe:
-        abort_burn(_rel, prm[20], prm[21], _dv)
+    # guidance: this cycle's part of the keep-out sweep (steps.c)
+    per = (count + _SWEEP_CYCLES - 1) // _SWEEP_CYCLES
+    k0 = int(st[_S_SWEEP_K]) if 1.0 <= st[_S_SWEEP_K] < count else 0
+    if k0 == 0:
+        for i in range(6):
+            st[_S_CW + i] = in_[33 + i]
+        min2 = 3.0e38
+        sn0, cs0 = 0.0, 1.0
+        u = n * (per * hdt)
+        st[_S_SWEEP_SP] = math.sin(u)
+        st[_S_SWEEP_CP] = math.cos(u)
+    else:
+        min2 = st[_S_SWEEP_MIN2]
+        sn0, cs0 = st[_S_SWEEP_SN], st[_S_SWEEP_CS]
+        if not (_unit_pair(sn0, cs0) and _unit_pair(st[_S_SWEEP_SP], st[_S_SWEEP_CP])):
+            u = n * (k0 * hdt)
+            sn0, cs0 = math.sin(u), math.cos(u)
+            u = n * (per * hdt)
+            st[_S_SWEEP_SP] = math.sin(u)
+            st[_S_SWEEP_CP] = math.cos(u)
+    k1 = min(k0 + per, count)
+    min2 = _sweep_part(st, _S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2)
+    st[_S_SWEEP_MIN2] = min2
+    sp, cp = st[_S_SWEEP_SP], st[_S_SWEEP_CP]
+    st[_S_SWEEP_SN] = sn0 * cp + cs0 * sp
+    st[_S_SWEEP_CS] = cs0 * cp - sn0 * sp
+    unsafe = False
+    if k1 == count:
+        st[_S_SWEEP_K] = 0.0
+        st[_S_MIN_RANGE] = math.sqrt(min2)
+        if st[_S_MIN_RANGE] < radius:
+            unsafe = True
+            _take(_rel, in_, 33)
+            abort_burn(_rel, n, radius, _dv)
+    else:
+        st[_S_SWEEP_K] = k1
     # commit
     for i in range(3):
         res[i] = _tau[i]
@@ -137,18 +257,16 @@ def inspector_step(s, in_, prm, out):
         st[_S_HCMD + i] -= _tau[i] * dt
     for i in range(4):
         res[6 + i] = _mekf[i]
-    res[10] = min_range
+    res[10] = st[_S_MIN_RANGE]
     res[11] = 1.0 if unsafe else 0.0
     for i in range(_MEKF):
         st[i] = _mekf[i]
-    for i in range(6):
-        st[_S_CW + i] = _rel[i]
-    st[_S_COUNTER] += 1.0
+    st[_S_COUNTER] = 0.0 if counter + 1.0 >= _COUNTER_WRAP else counter + 1.0
     for i in range(_INSPECTOR_SIZE):
         s[i] = st[i]
     for i in range(_INSPECTOR_OUT):
         out[i] = res[i]
-    return bool(unsafe)
+    return unsafe
 
 
 def rover_step(s, in_, prm, path, n_points, out):

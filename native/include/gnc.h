@@ -42,7 +42,9 @@ typedef int gnc_status;
 #define GNC_POSE_SIZE 3         /* rover [x, y, psi]; psi from +x toward +y (east of north is NOT used) */
 #define GNC_ROVER_NAV_SIZE 5    /* [x, y, psi, gyro_bias, psi_variance] */
 #define GNC_DRILL_SIZE 4        /* [depth m, mode, cycles in mode, last fault] */
-#define GNC_INSPECTOR_SIZE 66   /* GNC_MEKF_SIZE | GNC_BDOT_SIZE | h_cmd[3] | cw[6] | mode | step counter | spare[8] */
+/* GNC_INSPECTOR_SIZE: GNC_MEKF_SIZE | GNC_BDOT_SIZE | h_cmd[3] | cw[6] | mode | step counter | spare[8]
+ * (cw and spare[0..6]: the keep-out sweep, see gnc_inspector_step) */
+#define GNC_INSPECTOR_SIZE 66
 #define GNC_ROVER_STEP_SIZE 14  /* nav[5] | soc | drill[4] | target index | mode | spare[2] */
 
 /* ---- Quaternion algebra and attitude propagation (quat.c) ------------------------ */
@@ -174,7 +176,31 @@ gnc_status gnc_rover_kinematics(float *pose, float v, float omega, float dt);
  *  q_ref 4 | w_ref 3 | h_wheels 3 | rel_state 6 | dt]. prm (GNC_INSPECTOR_PRM): [J 9 | kp | kd |
  *  tau_max | h_max | k_dump | m_max | sigma_v | sigma_u | sigma_sun | sigma_mag | sigma_star | n |
  *  keepout_radius | horizon | horizon_dt]. out (GNC_INSPECTOR_OUT): [tau 3 | m 3 | q_est 4 |
- *  min_range | unsafe flag | abort dv 3]. */
+ *  min_range | unsafe flag | abort dv 3].
+ * Schedule (what keeps the step within its 150k-instruction Cortex-M0 budget, ARCHITECTURE.md;
+ * docs/benchmarks.md has the measured counts):
+ *  - MEKF: propagation with the gyro every cycle, then at most ONE measurement update per cycle,
+ *    round-robin on the step counter: counter mod 3 = 0 star tracker, 1 sun, 2 magnetometer; an
+ *    unavailable sensor (star_valid <= 0.5, a zero sun or magnetometer vector) passes its turn to
+ *    the next available one. With all three available each updates at 10/3 = 3.3 Hz, above the
+ *    star tracker's own 1-10 Hz and ample for the slowly varying sun and field directions; in
+ *    eclipse without a star fix the magnetometer updates every cycle. The step counter counts
+ *    successful steps modulo 12582912 (3 * 2^22, exact in float32; 14.6 days at 10 Hz).
+ *  - Keep-out: one prediction (gnc_keepout_check's samples: t_k = k horizon_dt up to horizon)
+ *    is spread over a sweep of at most 10 cycles (one 1 Hz guidance cycle): ceil(count / 10)
+ *    samples per cycle (count = ceil(horizon / horizon_dt) + 1; 301 -> 31 per cycle, 10 cycles;
+ *    fewer cycles only for a prediction of at most 81 samples), all from the relative
+ *    state latched in cw[6] at the sweep's first cycle. min_range (out) is the minimum of the last
+ *    completed sweep (0 until the first ends); the sweep's last cycle declares it, and when it
+ *    is below keepout_radius that same cycle sets the unsafe flag, computes the abort burn
+ *    (gnc_abort_burn) from the current rel_state and returns GNC_EUNSAFE: a violation is reported
+ *    at most 10 cycles (1 s, one guidance cycle) after the state it was predicted from. Other
+ *    cycles return GNC_OK with a zero flag and dv. A new sweep starts in the cycle after.
+ *    spare[0] next sample of the sweep (0: a new sweep starts), [1] its running minimum squared
+ *    range, [2] min_range of the last sweep, [3..4] sin, cos of n t at the next part's first
+ *    sample, [5..6] sin, cos of the rotation from one part to the next (recomputed when not a
+ *    unit pair); a zero-filled spare starts a sweep. EINVAL / ERANGE for the keep-out
+ *    parameters as gnc_keepout_check, checked every cycle. */
 #define GNC_INSPECTOR_IN 40
 #define GNC_INSPECTOR_PRM 24
 #define GNC_INSPECTOR_OUT 15

@@ -11,12 +11,33 @@
  *    its MEKF update; a zero b_field gives a zero dumping dipole;
  *  - star_valid, sun_fix_valid and the drilling flag are true when > 0.5;
  *  - inspector: the wheel momentum command h_cmd integrates -tau dt (wheels get -tau), cw holds
- *    the last rel_state, the step counter counts successful steps, mode is the caller's;
+ *    the rel_state latched at the start of the keep-out sweep in progress, the step counter
+ *    counts successful steps (modulo COUNTER_WRAP), mode is the caller's;
+ *  - inspector schedule (gnc.h states it; the Cortex-M0 budget of 150k instructions per 10 Hz
+ *    step with libgcc soft float, ~100 instructions per float operation, is the reason):
+ *    * one MEKF measurement update per cycle, round-robin star / sun / magnetometer on the step
+ *      counter. Flight filters schedule sensor updates the same way (update rates per sensor, not
+ *      every sensor every cycle: Markley & Crassidis 6.2 process measurements when they come);
+ *      at 10 Hz each sensor still updates at >= 3.3 Hz. Three updates in one cycle cost ~100k
+ *      instructions on the M0 (three MEKF updates at 31-41k each after the sparse algebra).
+ *    * the keep-out prediction over the horizon (301 samples in the configured case, ~1.1M
+ *      instructions when done in one cycle with the old per-sample cost) is spread over a sweep of
+ *      SWEEP_CYCLES = 10 cycles, ceil(count / 10) samples per cycle from the state latched at
+ *      the sweep's start, at ~1.7k instructions per sample (sweep_part: Reinsch recurrence, no
+ *      trigonometry, no division, no sqrtf); the result is declared, and the abort burn computed,
+ *      in the sweep's last cycle, so a violation is reported within one 1 Hz guidance cycle of
+ *      the state it was predicted from (GNC.md A1: abort within one guidance cycle).
+ *    * the abort burn runs only in a sweep's last cycle that found a violation. Its cost is the
+ *      one of gnc_abort_burn (cw.c): a few thousand instructions off the V-bar or inside the
+ *      sphere; up to ~350k on the M0 for a start near the V-bar outside the sphere (its one-orbit
+ *      checks), so such a cycle can exceed the step budget once, when the abort is commanded.
  *  - rover: s[12] (first spare) is the time since the last heading fix (the `elapsed` of
  *    gnc_rover_heading_fix); the survival heater is on while the Sun is below the horizon;
  *    while drilling the rover stands still (v = omega = 0) and the drill state machine runs
  *    (the app starts a hole by setting the drill mode s[7] to 1); mode is the caller's.
  */
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "gnc.h"
@@ -27,6 +48,17 @@
 #define S_HCMD (GNC_MEKF_SIZE + GNC_BDOT_SIZE)
 #define S_CW (S_HCMD + 3)
 #define S_COUNTER (S_CW + GNC_CW_SIZE + 1)
+#define S_SWEEP_K (S_COUNTER + 1)     /* spare[0] */
+#define S_SWEEP_MIN2 (S_COUNTER + 2)  /* spare[1] */
+#define S_MIN_RANGE (S_COUNTER + 3)   /* spare[2] */
+#define S_SWEEP_SN (S_COUNTER + 4)    /* spare[3] */
+#define S_SWEEP_CS (S_COUNTER + 5)    /* spare[4] */
+#define S_SWEEP_SP (S_COUNTER + 6)    /* spare[5] */
+#define S_SWEEP_CP (S_COUNTER + 7)    /* spare[6] */
+/* Inspector schedule (gnc.h): cycles per keep-out sweep; the step counter runs 0 .. WRAP - 1
+ * (3 * 2^22: exact in float32 and a multiple of the three sensor slots; 14.6 days at 10 Hz). */
+#define SWEEP_CYCLES 10
+#define COUNTER_WRAP 12582912
 /* Inspector in. */
 #define I_GYRO 0
 #define I_SUN_REF 3
@@ -88,7 +120,7 @@
 #if GNC_INSPECTOR_IN != I_DT + 1 || GNC_ROVER_IN != RI_DT + 1 || GNC_INSPECTOR_PRM != P_HORIZON_DT + 1
 #error "steps.c: layout offsets disagree with gnc.h"
 #endif
-#if GNC_ROVER_PRM != RP_DRILL_LIMITS + 5 || RS_SINCE_FIX >= GNC_ROVER_STEP_SIZE || S_COUNTER >= GNC_INSPECTOR_SIZE
+#if GNC_ROVER_PRM != RP_DRILL_LIMITS + 5 || RS_SINCE_FIX >= GNC_ROVER_STEP_SIZE || S_SWEEP_CP >= GNC_INSPECTOR_SIZE
 #error "steps.c: layout offsets disagree with gnc.h"
 #endif
 
@@ -97,32 +129,168 @@ static int is_zero3(const float *v)
     return v[0] == 0.0f && v[1] == 0.0f && v[2] == 0.0f;
 }
 
+/* The sensor the MEKF updates with in this cycle (at most one update per cycle, see the top of
+ * this file): slot counter mod 3 (0 star tracker, 1 sun, 2 magnetometer), or the next available
+ * one after it; -1 when none is available. */
+static int pick_sensor(float counter, const float *in)
+{
+    int avail[3], slot = 0, i;
+    avail[0] = in[I_STAR_VALID] > 0.5f;
+    avail[1] = !is_zero3(in + I_SUN_MEAS);
+    avail[2] = !is_zero3(in + I_MAG_MEAS);
+    if (counter >= 0.0f && counter < (float)COUNTER_WRAP) {
+        slot = (int)counter % 3;
+    }
+    for (i = 0; i < 3; i++) {
+        if (avail[(slot + i) % 3]) {
+            return (slot + i) % 3;
+        }
+    }
+    return -1;
+}
+
+/* Squared ranges compared as the bits of non-negative floats (IEEE 754: their order is the
+ * order of the bit patterns): an integer compare instead of a library float compare. */
+static int less_nonneg(float a, float b)
+{
+    uint32_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    return ua < ub;
+}
+
+/* sin and cos of a small angle x (|x| < 0.1: Taylor, truncation below 1e-10), else sinf, cosf. */
+static void sincos_small(float x, float *sn, float *cs)
+{
+    float x2 = x * x;
+    if (fabsf(x) < 0.1f) {
+        *sn = x * (1.0f - x2 * (1.0f / 6.0f) * (1.0f - x2 * (1.0f / 20.0f)));
+        *cs = 1.0f - x2 * 0.5f * (1.0f - x2 * (1.0f / 12.0f) * (1.0f - x2 * (1.0f / 30.0f)));
+    } else {
+        *sn = sinf(x);
+        *cs = cosf(x);
+    }
+}
+
+/* Samples k0 .. k1 - 1 (of count, at t_k = k dt, the last at t = horizon) of the keep-out
+ * prediction of gnc_keepout_check (cw.c) for the free drift from x; returns the smaller of
+ * best2 and the least squared range among them. (sn0, cs0) are sin and cos of u = n t at
+ * sample k0. The CW position (Vallado 6.8), u = n t, (wx, wy, wz) = (vx, vy, vz) / n:
+ *   px = (4 x0 + 2 wy) + [wx sin u - (3 x0 + 2 wy) cos u],
+ *   py = (y0 - 2 wx) - (6 x0 + 3 wy) u + [(6 x0 + 4 wy) sin u + 2 wx cos u],
+ *   pz = [wz sin u + z0 cos u],
+ * coefficients formed once per call (one division). Each bracket is a sinusoid of u sampled
+ * at equal steps du = n dt, so it follows V(k+1) = 2 cos(du) V(k) - V(k-1); in Reinsch's form
+ * (D(k+1) = D(k) - lambda V(k), V(k+1) = V(k) + D(k+1), lambda = 4 sin^2(du / 2): stable for
+ * small du; G. Goertzel 1958, C. Reinsch's modification as in J. Stoer, R. Bulirsch,
+ * "Introduction to Numerical Analysis", 2.3.3) it is one product and two sums per sinusoid and
+ * sample, no sin/cos. With the secular term and the squared range: 7 products, 11 sums and an
+ * integer compare per sample. The last sample (t = horizon) is evaluated with sinf/cosf. */
+static float sweep_part(const float *x, float n, float horizon, float hdt, int count, int k0, int k1, float sn0,
+                        float cs0, float best2)
+{
+    float inv_n = 1.0f / n;
+    float wx = x[3] * inv_n, wy = x[4] * inv_n, wz = x[5] * inv_n;
+    float a0 = 4.0f * x[0] + 2.0f * wy, a2 = -3.0f * x[0] - 2.0f * wy;
+    float b0 = x[1] - 2.0f * wx, b1 = 6.0f * x[0] + 4.0f * wy, b2 = 2.0f * wx, b3 = -6.0f * x[0] - 3.0f * wy;
+    float du = n * hdt, e = b3 * du, h, g, sd, lam, ds, dc;
+    float vx, vy, vz, dx, dy, dz, kf = (float)k0, px, py, pz, r2;
+    int k;
+    sincos_small(0.5f * du, &h, &g);
+    sd = 2.0f * h * g;    /* sin du */
+    lam = 4.0f * h * h;   /* 2 - 2 cos du */
+    ds = cs0 * sd - sn0 * (0.5f * lam); /* sin(u0 + du) - sin u0 */
+    dc = -sn0 * sd - cs0 * (0.5f * lam); /* cos(u0 + du) - cos u0 */
+    vx = wx * sn0 + a2 * cs0;
+    vy = b1 * sn0 + b2 * cs0;
+    vz = wz * sn0 + x[2] * cs0;
+    dx = wx * ds + a2 * dc;
+    dy = b1 * ds + b2 * dc;
+    dz = wz * ds + x[2] * dc;
+    for (k = k0; k < k1; k++) {
+        if (k == count - 1) {
+            float u = n * horizon, s = sinf(u), c = cosf(u);
+            px = a0 + wx * s + a2 * c;
+            py = b0 + b3 * u + b1 * s + b2 * c;
+            pz = wz * s + x[2] * c;
+        } else {
+            px = a0 + vx;
+            py = b0 + e * kf + vy;
+            pz = vz;
+        }
+        r2 = px * px + py * py + pz * pz;
+        if (less_nonneg(r2, best2)) {
+            best2 = r2;
+        }
+        vx += dx;
+        dx -= lam * vx;
+        vy += dy;
+        dy -= lam * vy;
+        vz += dz;
+        dz -= lam * vz;
+        kf += 1.0f;
+    }
+    return best2;
+}
+
+/* (sn, cs) of a stored rotation, or 0 when they are not a unit pair (a zero-filled or damaged
+ * state): then the caller recomputes them. */
+static int unit_pair(float sn, float cs)
+{
+    float d = sn * sn + cs * cs - 1.0f;
+    return fabsf(d) < 1e-3f;
+}
+
 gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float *out)
 {
     float st[GNC_INSPECTOR_SIZE];
     float res[GNC_INSPECTOR_OUT];
     float w_est[3], limits[2];
-    float dt = in[I_DT];
-    gnc_status rc, keepout;
-    int i;
+    float dt = in[I_DT], n = prm[P_N], horizon = prm[P_HORIZON], hdt = prm[P_HORIZON_DT], radius = prm[P_RADIUS];
+    float kf, min2, counter, sn0, cs0, u;
+    gnc_status rc, keepout = GNC_OK;
+    int i, count, per, k0, k1;
 
     if (!gnc_finite_n(s, GNC_INSPECTOR_SIZE) || !gnc_finite_n(in, GNC_INSPECTOR_IN) ||
         !gnc_finite_n(prm, GNC_INSPECTOR_PRM)) {
         return GNC_ENAN;
     }
+    /* the keep-out prediction's domain, as gnc_keepout_check */
+    if (!(n > 0.0f) || horizon < 0.0f || !(hdt > 0.0f) || radius < 0.0f) {
+        return GNC_EINVAL;
+    }
+    kf = horizon / hdt;
+    if (!(kf <= (float)(GNC_KEEPOUT_MAX_SAMPLES - 1))) {
+        return GNC_ERANGE;
+    }
+    count = (int)kf;
+    if ((float)count < kf) {
+        count++;
+    }
+    count++; /* samples, including t = 0 */
+    if (count > GNC_KEEPOUT_MAX_SAMPLES) {
+        return GNC_ERANGE;
+    }
     memcpy(st, s, sizeof st);
     memset(res, 0, sizeof res);
+    counter = st[S_COUNTER];
 
-    /* Estimation: propagate with the gyro, then sun, magnetometer and star updates. */
+    /* Estimation: propagate with the gyro every cycle, then one measurement update. */
     rc = gnc_mekf_propagate(st + S_MEKF, in + I_GYRO, dt, prm[P_SIGMA_V], prm[P_SIGMA_U]);
-    if (rc == GNC_OK && !is_zero3(in + I_SUN_MEAS)) {
-        rc = gnc_mekf_update_vector(st + S_MEKF, in + I_SUN_REF, in + I_SUN_MEAS, prm[P_SIGMA_SUN]);
-    }
-    if (rc == GNC_OK && !is_zero3(in + I_MAG_MEAS)) {
-        rc = gnc_mekf_update_vector(st + S_MEKF, in + I_MAG_REF, in + I_MAG_MEAS, prm[P_SIGMA_MAG]);
-    }
-    if (rc == GNC_OK && in[I_STAR_VALID] > 0.5f) {
-        rc = gnc_mekf_update_quat(st + S_MEKF, in + I_Q_STAR, prm[P_SIGMA_STAR]);
+    if (rc == GNC_OK) {
+        switch (pick_sensor(counter, in)) {
+        case 0:
+            rc = gnc_mekf_update_quat(st + S_MEKF, in + I_Q_STAR, prm[P_SIGMA_STAR]);
+            break;
+        case 1:
+            rc = gnc_mekf_update_vector(st + S_MEKF, in + I_SUN_REF, in + I_SUN_MEAS, prm[P_SIGMA_SUN]);
+            break;
+        case 2:
+            rc = gnc_mekf_update_vector(st + S_MEKF, in + I_MAG_REF, in + I_MAG_MEAS, prm[P_SIGMA_MAG]);
+            break;
+        default:
+            break;
+        }
     }
     if (rc != GNC_OK) {
         return rc;
@@ -146,18 +314,58 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
         }
     }
 
-    /* Guidance: keep-out check of the free drift; abort burn when it is violated. */
-    keepout = gnc_keepout_check(in + I_REL, prm[P_N], prm[P_HORIZON], prm[P_HORIZON_DT], prm[P_RADIUS], res + 10);
-    if (keepout != GNC_OK && keepout != GNC_EUNSAFE) {
-        return keepout;
+    /* Guidance: this cycle's part of the keep-out sweep; at its end the minimum range is
+     * declared and, when it is below the radius, the abort burn from the current state. */
+    per = (count + SWEEP_CYCLES - 1) / SWEEP_CYCLES;
+    k0 = 0;
+    if (st[S_SWEEP_K] >= 1.0f && st[S_SWEEP_K] < (float)count) {
+        k0 = (int)st[S_SWEEP_K];
     }
-    if (keepout == GNC_EUNSAFE) {
-        res[11] = 1.0f;
-        rc = gnc_abort_burn(in + I_REL, prm[P_N], prm[P_RADIUS], res + 12);
-        if (rc != GNC_OK && rc != GNC_EUNSAFE) { /* EUNSAFE: the best burn found, still written */
-            return rc;
+    if (k0 == 0) { /* a new sweep: from the relative state of this cycle */
+        for (i = 0; i < GNC_CW_SIZE; i++) {
+            st[S_CW + i] = in[I_REL + i];
+        }
+        min2 = 3.0e38f;
+        sn0 = 0.0f;
+        cs0 = 1.0f;
+        u = n * ((float)per * hdt); /* the rotation from one part's first sample to the next's */
+        st[S_SWEEP_SP] = sinf(u);
+        st[S_SWEEP_CP] = cosf(u);
+    } else {
+        min2 = st[S_SWEEP_MIN2];
+        sn0 = st[S_SWEEP_SN];
+        cs0 = st[S_SWEEP_CS];
+        if (!unit_pair(sn0, cs0) || !unit_pair(st[S_SWEEP_SP], st[S_SWEEP_CP])) {
+            u = n * ((float)k0 * hdt);
+            sn0 = sinf(u);
+            cs0 = cosf(u);
+            u = n * ((float)per * hdt);
+            st[S_SWEEP_SP] = sinf(u);
+            st[S_SWEEP_CP] = cosf(u);
         }
     }
+    k1 = k0 + per < count ? k0 + per : count;
+    min2 = sweep_part(st + S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2);
+    st[S_SWEEP_MIN2] = min2;
+    /* sin, cos at the next part's first sample: one rotation (at most SWEEP_CYCLES
+     * per sweep, so the rounding stays near float32 epsilon) */
+    st[S_SWEEP_SN] = sn0 * st[S_SWEEP_CP] + cs0 * st[S_SWEEP_SP];
+    st[S_SWEEP_CS] = cs0 * st[S_SWEEP_CP] - sn0 * st[S_SWEEP_SP];
+    if (k1 == count) {
+        st[S_SWEEP_K] = 0.0f;
+        st[S_MIN_RANGE] = sqrtf(min2);
+        if (st[S_MIN_RANGE] < radius) {
+            keepout = GNC_EUNSAFE;
+            res[11] = 1.0f;
+            rc = gnc_abort_burn(in + I_REL, n, radius, res + 12);
+            if (rc != GNC_OK && rc != GNC_EUNSAFE) { /* EUNSAFE: the best burn found, still written */
+                return rc;
+            }
+        }
+    } else {
+        st[S_SWEEP_K] = (float)k1;
+    }
+    res[10] = st[S_MIN_RANGE];
 
     for (i = 0; i < 4; i++) {
         res[6 + i] = st[S_MEKF + i];
@@ -165,10 +373,7 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
     for (i = 0; i < 3; i++) {
         st[S_HCMD + i] -= res[i] * dt;
     }
-    for (i = 0; i < GNC_CW_SIZE; i++) {
-        st[S_CW + i] = in[I_REL + i];
-    }
-    st[S_COUNTER] += 1.0f;
+    st[S_COUNTER] = counter + 1.0f >= (float)COUNTER_WRAP ? 0.0f : counter + 1.0f;
     memcpy(s, st, sizeof st);
     memcpy(out, res, sizeof res);
     return keepout;

@@ -44,16 +44,9 @@ def test_qemu_counts_every_function_of_the_vector_set(qemu_pil, cpu):
     assert all(t["insns_max"] > 0 for t in table.values())
 
 
-# The inspector step is over its budget on Cortex-M0 (2.1M instructions, docs/benchmarks.md): the
-# keep-out check samples the free drift 301 times per step (about 1.1M with libgcc soft float) and
-# the MEKF with three updates costs about 200k. strict: an XPASS fails, so the mark goes when it fits.
-INSPECTOR_OVER = pytest.mark.xfail(strict=True, reason="inspector step over its Cortex-M0 budget (issue 4)")
-
-
-@pytest.mark.parametrize("function, budget", [
-    pytest.param("inspector_step", 150_000, marks=INSPECTOR_OVER),
-    ("rover_step", 30_000),
-])
+# Worst vector case of each step (the inspector's: a keep-out sweep's first cycle with a
+# magnetometer update; the sweep's last cycle with an abort burn is a separate case).
+@pytest.mark.parametrize("function, budget", [("inspector_step", 150_000), ("rover_step", 30_000)])
 def test_qemu_step_within_its_cortex_m0_budget(qemu_pil, function, budget):
     """ARCHITECTURE.md, Budgets: worst vector case on Cortex-M0, in executed instructions."""
     pil, results = qemu_pil

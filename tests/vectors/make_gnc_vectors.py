@@ -588,10 +588,12 @@ def build_cases(rng):
     # ---- composite steps
     prm = ([0.1, 0, 0, 0, 0.12, 0, 0, 0, 0.09] + [0.02, 0.2, 0.01, 0.05, 1e4, 0.2]
            + [1e-4, 1e-6, 0.01, 0.02, 1e-4] + [N_LEO, 20.0, 3000.0, 10.0])  # fmt: skip
-    for label, rel, sun, star in (
-        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True),
-        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True),
-        ("eclipse, no star tracker", [20, 150, -10, 0.01, 0.0, 0.02], False, False),
+    # counter (the MEKF update's sensor slot: 12 star, 13 sun) and the keep-out sweep position:
+    # 301 samples, 31 per cycle (steps.c): 0 first part, 155 a middle one, 279 the last (declares)
+    for label, rel, sun, star, counter, sweep_k in (
+        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True, 13.0, 155),
+        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True, 12.0, 279),
+        ("eclipse, no star tracker", [20, 150, -10, 0.01, 0.0, 0.02], False, False, 12.0, 0),
     ):
         q_true = rand_quat(rng)
         s = np.zeros(66)
@@ -599,7 +601,10 @@ def build_cases(rng):
         s[43:47] = list(rng.normal(scale=3e-5, size=3)) + [1.0]
         s[47:50] = rng.normal(scale=0.01, size=3)
         s[50:56] = rel
-        s[57] = 12.0
+        s[57] = counter
+        if sweep_k:  # mid-sweep: position, running minimum (the start's), sin/cos at the part, per part
+            s[58:65] = [sweep_k, float(np.dot(rel[:3], rel[:3])), 0.0, np.sin(N_LEO * sweep_k * 10.0),
+                        np.cos(N_LEO * sweep_k * 10.0), np.sin(N_LEO * 31 * 10.0), np.cos(N_LEO * 31 * 10.0)]
         sun_ref = unit(rng.normal(size=3))
         mag_ref = unit(rng.normal(size=3))
         inp = np.zeros(40)

@@ -1,0 +1,138 @@
+"""gnc_inspector_step's schedule (gnc.h): one MEKF measurement update per cycle, round-robin
+star / sun / magnetometer on the step counter; the keep-out prediction spread over a sweep of 10
+cycles from the relative state latched at its start, declared (with the abort) in its last cycle.
+
+References: the public functions the step is made of (gnc_mekf_*, gnc_keepout_check), called
+directly on copies; float64 scipy-free CW closed form for the sweep's minimum.
+"""
+
+import math
+from array import array
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+native = pytest.importorskip("native", reason="the cffi core is not installed (`make setup`)")
+
+N = 0.0011
+PRM = [0.1, 0, 0, 0, 0.12, 0, 0, 0, 0.09] + [0.02, 0.2, 0.01, 0.05, 1e4, 0.2] + \
+    [1e-4, 1e-6, 0.01, 0.02, 1e-4] + [N, 20.0, 3000.0, 10.0]
+
+
+def f32(v):
+    return array("f", v)
+
+
+def state(counter=0.0):
+    s = [0.0] * native.INSPECTOR_SIZE
+    s[0] = 1.0
+    for i in range(3):
+        s[7 + 7 * i] = 1e-4
+        s[7 + 7 * (i + 3)] = 1e-8
+    s[57] = counter
+    return f32(s)
+
+
+def inputs(rel, star=True, sun=True, mag=True):
+    inp = [0.0] * native.INSPECTOR_IN
+    inp[0:3] = [0.001, -0.002, 0.0005]
+    if sun:
+        inp[3:6], inp[6:9] = [1.0, 0.0, 0.0], [0.999, 0.04, 0.0]
+    if mag:
+        inp[9:12], inp[12:15] = [0.0, 0.6, 0.8], [0.02, 0.6, 0.8]
+    inp[15:18] = [2e-5, 1e-5, -3e-5]
+    if star:
+        inp[18:22], inp[22] = [0.9999, 0.01, 0.0, 0.0], 1.0
+    inp[23:27] = [1.0, 0.0, 0.0, 0.0]
+    inp[33:39] = rel
+    inp[39] = 0.1
+    return f32(inp)
+
+
+def expected_mekf(s, inp, sensor):
+    """The MEKF part of one step by the public functions: propagate, then `sensor`'s update."""
+    m = f32(s[0:43])
+    native.mekf_propagate(m, f32(inp[0:3]), inp[39], PRM[15], PRM[16])
+    if sensor == "star":
+        native.mekf_update_quat(m, f32(inp[18:22]), PRM[19])
+    elif sensor == "sun":
+        native.mekf_update_vector(m, f32(inp[3:6]), f32(inp[6:9]), PRM[17])
+    elif sensor == "mag":
+        native.mekf_update_vector(m, f32(inp[9:12]), f32(inp[12:15]), PRM[18])
+    return np.array(m)
+
+
+@pytest.mark.parametrize("counter, avail, sensor", [
+    (0.0, (True, True, True), "star"), (1.0, (True, True, True), "sun"), (2.0, (True, True, True), "mag"),
+    (3.0, (True, True, True), "star"), (0.0, (False, True, True), "sun"), (1.0, (True, False, True), "mag"),
+    (2.0, (True, True, False), "star"), (0.0, (False, False, True), "mag"), (2.0, (False, False, False), None),
+])
+def test_steps_inspector_updates_one_sensor_per_cycle_round_robin(counter, avail, sensor):
+    s, inp = state(counter), inputs([0, -300, 0, 0, 0, 0], *avail)
+    want = expected_mekf(s, inp, sensor)
+    out = f32([0.0] * native.INSPECTOR_OUT)
+    native.inspector_step(s, inp, f32(PRM), out)
+    np.testing.assert_array_equal(np.array(s[0:43]), want)  # the same float32 calls: bit for bit
+    assert s[57] == counter + 1.0
+
+
+def test_steps_inspector_counter_wraps_at_a_multiple_of_three():
+    s = state(12582911.0)  # 3 * 2^22 - 1
+    native.inspector_step(s, inputs([0, -300, 0, 0, 0, 0]), f32(PRM), f32([0.0] * native.INSPECTOR_OUT))
+    assert s[57] == 0.0
+
+
+def cw_min_range(x, n, horizon, dt):
+    """float64: minimum range of the CW free drift sampled at k dt (last at horizon)."""
+    count = int(math.ceil(horizon / dt)) + 1
+    t = np.minimum(np.arange(count) * dt, horizon)
+    u = n * t
+    s, c = np.sin(u), np.cos(u)
+    x0, y0, z0, vx, vy, vz = x
+    px = (4 - 3 * c) * x0 + (s * vx + 2 * (1 - c) * vy) / n
+    py = 6 * (s - u) * x0 + y0 + (-2 * (1 - c) * vx + (4 * s - 3 * u) * vy) / n
+    pz = c * z0 + s * vz / n
+    return float(np.sqrt(px * px + py * py + pz * pz).min())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-200, 200), min_size=3, max_size=3), st.lists(st.floats(-0.2, 0.2), min_size=3, max_size=3),
+       st.sampled_from([(3000.0, 10.0), (600.0, 7.0), (5400.0, 60.0), (5.0, 10.0)]))
+def test_steps_inspector_sweep_declares_keepout_minimum_within_ten_cycles(pos, vel, horizon_dt):
+    horizon, dt = horizon_dt
+    prm = list(PRM)
+    prm[22], prm[23] = horizon, dt
+    rel0 = [float(np.float32(v)) for v in pos + vel]
+    count = int(math.ceil(horizon / dt)) + 1
+    per = -(-count // 10)
+    cycles = -(-count // per)  # 10, or fewer for a short prediction
+    assert cycles <= 10
+    s, out = state(), f32([0.0] * native.INSPECTOR_OUT)
+    unsafe = []
+    for k in range(cycles):
+        # the relative state moves during the sweep; the sweep predicts from its first cycle's
+        rel = list(rel0) if k == 0 else [v + 0.5 * k for v in rel0[:3]] + rel0[3:]
+        unsafe.append(native.inspector_step(s, inputs(rel), f32(prm), out))
+        if k < cycles - 1:
+            assert out[10] == 0.0 and out[11] == 0.0 and list(out[12:15]) == [0.0, 0.0, 0.0]
+    want = cw_min_range(rel0, N, horizon, dt)
+    assert out[10] == pytest.approx(want, rel=2e-5, abs=2e-3)  # float32 recurrence against float64
+    c_ref = native.keepout_check(f32(rel0), N, horizon, dt, prm[21])[0]
+    assert out[10] == pytest.approx(c_ref, rel=2e-5, abs=2e-3)
+    assert unsafe[:-1] == [False] * (cycles - 1) and unsafe[-1] == (want < prm[21])
+    assert s[58] == 0.0  # the next cycle starts a new sweep
+
+
+def test_steps_inspector_abort_in_the_sweep_last_cycle_from_the_current_state():
+    s, out, prm = state(), f32([0.0] * native.INSPECTOR_OUT), f32(PRM)
+    rel = [0.0, -15.0, 0.0, 0.0, 0.001, 0.0]
+    for _ in range(9):
+        assert native.inspector_step(s, inputs(rel), prm, out) is False
+    now = [0.5, -14.0, 0.2, 0.0, 0.001, 0.0]
+    assert native.inspector_step(s, inputs(now), prm, out) is True
+    dv = f32([0.0] * 3)
+    native.abort_burn(f32(now), N, PRM[21], dv)
+    assert out[11] == 1.0 and list(out[12:15]) == list(dv)
+    assert out[10] < PRM[21]
