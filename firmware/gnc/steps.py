@@ -91,79 +91,13 @@ def _zero3(v, off):
     return v[off] == 0.0 and v[off + 1] == 0.0 and v[off + 2] == 0.0
 
 
-def _pick_sensor(counter, in_):
-    # at most one MEKF update per cycle: slot counter mod 3 (0 star, 1 sun, 2 magnetometer)
-    # or the next available one after it; -1 when none is available (as steps.c)
-    avail = (in_[22] > 0.5, not _zero3(in_, 6), not _zero3(in_, 12))
-    slot = int(counter) % 3 if 0.0 <= counter < _COUNTER_WRAP else 0
-    for i in range(3):
-        if avail[(slot + i) % 3]:
-            return (slot + i) % 3
-    return -1
-
-
-def _sincos_small(x):
-    # sin, cos of x: Taylor for |x| < 0.1 (as steps.c), else math
-    x2 = x * x
-    if abs(x) < 0.1:
-        return (x * (1.0 - x2 * (1.0 / 6.0) * (1.0 - x2 * (1.0 / 20.0))),
-                1.0 - x2 * 0.5 * (1.0 - x2 * (1.0 / 12.0) * (1.0 - x2 * (1.0 / 30.0))))
-    return math.sin(x), math.cos(x)
-
-
-def _sweep_part(x, off, n, horizon, hdt, count, k0, k1, sn0, cs0, best2):
-    # samples k0..k1-1 of the keep-out prediction from x[off:off+6], squared ranges; the CW
-    # position as constant + secular + three sinusoids, the sinusoids by Reinsch's recurrence
-    # (see steps.c sweep_part)
-    x0, y0, z0 = x[off], x[off + 1], x[off + 2]
-    inv_n = 1.0 / n
-    wx, wy, wz = x[off + 3] * inv_n, x[off + 4] * inv_n, x[off + 5] * inv_n
-    a0, a2 = 4.0 * x0 + 2.0 * wy, -3.0 * x0 - 2.0 * wy
-    b0, b1, b2, b3 = y0 - 2.0 * wx, 6.0 * x0 + 4.0 * wy, 2.0 * wx, -6.0 * x0 - 3.0 * wy
-    du = n * hdt
-    e = b3 * du
-    h, g = _sincos_small(0.5 * du)
-    sd = 2.0 * h * g
-    lam = 4.0 * h * h
-    ds = cs0 * sd - sn0 * (0.5 * lam)
-    dc = -sn0 * sd - cs0 * (0.5 * lam)
-    vx, vy, vz = wx * sn0 + a2 * cs0, b1 * sn0 + b2 * cs0, wz * sn0 + z0 * cs0
-    dx, dy, dz = wx * ds + a2 * dc, b1 * ds + b2 * dc, wz * ds + z0 * dc
-    kf = float(k0)
-    for k in range(k0, k1):
-        if k == count - 1:
-            u = n * horizon
-            s = math.sin(u)
-            c = math.cos(u)
-            px = a0 + wx * s + a2 * c
-            py = b0 + b3 * u + b1 * s + b2 * c
-            pz = wz * s + z0 * c
-        else:
-            px = a0 + vx
-            py = b0 + e * kf + vy
-            pz = vz
-        r2 = px * px + py * py + pz * pz
-        if r2 < best2:
-            best2 = r2
-        vx += dx
-        dx -= lam * vx
-        vy += dy
-        dy -= lam * vy
-        vz += dz
-        dz -= lam * vz
-        kf += 1.0
-    return best2
-
-
-def _unit_pair(sn, cs):
-    return abs(sn * sn + cs * cs - 1.0) < 1e-3
-
-
 def inspector_step(s, in_, prm, out):
     # Inspector ADCS + GNC cycle; fills out; returns unsafe (keep-out violation at a sweep's end)
-    from gnc.control import dump_dipole, pd_control
-    from gnc.cw import abort_burn
+    # the largest modules first (compiling one needs the most heap while the fewest are loaded)
     from gnc.mekf import mekf_propagate, mekf_update_quat, mekf_update_vector
+    from gnc.cw import abort_burn
+    from gnc.control import dump_dipole, pd_control
+    from gnc.sweep import pick_sensor, sweep_part, unit_pair
 
     if not (_finite(s, _INSPECTOR_SIZE) and _finite(in_, _INSPECTOR_IN) and _finite(prm, _INSPECTOR_PRM)):
         raise GncError(ENAN, "inspector_step: NaN or infinite input")
@@ -190,7 +124,7 @@ def inspector_step(s, in_, prm, out):
     _take(_mekf, st, 0)
     _take(_w3, in_, 0)
     mekf_propagate(_mekf, _w3, dt, prm[15], prm[16])
-    sensor = _pick_sensor(counter, in_)
+    sensor = pick_sensor(counter, in_, _COUNTER_WRAP)
     if sensor == 0:
         _take(_q4, in_, 18)
         mekf_update_quat(_mekf, _q4, prm[19])
@@ -227,14 +161,14 @@ def inspector_step(s, in_, prm, out):
     else:
         min2 = st[_S_SWEEP_MIN2]
         sn0, cs0 = st[_S_SWEEP_SN], st[_S_SWEEP_CS]
-        if not (_unit_pair(sn0, cs0) and _unit_pair(st[_S_SWEEP_SP], st[_S_SWEEP_CP])):
+        if not (unit_pair(sn0, cs0) and unit_pair(st[_S_SWEEP_SP], st[_S_SWEEP_CP])):
             u = n * (k0 * hdt)
             sn0, cs0 = math.sin(u), math.cos(u)
             u = n * (per * hdt)
             st[_S_SWEEP_SP] = math.sin(u)
             st[_S_SWEEP_CP] = math.cos(u)
     k1 = min(k0 + per, count)
-    min2 = _sweep_part(st, _S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2)
+    min2 = sweep_part(st, _S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2)
     st[_S_SWEEP_MIN2] = min2
     sp, cp = st[_S_SWEEP_SP], st[_S_SWEEP_CP]
     st[_S_SWEEP_SN] = sn0 * cp + cs0 * sp

@@ -1,0 +1,74 @@
+# Helpers of the inspector step's schedule (firmware/gnc/steps.py; native/src/steps.c is the
+# reference and says why): the MEKF sensor round-robin and one part of the keep-out sweep.
+# A module of its own so that importing gnc.steps on a 100 KiB MicroPython heap (ESP32) never
+# holds the parse tree of all of it at once; only the inspector loads it.
+import math
+
+
+def pick_sensor(counter, in_, wrap):
+    # at most one MEKF update per cycle: slot counter mod 3 (0 star, 1 sun, 2 magnetometer)
+    # or the next available one after it; -1 when none is available (as steps.c)
+    avail = (in_[22] > 0.5, in_[6] != 0.0 or in_[7] != 0.0 or in_[8] != 0.0,
+             in_[12] != 0.0 or in_[13] != 0.0 or in_[14] != 0.0)
+    slot = int(counter) % 3 if 0.0 <= counter < wrap else 0
+    for i in range(3):
+        if avail[(slot + i) % 3]:
+            return (slot + i) % 3
+    return -1
+
+
+def _sincos_small(x):
+    # sin, cos of x: Taylor for |x| < 0.1 (as steps.c), else math
+    x2 = x * x
+    if abs(x) < 0.1:
+        return (x * (1.0 - x2 * (1.0 / 6.0) * (1.0 - x2 * (1.0 / 20.0))),
+                1.0 - x2 * 0.5 * (1.0 - x2 * (1.0 / 12.0) * (1.0 - x2 * (1.0 / 30.0))))
+    return math.sin(x), math.cos(x)
+
+
+def sweep_part(x, off, n, horizon, hdt, count, k0, k1, sn0, cs0, best2):
+    # samples k0..k1-1 of the keep-out prediction from x[off:off+6], squared ranges; the CW
+    # position as constant + secular + three sinusoids, the sinusoids by Reinsch's recurrence
+    # (see steps.c sweep_part)
+    x0, y0, z0 = x[off], x[off + 1], x[off + 2]
+    inv_n = 1.0 / n
+    wx, wy, wz = x[off + 3] * inv_n, x[off + 4] * inv_n, x[off + 5] * inv_n
+    a0, a2 = 4.0 * x0 + 2.0 * wy, -3.0 * x0 - 2.0 * wy
+    b0, b1, b2, b3 = y0 - 2.0 * wx, 6.0 * x0 + 4.0 * wy, 2.0 * wx, -6.0 * x0 - 3.0 * wy
+    du = n * hdt
+    e = b3 * du
+    h, g = _sincos_small(0.5 * du)
+    sd = 2.0 * h * g
+    lam = 4.0 * h * h
+    ds = cs0 * sd - sn0 * (0.5 * lam)
+    dc = -sn0 * sd - cs0 * (0.5 * lam)
+    vx, vy, vz = wx * sn0 + a2 * cs0, b1 * sn0 + b2 * cs0, wz * sn0 + z0 * cs0
+    dx, dy, dz = wx * ds + a2 * dc, b1 * ds + b2 * dc, wz * ds + z0 * dc
+    kf = float(k0)
+    for k in range(k0, k1):
+        if k == count - 1:
+            u = n * horizon
+            s = math.sin(u)
+            c = math.cos(u)
+            px = a0 + wx * s + a2 * c
+            py = b0 + b3 * u + b1 * s + b2 * c
+            pz = wz * s + z0 * c
+        else:
+            px = a0 + vx
+            py = b0 + e * kf + vy
+            pz = vz
+        r2 = px * px + py * py + pz * pz
+        if r2 < best2:
+            best2 = r2
+        vx += dx
+        dx -= lam * vx
+        vy += dy
+        dy -= lam * vy
+        vz += dz
+        dz -= lam * vz
+        kf += 1.0
+    return best2
+
+
+def unit_pair(sn, cs):
+    return abs(sn * sn + cs * cs - 1.0) < 1e-3
