@@ -1,12 +1,14 @@
 """The inspector and rover 10 Hz steps of native/src/steps.c written the way a numpy user would.
 
 Same algorithm, same buffer layouts and same conventions as gnc_inspector_step and
-gnc_rover_step (see the comment at the top of steps.c and the sub-functions it calls), but with
-numpy arrays and matrix operations instead of scalar loops: the MEKF covariance propagated as
-Phi P Phi^T + Q and each three-component measurement as one batch update (mathematically the
-same as the C's three sequential scalar updates, Bar-Shalom et al. 2001, 7.4), the keep-out
-prediction over all its samples at once with exact sin/cos, the abort burn's candidate orbits
-evaluated side by side, the pure-pursuit goal search over the path's points at once.
+gnc_rover_step (see gnc.h, the comment at the top of steps.c and the sub-functions it calls),
+but with numpy arrays and matrix operations instead of scalar loops: the MEKF covariance
+propagated as Phi P Phi^T + Q and each three-component measurement as one batch update
+(mathematically the same as the C's three sequential scalar updates, Bar-Shalom et al. 2001,
+7.4), one update per cycle on the same sensor round-robin; each cycle's part of the keep-out
+sweep over its samples at once with exact sin/cos (the C: Reinsch recurrence); the abort burn's
+nearest hyperbola point from the real roots of its quartic (the C: damped Newton from several
+starts) and its near-V-bar candidate orbits checked side by side.
 
 dtype follows the state buffer: float32 arrays compute in float32 (numpy 2 keeps Python float
 scalars weak), float64 arrays in float64. Used by tests/bench/test_bench_gnc.py to price a step
@@ -21,9 +23,12 @@ MEKF = 43
 S_HCMD = 47
 S_CW = 50
 S_COUNTER = 57
+S_SWEEP_K, S_SWEEP_MIN2, S_MIN_RANGE, S_SWEEP_SN, S_SWEEP_CS, S_SWEEP_SP, S_SWEEP_CP = range(58, 65)
 RS_SOC, RS_DRILL, RS_INDEX, RS_SINCE_FIX = 5, 6, 10, 12
 
 ABORT_SAMPLES = 64  # cw.c
+SWEEP_CYCLES = 10  # steps.c: cycles per keep-out sweep
+COUNTER_WRAP = 12582912  # steps.c: the step counter runs 0 .. 3 * 2^22 - 1
 SOC_BAND = 0.2  # rover.c
 BIAS_MIN_ELAPSED = 60.0
 BIAS_GAIN = 0.25
@@ -127,76 +132,109 @@ def dump_dipole(b, h, k, m_max):
 # ---- relative guidance (cw.c) -----------------------------------------------------------------
 
 
-def keepout_check(x, n, horizon, dt, radius):
-    """(min range over the free drift sampled at min(k dt, horizon), unsafe)."""
-    count = int(np.ceil(horizon / dt)) + 1
-    t = np.minimum(np.arange(count, dtype=x.dtype) * dt, horizon)
-    u = n * t
+def cw_position(x, n, u):
+    """CW free-drift position at the angles u = n t (an array): rows x, y, z (Vallado 6.8)."""
+    wx, wy, wz = x[3:6] / n
     s, c = np.sin(u), np.cos(u)
-    omc, smx = 1 - c, s - u
-    px = (1 + 3 * omc) * x[0] + (s * x[3] + 2 * omc * x[4]) / n
-    py = 6 * smx * x[0] + x[1] + (-2 * omc * x[3] + (u + 4 * smx) * x[4]) / n
-    pz = c * x[2] + s * x[5] / n
-    r = np.sqrt(px * px + py * py + pz * pz)
-    r[0] = np.linalg.norm(x[:3])
-    best = r.min()
-    return best, bool(best < radius)
+    px = 4 * x[0] + 2 * wy + wx * s - (3 * x[0] + 2 * wy) * c
+    py = x[1] - 2 * wx - (6 * x[0] + 3 * wy) * u + (6 * x[0] + 4 * wy) * s + 2 * wx * c
+    pz = wz * s + x[2] * c
+    return np.stack([px, py, pz])
 
 
-def period_min_range(r0, w, q):
-    """Minimum range over one period of the drift-free paths from r0 with (vx, vz) = n (w, q),
-    one per candidate (w, q arrays): samples, then 4 Newton steps on |P|^2 (cw.c)."""
-    dt = r0.dtype
-    zero = np.zeros_like(w)
-    C = np.stack([zero, r0[1] - 2 * w, zero], axis=1)
-    U = np.stack([np.full_like(w, r0[0]), 2 * w, np.full_like(w, r0[2])], axis=1)
-    V = np.stack([w, np.full_like(w, -2 * r0[0]), q], axis=1)
-    step = dt.type(2 * np.pi / ABORT_SAMPLES)
-    tau = np.arange(ABORT_SAMPLES, dtype=dt) * step
-    P = C[:, None, :] + U[:, None, :] * np.cos(tau)[None, :, None] + V[:, None, :] * np.sin(tau)[None, :, None]
-    f = (P * P).sum(axis=2)
-    f[:, 0] = r0 @ r0
-    k = f.argmin(axis=1)
-    best2 = f[np.arange(len(w)), k]
-    tau = k.astype(dt) * step
-    active = np.ones(len(w), bool)
-    for _ in range(4):
-        sn, cs = np.sin(tau)[:, None], np.cos(tau)[:, None]
-        P = C + U * cs + V * sn
-        D = -U * sn + V * cs
-        f = (P * P).sum(axis=1)
-        best2 = np.where(active, np.minimum(best2, f), best2)
-        g = (P * D).sum(axis=1)
-        h = (D * D).sum(axis=1) + (P * (C - P)).sum(axis=1)
-        active &= h > 0
-        d = np.clip(-g / np.where(active, h, 1), -step, step)
-        tau = tau + np.where(active, d, 0).astype(dt)
-    return np.sqrt(best2)
+def keepout_samples(horizon, dt):
+    """Sample count of the keep-out prediction at t_k = min(k dt, horizon), k = 0..ceil(horizon / dt)."""
+    return int(np.ceil(horizon / dt)) + 1
+
+
+def keepout_min2(x, n, horizon, dt, k0, k1):
+    """Least squared range over the samples k0 .. k1 - 1 of the keep-out prediction from x."""
+    count = keepout_samples(horizon, dt)
+    k = np.arange(k0, k1)
+    t = np.where(k == count - 1, horizon, k.astype(x.dtype) * dt).astype(x.dtype)
+    p = cw_position(x, n, n * t)
+    return (p * p).sum(axis=0).min()
+
+
+def orbit_min_ranges(x, n, w, q, samples=ABORT_SAMPLES):
+    """Minimum range over one orbit of the drift-free paths from x's position with
+    (vx, vy, vz) = n (w, -2 x0, q), one per candidate (w, q arrays); the keep-out prediction's
+    samples (samples per orbit, cw.c orbit_min_range), all candidates side by side."""
+    tau = np.linspace(0, 2 * np.pi, samples + 1, dtype=x.dtype)[:, None]  # (samples, candidates)
+    s, c = np.sin(tau), np.cos(tau)
+    px = x[0] * c + w * s
+    py = x[1] - 2 * w + 2 * w * c - 2 * x[0] * s
+    pz = x[2] * c + q * s
+    return np.sqrt((px * px + py * py + pz * pz).min(axis=0))
+
+
+def hyperbola_nearest(k, pc, oc, sg, lo, hi):
+    """(p, cost): the point p = sg s, s in [lo, hi] (hi < 0: unbounded), of the hyperbola p o = k
+    nearest (pc, oc); the stationary points of (p - pc)^2 + (k / p - oc)^2 are the real roots of
+    p^4 - pc p^3 + oc k p - k^2, compared with the ends of the interval."""
+    if 0 <= hi < lo:
+        hi = lo
+    roots = np.roots(np.array([1, -pc, 0, oc * k, -k * k], np.float64))
+    s = sg * roots[np.abs(roots.imag) <= 1e-9 * (1 + np.abs(roots))].real
+    s = s[(s >= lo) & ((hi < 0) | (s <= hi))]
+    s = np.concatenate([s, [lo] if hi < 0 else [lo, hi]])
+    p = sg * s
+    cost = (p - pc) ** 2 + (k / p - oc) ** 2
+    i = np.argmin(cost)
+    return p[i], cost[i]
 
 
 def abort_burn(x, n, radius):
-    d = 1.5 * radius
+    """gnc_abort_burn (cw.c): the drift-free e/i-separated abort orbit; dv (3,)."""
+    amin = 1.5 * radius
+    x0, y0, z0 = x[:3]
     wc, qc = x[3] / n, x[5] / n
-    dvy = -2 * n * x[0] - x[4]
-    rp = np.hypot(x[0], x[2])
-    sy = 1 if x[1] >= 0 else -1
-    cw, cq = [wc], [qc]
-    if rp > 1e-3 * radius:
-        e = np.array([-x[2], x[0]]) / rp
-        ell = max(abs(e @ np.array([wc, qc])), d)
-        cw += [ell * e[0], -ell * e[0]]
-        cq += [ell * e[1], -ell * e[1]]
-    cw += [-sy * d * i for i in (1, 2, 4)]
-    cq += [qc] * 3
-    cw, cq = np.array(cw, x.dtype), np.array(cq, x.dtype)
-    cost = (n * (cw - wc)) ** 2 + dvy * dvy + (n * (cq - qc)) ** 2
-    m = period_min_range(x[:3], cw, cq)
-    ok = m >= min(0.99 * np.linalg.norm(x[:3]), d)
-    i = np.argmin(np.where(ok, cost, np.inf)) if ok.any() else np.argmax(m)
-    return np.array([n * (cw[i] - wc), dvy, n * (cq[i] - qc)], x.dtype)
+    rp = np.hypot(x0, z0)
+    away = -1.0 if y0 >= 0 else 1.0  # sign of w for w y0 <= 0
+    if rp >= amin:
+        # quadrature (w q = -x0 z0) with both amplitudes >= amin, least |dv|: on the hyperbola,
+        # parameterised by the coordinate paired with the larger of |x0|, |z0|
+        k = float(-x0 * z0)
+        a2 = float(amin) ** 2
+        w0 = np.sqrt(max(a2 - float(x0) ** 2, 0.0))
+        q0 = np.sqrt(max(a2 - float(z0) ** 2, 0.0))
+        by_q = abs(x0) >= abs(z0)
+        pc, oc, lo, other = (qc, wc, q0, w0) if by_q else (wc, qc, w0, q0)
+        hi = abs(k) / other if other > 0 else -1.0
+        lo = max(lo, 1e-3 * amin)
+        sg = away * ((-1.0 if k < 0 else 1.0) if by_q else 1.0)
+        signs = [sg, -sg] if (y0 == 0 or (by_q and k == 0)) else [sg]
+        best = min((hyperbola_nearest(k, float(pc), float(oc), g, lo, hi) for g in signs), key=lambda pc_: pc_[1])
+        p = best[0]
+        w, q = (k / p, p) if by_q else (p, k / p)
+    else:
+        # near the V-bar: the largest separation |(x0, z0)| with (w, q) along u perpendicular to
+        # (x0, z0), checked over one orbit, then radial fallbacks (first that clears wins)
+        u = np.array([-z0, x0]) / rp if rp > 1e-3 * amin else np.array([1.0, 0.0])
+        along = u @ np.array([wc, qc])
+        if u[0] != 0 and y0 != 0:
+            sg = away * (-1.0 if u[0] < 0 else 1.0)
+        else:
+            sg = -1.0 if along < 0 else 1.0
+        w, q = sg * max(sg * along, amin) * u
+        if np.linalg.norm(x[:3]) >= radius:  # inside the sphere already nothing clears: no check
+            cand_w = np.array([w] + [away * amin * i for i in (1, 2, 4)], x.dtype)
+            m = orbit_min_ranges(x, n, cand_w, np.full(4, q, x.dtype))
+            clear = np.nonzero(m >= radius)[0]
+            w = cand_w[clear[0] if len(clear) else np.argmax(m)]
+    return np.array([n * (w - wc), -2 * n * x0 - x[4], n * (q - qc)], x.dtype)
 
 
 # ---- the inspector step -----------------------------------------------------------------------
+
+
+def pick_sensor(counter, inp):
+    """The one MEKF update of this cycle: counter mod 3 (0 star, 1 sun, 2 magnetometer) or the
+    next available sensor after it; -1 when none is."""
+    avail = np.array([inp[22] > 0.5, inp[6:9].any(), inp[12:15].any()])
+    slot = int(counter) % 3 if 0 <= counter < COUNTER_WRAP else 0
+    order = (slot + np.arange(3)) % 3
+    return order[avail[order]][0] if avail.any() else -1
 
 
 def inspector_step(s, inp, prm, out):
@@ -204,28 +242,52 @@ def inspector_step(s, inp, prm, out):
     if not (np.isfinite(s).all() and np.isfinite(inp).all() and np.isfinite(prm).all()):
         raise ValueError("inspector_step: NaN or infinite input")
     dt = inp[39]
+    counter = s[S_COUNTER]
     q, bias, P = s[0:4], s[4:7], s[7:MEKF].reshape(6, 6)
     gyro = inp[0:3]
     q, P = mekf_propagate(q, bias, P, gyro, dt, prm[15], prm[16])
-    if inp[6:9].any():
-        q, bias, P = mekf_update_vector(q, bias, P, inp[3:6], inp[6:9], prm[17])
-    if inp[12:15].any():
-        q, bias, P = mekf_update_vector(q, bias, P, inp[9:12], inp[12:15], prm[18])
-    if inp[22] > 0.5:
+    sensor = pick_sensor(counter, inp)
+    if sensor == 0:
         q, bias, P = mekf_update_quat(q, bias, P, inp[18:22], prm[19])
+    elif sensor == 1:
+        q, bias, P = mekf_update_vector(q, bias, P, inp[3:6], inp[6:9], prm[17])
+    elif sensor == 2:
+        q, bias, P = mekf_update_vector(q, bias, P, inp[9:12], inp[12:15], prm[18])
     h = inp[30:33]
     tau = pd_control(q, gyro - bias, inp[23:27], inp[27:30], prm[0:9].reshape(3, 3), h, prm[9], prm[10],
                      prm[11], prm[12])
     b = inp[15:18]
     m = dump_dipole(b, h, prm[13], prm[14]) if b.any() else np.zeros(3, s.dtype)
+    # keep-out sweep: this cycle's part of the prediction from the state latched at its start
+    n, radius, horizon, hdt = prm[20], prm[21], prm[22], prm[23]
     rel = inp[33:39]
-    min_range, unsafe = keepout_check(rel, prm[20], prm[22], prm[23], prm[21])
-    dv = abort_burn(rel, prm[20], prm[21]) if unsafe else np.zeros(3, s.dtype)
+    count = keepout_samples(horizon, hdt)
+    per = -(-count // SWEEP_CYCLES)
+    k0 = int(s[S_SWEEP_K]) if 1 <= s[S_SWEEP_K] < count else 0
+    if k0 == 0:
+        s[S_CW : S_CW + 6] = rel
+        min2 = np.inf
+    else:
+        min2 = s[S_SWEEP_MIN2]
+    k1 = min(k0 + per, count)
+    min2 = min(min2, keepout_min2(s[S_CW : S_CW + 6], n, horizon, hdt, k0, k1))
+    s[S_SWEEP_MIN2] = min2
+    s[S_SWEEP_SN : S_SWEEP_CP + 1] = np.sin(n * (k0 + per) * hdt), np.cos(n * (k0 + per) * hdt), \
+        np.sin(n * per * hdt), np.cos(n * per * hdt)
+    unsafe = False
+    dv = np.zeros(3, s.dtype)
+    if k1 == count:
+        s[S_SWEEP_K] = 0
+        s[S_MIN_RANGE] = np.sqrt(min2)
+        unsafe = bool(s[S_MIN_RANGE] < radius)
+        if unsafe:
+            dv = abort_burn(rel, n, radius)
+    else:
+        s[S_SWEEP_K] = k1
     s[0:4], s[4:7], s[7:MEKF] = q, bias, P.reshape(-1)
     s[S_HCMD : S_HCMD + 3] -= tau * dt
-    s[S_CW : S_CW + 6] = rel
-    s[S_COUNTER] += 1
-    out[:] = np.concatenate([tau, m, q, [min_range, 1.0 if unsafe else 0.0], dv])
+    s[S_COUNTER] = 0 if counter + 1 >= COUNTER_WRAP else counter + 1
+    out[:] = np.concatenate([tau, m, q, [s[S_MIN_RANGE], 1.0 if unsafe else 0.0], dv])
     return unsafe
 
 

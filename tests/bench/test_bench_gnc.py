@@ -1,8 +1,9 @@
 """GNC core benchmarks: what one 10 Hz control cycle costs on each backend, and Monte Carlo
 throughput with the whole loop kept in C.
 
-Step cost (group "gnc step"): gnc_inspector_step (MEKF propagate + sun, magnetometer and star
-updates, PD, momentum dumping, keep-out check over one orbit) and gnc_rover_step (odometry, sun
+Step cost (group "gnc step"): gnc_inspector_step (MEKF propagate + one sun, magnetometer or
+star update on the round-robin, PD, momentum dumping, one tenth of the keep-out sweep over one
+orbit, the abort burn at a sweep's end when unsafe) and gnc_rover_step (odometry, sun
 heading fix, power, pure pursuit, drill) through
 
     cffi                   native.inspector_step / native.rover_step (the C core)
@@ -185,9 +186,21 @@ def _c_reference(step):
 
 INSPECTOR_STATES = {
     "ellipse": (40.0, 100.0, 20.0, 0.0, -0.0885, 0.0),  # safe: no abort
-    "close-approach": (0.0, -15.0, 0.0, 0.0, 0.001, 0.0),  # inside the keep-out sphere: abort burn
-    "drifting-in": (1.0, -50.0, 6.0, -0.03, 0.01, -0.004),  # passes 5 m from the target: abort burn
+    "close-approach": (0.0, -15.0, 0.0, 0.0, 0.001, 0.0),  # at the keep-out sphere: abort near the V-bar
+    "drifting-in": (1.0, -50.0, 6.0, -0.03, 0.01, -0.004),  # passes 5 m from the target: abort, radial fallbacks
+    "off-v-bar": (7.2, 21.5, -21.7, 0.058, -0.0149, -0.0563),  # |(x, z)| >= 1.5 radius: e/i abort on the hyperbola
 }
+SWEEP = 10  # cycles per keep-out sweep (steps.c SWEEP_CYCLES)
+RUN_STEPS = 2 * SWEEP + 5  # two whole sweeps and part of a third
+
+
+def _sensors(k, inp):
+    """The sensor set of step k of the comparison run: all, eclipse without a star fix, no sun."""
+    if k == 8:  # eclipse, star tracker lost: the magnetometer takes every turn
+        inp[22] = 0.0
+        inp[6:9] = 0.0
+    elif k == 14:  # star tracker back, still no sun: star and magnetometer share the turns
+        inp[22] = 1.0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
@@ -196,26 +209,33 @@ def test_numpy_inspector_step_matches_c(dtype, state):
     s, inp, prm = inspector_case(INSPECTOR_STATES[state])
     s_c, inp_c, prm_c, out_c = (np.array(v, np.float32) for v in (s, inp, prm, [0.0] * native.INSPECTOR_OUT))
     s_n, inp_n, prm_n, out_n = (np.array(v, dtype) for v in (s, inp, prm, [0.0] * native.INSPECTOR_OUT))
-    unsafe_seen = False
-    for k in range(5):
-        if k == 3:  # a cycle without the star tracker and the sun (eclipse)
-            for a in (inp_c, inp_n):
-                a[22] = 0.0
-                a[6:9] = 0.0
+    rel0 = np.array(INSPECTOR_STATES[state], np.float32)
+    rel = np.zeros(6, np.float32)
+    unsafe_at = []
+    for k in range(RUN_STEPS):
+        _sensors(k, inp_c)
+        _sensors(k, inp_n)
+        native.cw_propagate(rel0, N_MEAN, 0.1 * k, rel)  # the relative state drifts on its CW path
+        inp_c[33:39] = rel
+        inp_n[33:39] = rel
         u_c = native.inspector_step(s_c, inp_c, prm_c, out_c)
         u_n = numpy_steps.inspector_step(s_n, inp_n, prm_n, out_n)
-        assert u_n == u_c
-        unsafe_seen |= u_c
-        # float32 C (keep-out sin/cos by recurrence) against numpy: relative 1e-4 plus small floors
-        np.testing.assert_allclose(out_n, out_c, rtol=1e-4, atol=1e-7)
+        assert u_n == u_c, k
+        if u_c:
+            unsafe_at.append(k)
+            assert np.abs(out_c[12:15]).max() > 1e-4  # an abort burn was computed (and is compared below)
+        # float32 C (sweep sin/cos by recurrence, abort by Newton) against numpy: relative 1e-4 plus floors
+        np.testing.assert_allclose(out_n, out_c, rtol=1e-4, atol=1e-7, err_msg="step %d" % k)
         np.testing.assert_allclose(s_n[:4], s_c[:4], rtol=0, atol=2e-6)  # q
         np.testing.assert_allclose(s_n[4:7], s_c[4:7], rtol=0, atol=1e-6)  # bias (rad/s), ~1e-3 here
         np.testing.assert_allclose(s_n[7:43], s_c[7:43], rtol=1e-3, atol=1e-12)  # P
-        np.testing.assert_allclose(s_n[43:], s_c[43:], rtol=1e-4, atol=1e-8)  # h_cmd (~1e-3 N m s), cw, counter
-    assert unsafe_seen == (state != "ellipse")
-    assert s_c[57] == 5.0 and out_c[0:3].any() and out_c[3:6].any()
-    if state != "ellipse":
-        assert np.abs(out_c[12:15]).max() > 1e-4  # an abort burn was computed and compared
+        # h_cmd (~1e-3 N m s), latched cw, mode, counter, sweep index, running minimum, min_range, sin/cos
+        np.testing.assert_allclose(s_n[43:], s_c[43:], rtol=1e-4, atol=1e-6, err_msg="step %d" % k)
+        # the schedule: sweep index and declared minimum exactly where the C has them
+        assert s_n[58] == s_c[58] and (out_n[10] == 0) == (out_c[10] == 0)
+    # the declaration (and any abort) only at each sweep's last cycle
+    assert unsafe_at == ([] if state == "ellipse" else [SWEEP - 1, 2 * SWEEP - 1])
+    assert s_c[57] == RUN_STEPS and out_c[0:3].any() and out_c[3:6].any()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
