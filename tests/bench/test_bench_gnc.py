@@ -8,8 +8,11 @@ heading fix, power, pure pursuit, drill) through
 
     cffi                   native.inspector_step / native.rover_step (the C core)
     fallback-cpython       firmware/gnc/steps.py (pure MicroPython code) on CPython
-    fallback-micropython   the same module on the MicroPython unix port, timed inside it
-                           with time.ticks_us, heap capped at the ESP32 budget
+    fallback-micropython   the same modules precompiled with mpy-cross and loaded as .mpy (as
+                           flashed on a board; hil/runtimes.compile_firmware_mpy) on the
+                           MicroPython unix port, timed inside it with time.ticks_us, heap
+                           capped at the ESP32 budget; extra_info has the RAM the step's
+                           imports hold and peak at, from .mpy and (timed runs) from .py
     numpy-f32, numpy-f64   tests/bench/numpy_steps.py: the same algorithm in numpy
 
 One call is a batch of BATCH steps from the same initial state (10 s of flight at 10 Hz);
@@ -137,6 +140,18 @@ def _python_batch(step, backend):
     return run
 
 
+# the modules a step imports (gnc.steps imports its sub-step modules inside each step)
+STEP_MODULES = {"inspector": "gnc.steps, gnc.mekf, gnc.cw, gnc.control, gnc.sweep", "rover": "gnc.steps, gnc.rover"}
+MPY_IMPORT = """\
+import gc, micropython
+gc.collect()
+f0 = gc.mem_free()
+c0 = micropython.mem_current()
+import {modules}
+p = micropython.mem_peak() - c0
+gc.collect()
+print('import', f0 - gc.mem_free(), p)
+"""
 MPY_SNIPPET = """\
 import time
 from array import array
@@ -153,7 +168,7 @@ def batch():
     for _ in range({batch}):
         step(*args)
 
-batch()  # warm-up: imports, first allocations
+batch()  # warm-up: first allocations
 us = []
 for _ in range({rounds}):
     t0 = time.ticks_us()
@@ -163,18 +178,34 @@ print('us', ' '.join(str(v) for v in us))
 print('s', ' '.join('%.9g' % v for v in s))
 print('out', ' '.join('%.9g' % v for v in out))
 """
+MPY_SOURCE_HEAP = 1024 * 1024  # importing .py source, for the comparison only: compiling needs ~93 KB at peak
 
 
-def _mpy_batches(step, rounds):
-    """(batch times in us, s, out) of the fallback on the MicroPython unix port."""
+def _mpy_import_ram(step, mpy_dir=None, heap=MPY_HEAP):
+    """(bytes held after the step's imports, gc.mem_free before - after a collect; peak bytes
+    allocated while importing, micropython.mem_peak) on the unix port: from .mpy in mpy_dir, or
+    compiled from firmware/'s .py source when mpy_dir is None."""
+    code = ("import sys\nsys.path.insert(0, %r)\n" % str(mpy_dir) if mpy_dir else "") + MPY_IMPORT.format(
+        modules=STEP_MODULES[step])
+    text = runtimes.run_snippet(code, runtime="micropython", heap_bytes=heap).decode()
+    held, peak = re.search(r"^import (\d+) (\d+)$", text, re.M).groups()
+    return int(held), int(peak)
+
+
+def _mpy_batches(step, rounds, mpy_dir):
+    """(batch times in us, s, out, import RAM) of the fallback on the MicroPython unix port,
+    loaded from the precompiled .mpy in mpy_dir (as on a board) at the ESP32 heap."""
     s0, *args = STEPS[step]["case"]()
-    code = MPY_SNIPPET.format(
+    code = "import sys\nsys.path.insert(0, %r)\n" % str(mpy_dir) + MPY_IMPORT.format(
+        modules=STEP_MODULES[step]) + "print('file', sys.modules['gnc.steps'].__file__)\n" + MPY_SNIPPET.format(
         step=step, s0=s0, n_out=STEPS[step]["out"], batch=BATCH, rounds=rounds,
         args=", ".join("array('f', %r)" % (a,) if isinstance(a, list) else repr(a) for a in args),
     )
     text = runtimes.run_snippet(code, runtime="micropython", heap_bytes=MPY_HEAP, timeout=300).decode()
-    fields = {m.group(1): m.group(2).split() for m in re.finditer(r"^(us|s|out) (.*)$", text, re.M)}
-    return [int(v) for v in fields["us"]], [float(v) for v in fields["s"]], [float(v) for v in fields["out"]]
+    fields = {m.group(1): m.group(2).split() for m in re.finditer(r"^(us|s|out|import|file) (.*)$", text, re.M)}
+    assert fields["file"][0].endswith(".mpy"), fields["file"]  # loaded from the build, not firmware/
+    return ([int(v) for v in fields["us"]], [float(v) for v in fields["s"]], [float(v) for v in fields["out"]],
+            [int(v) for v in fields["import"]])
 
 
 def _c_reference(step):
@@ -284,10 +315,15 @@ def test_bench_gnc_step(benchmark, request, step, backend):
     if backend == "fallback-micropython":
         request.getfixturevalue("micropython")  # skips (or fails on CI) without the unix port
         rounds = 1 if benchmark.disabled else MPY_ROUNDS
+        mpy_dir = runtimes.compile_firmware_mpy(("gnc",))  # precompiled, as flashed on a board (cached)
         # one subprocess; the batches are timed inside it with ticks_us
-        us, s, out = benchmark.pedantic(_mpy_batches, args=(step, rounds), rounds=1, iterations=1)
+        us, s, out, (held, peak) = benchmark.pedantic(_mpy_batches, args=(step, rounds, mpy_dir), rounds=1,
+                                                      iterations=1)
         per_batch_us = statistics.median(us)
-        extra = dict(batches=len(us), heap_bytes=MPY_HEAP)
+        extra = dict(batches=len(us), heap_bytes=MPY_HEAP, loaded="mpy", import_held_mpy=held,
+                     import_peak_mpy=peak)
+        if not benchmark.disabled:  # the same imports compiled from .py source on the device
+            extra["import_held_py"], extra["import_peak_py"] = _mpy_import_ram(step, heap=MPY_SOURCE_HEAP)
     else:
         s, out = benchmark(_python_batch(step, backend))
         per_batch_us = None if benchmark.stats is None else benchmark.stats.stats.median * 1e6
