@@ -13,9 +13,7 @@ from micropython import const
 from gnc.errors import EINVAL, ENAN, ESINGULAR, ERANGE, GncError
 
 _SING_TOL = 1e-3
-_ABORT_SAMPLES = const(64)
 _MAX_SAMPLES = const(4096)  # GNC_KEEPOUT_MAX_SAMPLES
-_TWO_PI = 6.283185307179586
 
 
 def _finite(v, n, name):
@@ -155,17 +153,15 @@ def safety_ellipse(n, a, c, phase, y_c, x):
     x[5] = c * n * math.cos(phase)
 
 
-def _range_at(x, n, u, s, c):
-    omc = 1.0 - c
-    smx = s - u
-    px = (1.0 + 3.0 * omc) * x[0] + (s * x[3] + 2.0 * omc * x[4]) / n
-    py = 6.0 * smx * x[0] + x[1] + (-2.0 * omc * x[3] + (u + 4.0 * smx) * x[4]) / n
-    pz = c * x[2] + s * x[5] / n
-    return math.sqrt(px * px + py * py + pz * pz)
+_RESYNC = const(32)  # RESYNC of cw.c: the recurrence restarts from sin/cos every 32 samples
 
 
 def keepout_check(x, n, horizon, dt, radius):
-    # samples t_k = min(k dt, horizon), k = 0..ceil(horizon / dt); returns (min_range, unsafe)
+    # samples t_k = min(k dt, horizon), k = 0..ceil(horizon / dt), by the step's sweep (the
+    # CW position with Reinsch's recurrence, gnc.sweep.sweep_part), squared ranges; returns
+    # (min_range, unsafe)
+    from gnc.sweep import sweep_part
+
     _finite(x, 6, "keepout_check")
     for f in (n, horizon, dt, radius):
         _fin(f, "keepout_check")
@@ -175,31 +171,16 @@ def keepout_check(x, n, horizon, dt, radius):
     if not kf <= _MAX_SAMPLES - 1:
         raise GncError(ERANGE, "keepout_check: more samples than GNC_KEEPOUT_MAX_SAMPLES")
     count = int(math.ceil(kf)) + 1
-    best = math.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2])
-    for k in range(1, count):
-        t = k * dt
-        if t > horizon:
-            t = horizon
-        u = n * t
-        r = _range_at(x, n, u, math.sin(u), math.cos(u))
-        if r < best:
-            best = r
+    best2 = 3.0e38
+    for k0 in range(0, count, _RESYNC):
+        u = n * (k0 * dt)
+        sn, cs = (math.sin(u), math.cos(u)) if k0 else (0.0, 1.0)
+        best2 = sweep_part(x, 0, n, horizon, dt, count, k0, min(k0 + _RESYNC, count), sn, cs, best2)
+    best = math.sqrt(best2)
     return best, best < radius
 
 
 _ABORT_SEP = 1.5
-_XA = [0.0] * 6  # the state after an abort candidate burn (reused)
-
-
-def _orbit_min(x, n, w, q):
-    # minimum range over one orbit of the drift-free path with (vx, vz) = n (w, q): the
-    # keep-out prediction, _ABORT_SAMPLES samples (orbit_min_range in cw.c)
-    for i in range(3):
-        _XA[i] = x[i]
-    _XA[3] = n * w
-    _XA[4] = -2.0 * n * x[0]
-    _XA[5] = n * q
-    return keepout_check(_XA, n, _TWO_PI / n, _TWO_PI / n / _ABORT_SAMPLES, 0.0)[0]
 
 
 def _sign1(v):
@@ -248,6 +229,8 @@ def _hyp_nearest(k, pc, oc, sg, lo, hi):
 def abort_burn(x, n, radius, dv):
     # drift-free abort with e/i (radial / cross-track quadrature) separation; the design, its
     # two cases and sources are in the comment of gnc_abort_burn in cw.c. dv written, returns unsafe
+    from gnc.sweep import orbit_min2
+
     _finite(x, 6, "abort_burn")
     _fin(n, "abort_burn")
     _fin(radius, "abort_burn")
@@ -292,11 +275,16 @@ def abort_burn(x, n, radius, dv):
         w = sg * ll * ux
         q = sg * ll * uz
         r0 = math.sqrt(rp * rp + y0 * y0)
-        m = r0 if r0 < radius else _orbit_min(x, n, w, q)  # inside already: nothing can clear
+        if r0 < radius:
+            m = r0  # inside already: nothing can clear
+        elif rp >= radius:
+            m = radius  # |(x, z)| >= rp >= radius at all times: clears
+        else:
+            m = math.sqrt(orbit_min2(x, w, q))
         for i in (1, 2, 4):
             if m >= radius or r0 < radius:
                 break
-            mr = _orbit_min(x, n, s_away * amin * i, q)  # cheapest first, the first that clears
+            mr = math.sqrt(orbit_min2(x, s_away * amin * i, q))  # cheapest first, the first that clears
             if mr > m:
                 m, w = mr, s_away * amin * i
     dv[0] = n * (w - wc)

@@ -72,3 +72,47 @@ def sweep_part(x, off, n, horizon, hdt, count, k0, k1, sn0, cs0, best2):
 
 def unit_pair(sn, cs):
     return abs(sn * sn + cs * cs - 1.0) < 1e-3
+
+
+def orbit_min2(x, w, q):
+    # minimum squared range over one orbit of the drift-free path from x with (vx, vz) = n (w, q):
+    # the abort candidates of gnc.cw.abort_burn; trust-region dual, 4 Newton steps from Eberly's
+    # bracket (orbit_min2 in cw.c says why)
+    x0, z0 = x[0], x[2]
+    yc = x[1] - 2.0 * w
+    a = x0 * x0 + 4.0 * w * w + z0 * z0
+    c = w * w + 4.0 * x0 * x0 + q * q
+    bb = z0 * q - 3.0 * x0 * w
+    g0 = 2.0 * w * yc
+    g1 = -2.0 * x0 * yc
+    g2 = g0 * g0 + g1 * g1
+    d = 0.5 * (a - c)
+    h = math.sqrt(d * d + bb * bb)
+    l0 = 0.5 * (a + c) + h
+    if not l0 > 0.0:
+        return yc * yc
+    cx = 2.0 * (w * q + x0 * z0)
+    cy = z0 * w - x0 * q
+    cz = -2.0 * (x0 * x0 + w * w)
+    l1 = (cx * cx + cy * cy + cz * cz) / l0
+    if h > 0.0:
+        ge = g0 * (d + h) + g1 * bb if d >= 0.0 else g0 * bb + g1 * (h - d)
+        b0 = ge * ge / (2.0 * h * (h + abs(d)))
+    else:
+        b0 = g2
+    b1 = max(g2 - b0, 0.0)
+    mu = max(-l1 + math.sqrt(b1), -l0 + math.sqrt(b0))
+    best = -3.0e38
+    for it in range(4 + 1):
+        i0 = 1.0 / (l0 + mu) if l0 + mu > 0.0 else 0.0
+        i1 = 1.0 / (l1 + mu) if l1 + mu > 0.0 else 0.0
+        t0 = b0 * i0 * i0
+        t1 = b1 * i1 * i1
+        dv = yc * yc - mu - b0 * i0 - b1 * i1
+        if dv > best:
+            best = dv
+        s3 = t0 * i0 + t1 * i1
+        if it == 4 or not t0 + t1 > 1.0 or not s3 > 0.0:
+            break
+        mu += (t0 + t1 - 1.0) / (2.0 * s3)
+    return best if best > 0.0 else 0.0

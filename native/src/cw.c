@@ -16,25 +16,14 @@
 #include <math.h>
 
 #include "gnc.h"
+#include "gnc_finite.h"
+#include "gnc_sweep.h"
 
-#define TWO_PI 6.28318530718f
 /* Relative determinant guard of the position block: singular when
  * |det| < SING_TOL * (Frobenius norm)^2 (2x2 in-plane block), or |sin u| < SING_TOL
  * (cross-track); i.e. a condition number above 1/SING_TOL = 1000. */
 #define SING_TOL 1e-3f
-#define ABORT_SAMPLES 64 /* keep-out samples per orbit when an abort candidate is checked */
 #define RESYNC 32        /* keep-out sin/cos recurrence: exact sinf/cosf every RESYNC samples */
-
-static int finite_n(const float *v, int n)
-{
-    int i;
-    for (i = 0; i < n; i++) {
-        if (!isfinite(v[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 /* sin u - u, accurate also for small |u| (Taylor series, nested; |u| < 1). */
 static float sin_minus(float u)
@@ -59,7 +48,7 @@ gnc_status gnc_cw_stm(float n, float t, float *phi36)
 {
     float u, s, c, omc, smx;
     int i;
-    if (!isfinite(n) || !isfinite(t)) {
+    if (!gnc_finitef(n) || !gnc_finitef(t)) {
         return GNC_ENAN;
     }
     if (!(n > 0.0f)) {
@@ -110,7 +99,7 @@ static void propagate(const float *x, float n, float t, float *out)
 
 gnc_status gnc_cw_propagate(const float *x, float n, float t, float *out)
 {
-    if (!finite_n(x, 6) || !isfinite(n) || !isfinite(t)) {
+    if (!gnc_finite_n(x, 6) || !gnc_finitef(n) || !gnc_finitef(t)) {
         return GNC_ENAN;
     }
     if (!(n > 0.0f)) {
@@ -131,7 +120,7 @@ gnc_status gnc_cw_two_impulse(const float *x0, const float *r_f, const float *v_
                               float *dv2)
 {
     float u, s, c, omc, smx, m00, m01, m10, m11, det, frob, bx, by, vx, vy, vz, zfree;
-    if (!finite_n(x0, 6) || !finite_n(r_f, 3) || !finite_n(v_f, 3) || !isfinite(n) || !isfinite(t)) {
+    if (!gnc_finite_n(x0, 6) || !gnc_finite_n(r_f, 3) || !gnc_finite_n(v_f, 3) || !gnc_finitef(n) || !gnc_finitef(t)) {
         return GNC_ENAN;
     }
     if (!(n > 0.0f) || !(t > 0.0f)) {
@@ -185,7 +174,7 @@ gnc_status gnc_cw_two_impulse(const float *x0, const float *r_f, const float *v_
  * The state written is the one at theta = 0. */
 gnc_status gnc_safety_ellipse(float n, float a, float c, float phase, float y_c, float *x)
 {
-    if (!isfinite(n) || !isfinite(a) || !isfinite(c) || !isfinite(phase) || !isfinite(y_c)) {
+    if (!gnc_finitef(n) || !gnc_finitef(a) || !gnc_finitef(c) || !gnc_finitef(phase) || !gnc_finitef(y_c)) {
         return GNC_ENAN;
     }
     if (!(n > 0.0f) || a < 0.0f || c < 0.0f) {
@@ -200,24 +189,17 @@ gnc_status gnc_safety_ellipse(float n, float a, float c, float phase, float y_c,
     return GNC_OK;
 }
 
-/* Range at u = n t from the closed-form position rows of Phi, given sin, cos of u. */
-static float range_at(const float *x, float n, float u, float s, float c)
-{
-    float omc = 1.0f - c;
-    float smx = s - u;
-    float px = (1.0f + 3.0f * omc) * x[0] + (s * x[3] + 2.0f * omc * x[4]) / n;
-    float py = 6.0f * smx * x[0] + x[1] + (-2.0f * omc * x[3] + (u + 4.0f * smx) * x[4]) / n;
-    float pz = c * x[2] + s * x[5] / n;
-    return sqrtf(px * px + py * py + pz * pz);
-}
-
-/* Samples at t_k = min(k dt, horizon), k = 0..ceil(horizon / dt). sin/cos by the rotation
- * recurrence, resynchronised with sinf/cosf every RESYNC samples (cost on small MCUs). */
+/* Samples at t_k = min(k dt, horizon), k = 0..ceil(horizon / dt): the closed-form CW position
+ * with its sinusoids by Reinsch's recurrence (gnc_sweep_part, gnc_sweep.h: no trigonometry, no
+ * division, no sqrtf per sample; squared ranges compared, one sqrtf at the end), the same
+ * samples as the inspector step's sweep. The recurrence restarts from sinf/cosf every RESYNC
+ * samples (its float32 rounding grows with the number of steps). */
 gnc_status gnc_keepout_check(const float *x, float n, float horizon, float dt, float radius, float *min_range)
 {
-    float kf, sd, cd, s = 0.0f, c = 1.0f, best, r, u, tmp;
-    int count, k;
-    if (!finite_n(x, 6) || !isfinite(n) || !isfinite(horizon) || !isfinite(dt) || !isfinite(radius)) {
+    float kf, best2 = 3.0e38f, best, u;
+    int count, k0, k1;
+    if (!gnc_finite_n(x, 6) || !gnc_finitef(n) || !gnc_finitef(horizon) || !gnc_finitef(dt) ||
+        !gnc_finitef(radius)) {
         return GNC_ENAN;
     }
     if (!(n > 0.0f) || horizon < 0.0f || !(dt > 0.0f) || radius < 0.0f) {
@@ -235,49 +217,73 @@ gnc_status gnc_keepout_check(const float *x, float n, float horizon, float dt, f
     if (count > GNC_KEEPOUT_MAX_SAMPLES) {
         return GNC_ERANGE;
     }
-    sd = sinf(n * dt);
-    cd = cosf(n * dt);
-    best = sqrtf(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
-    for (k = 1; k < count; k++) {
-        float t = (float)k * dt;
-        if (k == count - 1 || t > horizon) {
-            t = horizon;
-            u = n * t;
-            s = sinf(u);
-            c = cosf(u);
-        } else if (k % RESYNC == 0) {
-            u = n * t;
-            s = sinf(u);
-            c = cosf(u);
-        } else {
-            u = n * t;
-            tmp = s * cd + c * sd;
-            c = c * cd - s * sd;
-            s = tmp;
-        }
-        r = range_at(x, n, u, s, c);
-        if (r < best) {
-            best = r;
-        }
+    for (k0 = 0; k0 < count; k0 = k1) {
+        k1 = k0 + RESYNC < count ? k0 + RESYNC : count;
+        u = n * ((float)k0 * dt);
+        best2 = gnc_sweep_part(x, n, horizon, dt, count, k0, k1, k0 == 0 ? 0.0f : sinf(u), k0 == 0 ? 1.0f : cosf(u),
+                               best2);
     }
+    best = sqrtf(best2);
     *min_range = best;
     return best < radius ? GNC_EUNSAFE : GNC_OK;
 }
 
-/* Minimum range over one orbit of the drift-free path from x's position with (vx, vz) =
- * n (w, q), vy = -2 n x0: the keep-out prediction (gnc_keepout_check) sampled ABORT_SAMPLES
- * times per orbit. */
-static float orbit_min_range(const float *x, float n, float w, float q)
+/* Minimum squared range over one orbit of the drift-free path from x's position with (vx, vz) =
+ * n (w, q), vy = -2 n x0, in closed form instead of samples. The path is an ellipse,
+ * r(tau) = C + P cos tau + Q sin tau with C = (0, y0 - 2 w, 0), P = (x0, 2 w, z0),
+ * Q = (w, -2 x0, q) (Vallado 6.8), so the minimum of |r|^2 = |C|^2 + 2 g.u + u^T G u over unit
+ * u = (cos tau, sin tau), G = [P Q]^T [P Q], g = [P Q]^T C, is a trust-region subproblem in two
+ * dimensions (J. J. More, D. C. Sorensen, SIAM J. Sci. Stat. Comput. 4(3), 1983; J. Nocedal,
+ * S. J. Wright, "Numerical Optimization", 2nd ed., 4.3; D. Eberly, "Distance from a point to an
+ * ellipse", Geometric Tools, 2013, for the bracket). With G's eigenvalues l0 >= l1 (closed form,
+ * 2x2) and b0, b1 the squared components of g on its eigenvectors, the dual function
+ *     D(mu) = |C|^2 - mu - b0 / (l0 + mu) - b1 / (l1 + mu),   mu > -l1,
+ * is concave and at most the minimum for every such mu (weak duality), and its maximum equals it
+ * (S-lemma: no duality gap). Newton steps on D' = b0 / (l0 + mu)^2 + b1 / (l1 + mu)^2 - 1
+ * (convex, decreasing) from Eberly's left end of the bracket, mu = max(-l1 + sqrt b1,
+ * -l0 + sqrt b0), increase mu monotonically towards the maximum, so every D on the way is a
+ * certified lower bound; ORBIT_ITER steps (relative error of the squared range below 4e-3 in
+ * random tests, always from below: the keep-out decision errs on the safe side). About 100
+ * float operations and three sqrtf, against 65 samples of the prediction before. */
+#define ORBIT_ITER 4
+static float orbit_min2(const float *x, float w, float q)
 {
-    float xa[6], m = 0.0f, period = TWO_PI / n;
-    xa[0] = x[0];
-    xa[1] = x[1];
-    xa[2] = x[2];
-    xa[3] = n * w;
-    xa[4] = -2.0f * n * x[0];
-    xa[5] = n * q;
-    (void)gnc_keepout_check(xa, n, period, period / (float)ABORT_SAMPLES, 0.0f, &m);
-    return m;
+    float x0 = x[0], z0 = x[2], yc = x[1] - 2.0f * w;
+    float a = x0 * x0 + 4.0f * w * w + z0 * z0, c = w * w + 4.0f * x0 * x0 + q * q, bb = z0 * q - 3.0f * x0 * w;
+    float g0 = 2.0f * w * yc, g1 = -2.0f * x0 * yc, g2 = g0 * g0 + g1 * g1;
+    float d = 0.5f * (a - c), h = sqrtf(d * d + bb * bb), l0 = 0.5f * (a + c) + h, l1, b0, b1, mu, m0, best;
+    float cx = 2.0f * (w * q + x0 * z0), cy = z0 * w - x0 * q, cz = -2.0f * (x0 * x0 + w * w);
+    int it;
+    if (!(l0 > 0.0f)) {
+        return yc * yc; /* no motion: the range stays |C| */
+    }
+    l1 = (cx * cx + cy * cy + cz * cz) / l0; /* det G = |P x Q|^2 */
+    if (h > 0.0f) {                          /* eigenvector of l0: (d + h, bb) or (bb, h - d) */
+        float ge = d >= 0.0f ? g0 * (d + h) + g1 * bb : g0 * bb + g1 * (h - d);
+        b0 = ge * ge / (2.0f * h * (h + fabsf(d)));
+    } else {
+        b0 = g2;
+    }
+    b1 = g2 - b0 > 0.0f ? g2 - b0 : 0.0f;
+    mu = -l1 + sqrtf(b1);
+    m0 = -l0 + sqrtf(b0);
+    if (m0 > mu) {
+        mu = m0;
+    }
+    best = -3.0e38f;
+    for (it = 0; it <= ORBIT_ITER; it++) {
+        float i0 = l0 + mu > 0.0f ? 1.0f / (l0 + mu) : 0.0f, i1 = l1 + mu > 0.0f ? 1.0f / (l1 + mu) : 0.0f;
+        float t0 = b0 * i0 * i0, t1 = b1 * i1 * i1, dv = yc * yc - mu - b0 * i0 - b1 * i1, s3;
+        if (dv > best) {
+            best = dv;
+        }
+        s3 = t0 * i0 + t1 * i1;
+        if (it == ORBIT_ITER || !(t0 + t1 > 1.0f) || !(s3 > 0.0f)) {
+            break; /* at (or past) the maximum of D */
+        }
+        mu += (t0 + t1 - 1.0f) / (2.0f * s3);
+    }
+    return best > 0.0f ? best : 0.0f;
 }
 
 /* Abort burn. Sources: S. D'Amico, O. Montenbruck, JGCD 29(3), 2006 (e/i vector separation:
@@ -304,15 +310,16 @@ static float orbit_min_range(const float *x, float n, float w, float q)
  *     The largest separation reachable is |(x0, z0)|, with (w, q) = L u, u perpendicular to
  *     (x0, z0) (the (x, z) path is then an ellipse with semi-axes |(x0, z0)| and L; in the orbit
  *     plane that is w = 0, a = |x0|, c = L, in quadrature); L = max(A, current component along
- *     u), sign of u for w y0 <= 0. Its minimum range over one orbit is checked with the
- *     keep-out prediction (orbit_min_range); below radius, radial impulses sending the path
+ *     u), sign of u for w y0 <= 0. Its minimum range over one orbit: when |(x0, z0)| >= radius
+ *     it clears (|(x, z)| >= |(x0, z0)| at all times, in quadrature), else orbit_min2 (closed
+ *     form, no samples); below radius, radial impulses sending the path
  *     away along-track (w = -sign(y0) {1, 2, 4} A, same q) are tried in that order: the first
  *     that clears wins, else the largest minimum. Already inside the sphere no path can clear it: the
  *     e/i burn is returned without sampling.
  * GNC_EUNSAFE (dv written) when the chosen path comes below radius within one period (case 2
  * only; e.g. when already inside the sphere). Cost: case 1 is at most a few hundred float
- * operations and no trigonometry; case 2 one keep-out prediction of 65 samples (four with
- * the fallbacks). */
+ * operations and no trigonometry; case 2 at most four orbit_min2 (Cortex-M0: 75k instructions
+ * with all four, was 352k with 65 keep-out samples each). */
 #define ABORT_SEP 1.5f
 
 static float sign1(float v)
@@ -452,7 +459,7 @@ gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv)
 {
     float amin, wc, qc, rp, r0, w, q, m, ux, uz, sg, l, s_away;
     int i;
-    if (!finite_n(x, 6) || !isfinite(n) || !isfinite(radius)) {
+    if (!gnc_finite_n(x, 6) || !gnc_finitef(n) || !gnc_finitef(radius)) {
         return GNC_ENAN;
     }
     if (!(n > 0.0f) || !(radius > 0.0f)) {
@@ -486,10 +493,16 @@ gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv)
         w = sg * l * ux;
         q = sg * l * uz;
         r0 = sqrtf(rp * rp + x[1] * x[1]);
-        m = r0 < radius ? r0 : orbit_min_range(x, n, w, q); /* inside already: nothing can clear */
+        if (r0 < radius) {
+            m = r0; /* inside already: nothing can clear */
+        } else if (rp >= radius) {
+            m = radius; /* |(x, z)| >= rp >= radius at all times: clears, no minimum needed */
+        } else {
+            m = sqrtf(orbit_min2(x, w, q));
+        }
         for (i = 1; i <= 4 && m < radius && r0 >= radius; i *= 2) {
             float wr = s_away * amin * (float)i; /* cheapest first; the first that clears wins */
-            float mr = orbit_min_range(x, n, wr, q);
+            float mr = sqrtf(orbit_min2(x, wr, q));
             if (mr > m) {
                 m = mr;
                 w = wr;

@@ -483,6 +483,9 @@ def build_cases(rng):
         ([5, -40, 3, 0.01, 0.02, -0.005], 20.0),
         ([-20, 60, 10, -0.02, 0.05, 0.01], 30.0),
         ([30, 300, -20, 0.0, -0.1, 0.02], 50.0),
+        ([3, -22, 2, 0.001, 0, 0.0], 20.0),  # near the V-bar, outside the sphere: the e/i orbit clears
+        ([18, -9, 0, 0, 0, 0], 20.0),  # near the V-bar, outside: no candidate clears (four minima)
+        ([12, -17, -4, 0.003, 0.01, 0.002], 20.0),  # the same, off the orbit plane
     )):
         add("abort_burn", "case %d" % i, x=x, n=N_LEO, radius=radius)
     add("abort_burn", "zero radius", EINVAL, x=[0, -15, 0, 0, 0, 0], n=N_LEO, radius=0.0)
@@ -590,11 +593,7 @@ def build_cases(rng):
            + [1e-4, 1e-6, 0.01, 0.02, 1e-4] + [N_LEO, 20.0, 3000.0, 10.0])  # fmt: skip
     # counter (the MEKF update's sensor slot: 12 star, 13 sun) and the keep-out sweep position:
     # 301 samples, 31 per cycle (steps.c): 0 first part, 155 a middle one, 279 the last (declares)
-    for label, rel, sun, star, counter, sweep_k in (
-        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True, 13.0, 155),
-        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True, 12.0, 279),
-        ("eclipse, no star tracker", [20, 150, -10, 0.01, 0.0, 0.02], False, False, 12.0, 0),
-    ):
+    def inspector_case(rng, label, rel, sun, star, counter, sweep_k, min2=None):
         q_true = rand_quat(rng)
         s = np.zeros(66)
         s[0:43] = mekf_state(rng, q=qmul(q_true, rand_quat(rng, max_angle=0.02)), sig_att=0.02)
@@ -605,6 +604,8 @@ def build_cases(rng):
         if sweep_k:  # mid-sweep: position, running minimum (the start's), sin/cos at the part, per part
             s[58:65] = [sweep_k, float(np.dot(rel[:3], rel[:3])), 0.0, np.sin(N_LEO * sweep_k * 10.0),
                         np.cos(N_LEO * sweep_k * 10.0), np.sin(N_LEO * 31 * 10.0), np.cos(N_LEO * 31 * 10.0)]
+            if min2 is not None:  # what the sweep's earlier parts found
+                s[59] = min2
         sun_ref = unit(rng.normal(size=3))
         mag_ref = unit(rng.normal(size=3))
         inp = np.zeros(40)
@@ -624,6 +625,13 @@ def build_cases(rng):
         inp[33:39] = rel
         inp[39] = 0.1
         add("inspector_step", label, s=s, in_=inp, prm=prm)
+
+    for args in (
+        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True, 13.0, 155),
+        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True, 12.0, 279),
+        ("eclipse, no star tracker", [20, 150, -10, 0.01, 0.0, 0.02], False, False, 12.0, 0),
+    ):
+        inspector_case(rng, *args)
     s_bad = np.zeros(66)
     s_bad[0] = 1.0
     add("inspector_step", "nan gyro", ENAN, s=s_bad, in_=[NAN] + [0.0] * 38 + [0.1], prm=prm)
