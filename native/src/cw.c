@@ -196,26 +196,16 @@ gnc_status gnc_safety_ellipse(float n, float a, float c, float phase, float y_c,
  * samples (its float32 rounding grows with the number of steps). */
 gnc_status gnc_keepout_check(const float *x, float n, float horizon, float dt, float radius, float *min_range)
 {
-    float kf, best2 = 3.0e38f, best, u;
+    float best2 = 3.0e38f, best, u;
     int count, k0, k1;
+    gnc_status rc;
     if (!gnc_finite_n(x, 6) || !gnc_finitef(n) || !gnc_finitef(horizon) || !gnc_finitef(dt) ||
         !gnc_finitef(radius)) {
         return GNC_ENAN;
     }
-    if (!(n > 0.0f) || horizon < 0.0f || !(dt > 0.0f) || radius < 0.0f) {
-        return GNC_EINVAL;
-    }
-    kf = horizon / dt;
-    if (!(kf <= (float)(GNC_KEEPOUT_MAX_SAMPLES - 1))) {
-        return GNC_ERANGE;
-    }
-    count = (int)kf;
-    if ((float)count < kf) {
-        count++;
-    }
-    count++; /* samples, including t = 0 */
-    if (count > GNC_KEEPOUT_MAX_SAMPLES) {
-        return GNC_ERANGE;
+    rc = gnc_sweep_count(n, horizon, dt, radius, &count);
+    if (rc != GNC_OK) {
+        return rc;
     }
     for (k0 = 0; k0 < count; k0 = k1) {
         k1 = k0 + RESYNC < count ? k0 + RESYNC : count;

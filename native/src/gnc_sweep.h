@@ -8,8 +8,35 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "gnc.h"
+
 /* Squared ranges compared as the bits of non-negative floats (IEEE 754: their order is the
  * order of the bit patterns): an integer compare instead of a library float compare. */
+/* The keep-out prediction's domain and sample count (t = 0 .. horizon every dt, both ends
+ * included), shared by gnc_keepout_check and the inspector step's sweep. */
+static inline gnc_status gnc_sweep_count(float n, float horizon, float dt, float radius, int *count)
+{
+    float kf;
+    int c;
+    if (!(n > 0.0f) || horizon < 0.0f || !(dt > 0.0f) || radius < 0.0f) {
+        return GNC_EINVAL;
+    }
+    kf = horizon / dt;
+    if (!(kf <= (float)(GNC_KEEPOUT_MAX_SAMPLES - 1))) {
+        return GNC_ERANGE;
+    }
+    c = (int)kf;
+    if ((float)c < kf) {
+        c++;
+    }
+    c++;
+    if (c > GNC_KEEPOUT_MAX_SAMPLES) {
+        return GNC_ERANGE;
+    }
+    *count = c;
+    return GNC_OK;
+}
+
 static inline int less_nonneg(float a, float b)
 {
     uint32_t ua, ub;

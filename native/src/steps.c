@@ -164,7 +164,7 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
     float res[GNC_INSPECTOR_OUT];
     float w_est[3], limits[2];
     float dt = in[I_DT], n = prm[P_N], horizon = prm[P_HORIZON], hdt = prm[P_HORIZON_DT], radius = prm[P_RADIUS];
-    float kf, min2, counter, sn0, cs0, u;
+    float min2, counter, sn0, cs0, u;
     gnc_status rc, keepout = GNC_OK;
     int i, count, per, k0, k1;
 
@@ -173,20 +173,9 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
         return GNC_ENAN;
     }
     /* the keep-out prediction's domain, as gnc_keepout_check */
-    if (!(n > 0.0f) || horizon < 0.0f || !(hdt > 0.0f) || radius < 0.0f) {
-        return GNC_EINVAL;
-    }
-    kf = horizon / hdt;
-    if (!(kf <= (float)(GNC_KEEPOUT_MAX_SAMPLES - 1))) {
-        return GNC_ERANGE;
-    }
-    count = (int)kf;
-    if ((float)count < kf) {
-        count++;
-    }
-    count++; /* samples, including t = 0 */
-    if (count > GNC_KEEPOUT_MAX_SAMPLES) {
-        return GNC_ERANGE;
+    rc = gnc_sweep_count(n, horizon, hdt, radius, &count);
+    if (rc != GNC_OK) {
+        return rc;
     }
     memcpy(st, s, sizeof st);
     memset(res, 0, sizeof res);
