@@ -28,7 +28,7 @@ _S_SWEEP_SN = const(61)
 _S_SWEEP_CS = const(62)
 _S_SWEEP_SP = const(63)
 _S_SWEEP_CP = const(64)
-_SWEEP_CYCLES = const(10)  # SWEEP_CYCLES of steps.c
+_SWEEP_SAMPLE_CYCLES = const(9)  # SWEEP_SAMPLE_CYCLES of steps.c (then one decision cycle)
 _COUNTER_WRAP = 12582912.0  # COUNTER_WRAP of steps.c (3 * 2^22)
 _KEEPOUT_MAX_SAMPLES = const(4096)
 _ROVER_SIZE = const(14)
@@ -120,11 +120,17 @@ def inspector_step(s, in_, prm, out):
         res[i] = 0.0
     dt = in_[39]
     counter = st[_S_COUNTER]
-    # estimation: propagate with the gyro every cycle, then one measurement update
+    # where this cycle is in the keep-out sweep: spare[0] the next sample (0: a new sweep), or
+    # count once every sample is taken: the decision cycle (steps.c)
+    per = (count + _SWEEP_SAMPLE_CYCLES - 1) // _SWEEP_SAMPLE_CYCLES
+    k0 = int(st[_S_SWEEP_K]) if 1.0 <= st[_S_SWEEP_K] <= count else 0
+    decide = k0 == count
+    # estimation: propagate with the gyro every cycle, then one measurement update (none in the
+    # sweep's decision cycle)
     _take(_mekf, st, 0)
     _take(_w3, in_, 0)
     mekf_propagate(_mekf, _w3, dt, prm[15], prm[16])
-    sensor = pick_sensor(counter, in_, _COUNTER_WRAP)
+    sensor = -1 if decide else pick_sensor(counter, in_, _COUNTER_WRAP)
     if sensor == 0:
         _take(_q4, in_, 18)
         mekf_update_quat(_mekf, _q4, prm[19])
@@ -147,42 +153,41 @@ def inspector_step(s, in_, prm, out):
         dump_dipole(_b3, _h3, prm[13], prm[14], _m)
     else:
         _m[0] = _m[1] = _m[2] = 0.0
-    # guidance: this cycle's part of the keep-out sweep (steps.c)
-    per = (count + _SWEEP_CYCLES - 1) // _SWEEP_CYCLES
-    k0 = int(st[_S_SWEEP_K]) if 1.0 <= st[_S_SWEEP_K] < count else 0
-    if k0 == 0:
-        for i in range(6):
-            st[_S_CW + i] = in_[33 + i]
-        min2 = 3.0e38
-        sn0, cs0 = 0.0, 1.0
-        u = n * (per * hdt)
-        st[_S_SWEEP_SP] = math.sin(u)
-        st[_S_SWEEP_CP] = math.cos(u)
-    else:
-        min2 = st[_S_SWEEP_MIN2]
-        sn0, cs0 = st[_S_SWEEP_SN], st[_S_SWEEP_CS]
-        if not (unit_pair(sn0, cs0) and unit_pair(st[_S_SWEEP_SP], st[_S_SWEEP_CP])):
-            u = n * (k0 * hdt)
-            sn0, cs0 = math.sin(u), math.cos(u)
-            u = n * (per * hdt)
-            st[_S_SWEEP_SP] = math.sin(u)
-            st[_S_SWEEP_CP] = math.cos(u)
-    k1 = min(k0 + per, count)
-    min2 = sweep_part(st, _S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2)
-    st[_S_SWEEP_MIN2] = min2
-    sp, cp = st[_S_SWEEP_SP], st[_S_SWEEP_CP]
-    st[_S_SWEEP_SN] = sn0 * cp + cs0 * sp
-    st[_S_SWEEP_CS] = cs0 * cp - sn0 * sp
+    # guidance: this cycle's part of the keep-out sweep; in its decision cycle no samples, the
+    # minimum declared and, below the radius, the abort burn from the current state (steps.c)
     unsafe = False
-    if k1 == count:
+    if decide:
         st[_S_SWEEP_K] = 0.0
-        st[_S_MIN_RANGE] = math.sqrt(min2)
+        st[_S_MIN_RANGE] = math.sqrt(st[_S_SWEEP_MIN2])
         if st[_S_MIN_RANGE] < radius:
             unsafe = True
             _take(_rel, in_, 33)
             abort_burn(_rel, n, radius, _dv)
     else:
-        st[_S_SWEEP_K] = k1
+        if k0 == 0:
+            for i in range(6):
+                st[_S_CW + i] = in_[33 + i]
+            min2 = 3.0e38
+            sn0, cs0 = 0.0, 1.0
+            u = n * (per * hdt)
+            st[_S_SWEEP_SP] = math.sin(u)
+            st[_S_SWEEP_CP] = math.cos(u)
+        else:
+            min2 = st[_S_SWEEP_MIN2]
+            sn0, cs0 = st[_S_SWEEP_SN], st[_S_SWEEP_CS]
+            if not (unit_pair(sn0, cs0) and unit_pair(st[_S_SWEEP_SP], st[_S_SWEEP_CP])):
+                u = n * (k0 * hdt)
+                sn0, cs0 = math.sin(u), math.cos(u)
+                u = n * (per * hdt)
+                st[_S_SWEEP_SP] = math.sin(u)
+                st[_S_SWEEP_CP] = math.cos(u)
+        k1 = min(k0 + per, count)
+        min2 = sweep_part(st, _S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2)
+        st[_S_SWEEP_MIN2] = min2
+        sp, cp = st[_S_SWEEP_SP], st[_S_SWEEP_CP]
+        st[_S_SWEEP_SN] = sn0 * cp + cs0 * sp
+        st[_S_SWEEP_CS] = cs0 * cp - sn0 * sp
+        st[_S_SWEEP_K] = k1  # count: the next cycle is the decision cycle
     # commit
     for i in range(3):
         res[i] = _tau[i]

@@ -182,22 +182,25 @@ gnc_status gnc_rover_kinematics(float *pose, float v, float omega, float dt);
  *  - MEKF: propagation with the gyro every cycle, then at most ONE measurement update per cycle,
  *    round-robin on the step counter: counter mod 3 = 0 star tracker, 1 sun, 2 magnetometer; an
  *    unavailable sensor (star_valid <= 0.5, a zero sun or magnetometer vector) passes its turn to
- *    the next available one. With all three available each updates at 10/3 = 3.3 Hz, above the
+ *    the next available one. No update in a keep-out sweep's decision cycle (below): 9 updates
+ *    in every 10 cycles, so with all three available each updates at >= 3 Hz, above the
  *    star tracker's own 1-10 Hz and ample for the slowly varying sun and field directions; in
- *    eclipse without a star fix the magnetometer updates every cycle. The step counter counts
- *    successful steps modulo 12582912 (3 * 2^22, exact in float32; 14.6 days at 10 Hz).
+ *    eclipse without a star fix the magnetometer updates in 9 cycles of 10. The step counter
+ *    counts successful steps modulo 12582912 (3 * 2^22, exact in float32; 14.6 days at 10 Hz).
  *  - Keep-out: one prediction (gnc_keepout_check's samples: t_k = k horizon_dt up to horizon)
- *    is spread over a sweep of at most 10 cycles (one 1 Hz guidance cycle): ceil(count / 10)
- *    samples per cycle (count = ceil(horizon / horizon_dt) + 1; 301 -> 31 per cycle, 10 cycles;
- *    fewer cycles only for a prediction of at most 81 samples), all from the relative
- *    state latched in cw[6] at the sweep's first cycle. min_range (out) is the minimum of the last
- *    completed sweep (0 until the first ends); the sweep's last cycle declares it, and when it
- *    is below keepout_radius that same cycle sets the unsafe flag, computes the abort burn
- *    (gnc_abort_burn) from the current rel_state and returns GNC_EUNSAFE: a violation is reported
- *    at most 10 cycles (1 s, one guidance cycle) after the state it was predicted from. Other
+ *    is spread over a sweep of at most 10 cycles (one 1 Hz guidance cycle): at most 9 cycles of
+ *    ceil(count / 9) samples each (count = ceil(horizon / horizon_dt) + 1; 301 -> 34 per cycle,
+ *    9 cycles; fewer cycles only for a prediction of at most 64 samples), all from the relative
+ *    state latched in cw[6] at the sweep's first cycle, then one DECISION cycle: no samples and
+ *    no MEKF measurement update (propagation, PD and dump as always). min_range (out) is the
+ *    minimum of the last completed sweep (0 until the first ends); the decision cycle declares
+ *    it, and when it is below keepout_radius that same cycle sets the unsafe flag, computes the
+ *    abort burn (gnc_abort_burn) from the current rel_state and returns GNC_EUNSAFE: a violation
+ *    is reported at most 10 cycles (1 s, one guidance cycle) after the state it was predicted
+ *    from, and the abort never shares a cycle with samples or a measurement update. Other
  *    cycles return GNC_OK with a zero flag and dv. A new sweep starts in the cycle after.
- *    spare[0] next sample of the sweep (0: a new sweep starts), [1] its running minimum squared
- *    range, [2] min_range of the last sweep, [3..4] sin, cos of n t at the next part's first
+ *    spare[0] next sample of the sweep (0: a new sweep starts; count: its decision cycle),
+ *    [1] its running minimum squared range, [2] min_range of the last sweep, [3..4] sin, cos of n t at the next part's first
  *    sample, [5..6] sin, cos of the rotation from one part to the next (recomputed when not a
  *    unit pair); a zero-filled spare starts a sweep. EINVAL / ERANGE for the keep-out
  *    parameters as gnc_keepout_check, checked every cycle. */

@@ -16,21 +16,27 @@
  *  - inspector schedule (gnc.h states it; the Cortex-M0 budget of 150k instructions per 10 Hz
  *    step with libgcc soft float, ~100 instructions per float operation, is the reason):
  *    * one MEKF measurement update per cycle, round-robin star / sun / magnetometer on the step
- *      counter. Flight filters schedule sensor updates the same way (update rates per sensor, not
- *      every sensor every cycle: Markley & Crassidis 6.2 process measurements when they come);
- *      at 10 Hz each sensor still updates at >= 3.3 Hz. Three updates in one cycle cost ~100k
- *      instructions on the M0 (three MEKF updates at 31-41k each after the sparse algebra).
+ *      counter, except in a keep-out sweep's decision cycle (below), which only propagates.
+ *      Flight filters schedule sensor updates the same way (update rates per sensor, not every
+ *      sensor every cycle: Markley & Crassidis 6.2 process measurements when they come); with
+ *      9 updates in every 10 cycles each sensor still updates at >= 3 Hz (a 10-cycle sweep
+ *      skips the slot that has four turns in its 10 counter values: 3 + 3 + 3). Three updates in
+ *      one cycle cost ~100k instructions on the M0 (three MEKF updates at 31-41k each).
  *    * the keep-out prediction over the horizon (301 samples in the configured case, ~1.1M
- *      instructions when done in one cycle with the old per-sample cost) is spread over a sweep of
- *      SWEEP_CYCLES = 10 cycles, ceil(count / 10) samples per cycle from the state latched at
- *      the sweep's start, at ~1.7k instructions per sample (sweep_part: Reinsch recurrence, no
- *      trigonometry, no division, no sqrtf); the result is declared, and the abort burn computed,
- *      in the sweep's last cycle, so a violation is reported within one 1 Hz guidance cycle of
- *      the state it was predicted from (GNC.md A1: abort within one guidance cycle).
- *    * the abort burn runs only in a sweep's last cycle that found a violation. Its cost is the
- *      one of gnc_abort_burn (cw.c): a few thousand instructions off the V-bar or inside the
+ *      instructions when done in one cycle with the old per-sample cost) is spread over the
+ *      first SWEEP_SAMPLE_CYCLES = 9 cycles of a sweep, ceil(count / 9) samples per cycle from
+ *      the state latched at the sweep's start, at ~1.7k instructions per sample (sweep_part:
+ *      Reinsch recurrence, no trigonometry, no division, no sqrtf); the cycle after the last
+ *      samples is the sweep's decision cycle: no samples, no measurement update, it declares
+ *      the result and computes the abort burn, so a violation is reported within one 1 Hz
+ *      guidance cycle of the state it was predicted from (GNC.md A1: abort within one guidance
+ *      cycle).
+ *    * the abort burn runs only in a decision cycle whose sweep found a violation. Its cost is
+ *      the one of gnc_abort_burn (cw.c): a few thousand instructions off the V-bar or inside the
  *      sphere; up to ~75k on the M0 for a start near the V-bar outside the sphere (four
- *      closed-form one-orbit minima), so such a cycle still exceeds the step budget (~210k).
+ *      closed-form one-orbit minima). The decision slot keeps that cycle within the step budget
+ *      (propagation, PD, dump and the abort: ~116k instead of ~210k when the abort shared a
+ *      cycle with the last samples and a vector update).
  *  - rover: s[12] (first spare) is the time since the last heading fix (the `elapsed` of
  *    gnc_rover_heading_fix); the survival heater is on while the Sun is below the horizon;
  *    while drilling the rover stands still (v = omega = 0) and the drill state machine runs
@@ -56,9 +62,10 @@
 #define S_SWEEP_CS (S_COUNTER + 5)    /* spare[4] */
 #define S_SWEEP_SP (S_COUNTER + 6)    /* spare[5] */
 #define S_SWEEP_CP (S_COUNTER + 7)    /* spare[6] */
-/* Inspector schedule (gnc.h): cycles per keep-out sweep; the step counter runs 0 .. WRAP - 1
+/* Inspector schedule (gnc.h): a keep-out sweep takes at most SWEEP_SAMPLE_CYCLES cycles of
+ * samples, then one decision cycle (10 in all); the step counter runs 0 .. WRAP - 1
  * (3 * 2^22: exact in float32 and a multiple of the three sensor slots; 14.6 days at 10 Hz). */
-#define SWEEP_CYCLES 10
+#define SWEEP_SAMPLE_CYCLES 9
 #define COUNTER_WRAP 12582912
 /* Inspector in. */
 #define I_GYRO 0
@@ -166,7 +173,7 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
     float dt = in[I_DT], n = prm[P_N], horizon = prm[P_HORIZON], hdt = prm[P_HORIZON_DT], radius = prm[P_RADIUS];
     float min2, counter, sn0, cs0, u;
     gnc_status rc, keepout = GNC_OK;
-    int i, count, per, k0, k1;
+    int i, count, per, k0, k1, decide;
 
     if (!gnc_finite_n(s, GNC_INSPECTOR_SIZE) || !gnc_finite_n(in, GNC_INSPECTOR_IN) ||
         !gnc_finite_n(prm, GNC_INSPECTOR_PRM)) {
@@ -181,9 +188,19 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
     memset(res, 0, sizeof res);
     counter = st[S_COUNTER];
 
-    /* Estimation: propagate with the gyro every cycle, then one measurement update. */
+    /* Where this cycle is in the keep-out sweep: spare[0] is the next sample (0: a new sweep
+     * starts), or count once every sample is taken: the sweep's decision cycle. */
+    per = (count + SWEEP_SAMPLE_CYCLES - 1) / SWEEP_SAMPLE_CYCLES;
+    k0 = 0;
+    if (st[S_SWEEP_K] >= 1.0f && st[S_SWEEP_K] <= (float)count) {
+        k0 = (int)st[S_SWEEP_K];
+    }
+    decide = k0 == count;
+
+    /* Estimation: propagate with the gyro every cycle, then one measurement update (none in
+     * the sweep's decision cycle). */
     rc = gnc_mekf_propagate(st + S_MEKF, in + I_GYRO, dt, prm[P_SIGMA_V], prm[P_SIGMA_U]);
-    if (rc == GNC_OK) {
+    if (rc == GNC_OK && !decide) {
         switch (pick_sensor(counter, in)) {
         case 0:
             rc = gnc_mekf_update_quat(st + S_MEKF, in + I_Q_STAR, prm[P_SIGMA_STAR]);
@@ -220,46 +237,12 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
         }
     }
 
-    /* Guidance: this cycle's part of the keep-out sweep; at its end the minimum range is
-     * declared and, when it is below the radius, the abort burn from the current state. */
-    per = (count + SWEEP_CYCLES - 1) / SWEEP_CYCLES;
-    k0 = 0;
-    if (st[S_SWEEP_K] >= 1.0f && st[S_SWEEP_K] < (float)count) {
-        k0 = (int)st[S_SWEEP_K];
-    }
-    if (k0 == 0) { /* a new sweep: from the relative state of this cycle */
-        for (i = 0; i < GNC_CW_SIZE; i++) {
-            st[S_CW + i] = in[I_REL + i];
-        }
-        min2 = 3.0e38f;
-        sn0 = 0.0f;
-        cs0 = 1.0f;
-        u = n * ((float)per * hdt); /* the rotation from one part's first sample to the next's */
-        st[S_SWEEP_SP] = sinf(u);
-        st[S_SWEEP_CP] = cosf(u);
-    } else {
-        min2 = st[S_SWEEP_MIN2];
-        sn0 = st[S_SWEEP_SN];
-        cs0 = st[S_SWEEP_CS];
-        if (!unit_pair(sn0, cs0) || !unit_pair(st[S_SWEEP_SP], st[S_SWEEP_CP])) {
-            u = n * ((float)k0 * hdt);
-            sn0 = sinf(u);
-            cs0 = cosf(u);
-            u = n * ((float)per * hdt);
-            st[S_SWEEP_SP] = sinf(u);
-            st[S_SWEEP_CP] = cosf(u);
-        }
-    }
-    k1 = k0 + per < count ? k0 + per : count;
-    min2 = gnc_sweep_part(st + S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2);
-    st[S_SWEEP_MIN2] = min2;
-    /* sin, cos at the next part's first sample: one rotation (at most SWEEP_CYCLES
-     * per sweep, so the rounding stays near float32 epsilon) */
-    st[S_SWEEP_SN] = sn0 * st[S_SWEEP_CP] + cs0 * st[S_SWEEP_SP];
-    st[S_SWEEP_CS] = cs0 * st[S_SWEEP_CP] - sn0 * st[S_SWEEP_SP];
-    if (k1 == count) {
+    /* Guidance: this cycle's part of the keep-out sweep; in its decision cycle, no samples: the
+     * minimum range is declared and, when it is below the radius, the abort burn computed from
+     * the current state. */
+    if (decide) {
         st[S_SWEEP_K] = 0.0f;
-        st[S_MIN_RANGE] = sqrtf(min2);
+        st[S_MIN_RANGE] = sqrtf(st[S_SWEEP_MIN2]);
         if (st[S_MIN_RANGE] < radius) {
             keepout = GNC_EUNSAFE;
             res[11] = 1.0f;
@@ -269,7 +252,37 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
             }
         }
     } else {
-        st[S_SWEEP_K] = (float)k1;
+        if (k0 == 0) { /* a new sweep: from the relative state of this cycle */
+            for (i = 0; i < GNC_CW_SIZE; i++) {
+                st[S_CW + i] = in[I_REL + i];
+            }
+            min2 = 3.0e38f;
+            sn0 = 0.0f;
+            cs0 = 1.0f;
+            u = n * ((float)per * hdt); /* the rotation from one part's first sample to the next's */
+            st[S_SWEEP_SP] = sinf(u);
+            st[S_SWEEP_CP] = cosf(u);
+        } else {
+            min2 = st[S_SWEEP_MIN2];
+            sn0 = st[S_SWEEP_SN];
+            cs0 = st[S_SWEEP_CS];
+            if (!unit_pair(sn0, cs0) || !unit_pair(st[S_SWEEP_SP], st[S_SWEEP_CP])) {
+                u = n * ((float)k0 * hdt);
+                sn0 = sinf(u);
+                cs0 = cosf(u);
+                u = n * ((float)per * hdt);
+                st[S_SWEEP_SP] = sinf(u);
+                st[S_SWEEP_CP] = cosf(u);
+            }
+        }
+        k1 = k0 + per < count ? k0 + per : count;
+        min2 = gnc_sweep_part(st + S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2);
+        st[S_SWEEP_MIN2] = min2;
+        /* sin, cos at the next part's first sample: one rotation (at most SWEEP_SAMPLE_CYCLES
+         * per sweep, so the rounding stays near float32 epsilon) */
+        st[S_SWEEP_SN] = sn0 * st[S_SWEEP_CP] + cs0 * st[S_SWEEP_SP];
+        st[S_SWEEP_CS] = cs0 * st[S_SWEEP_CP] - sn0 * st[S_SWEEP_SP];
+        st[S_SWEEP_K] = (float)k1; /* count: the next cycle is the decision cycle */
     }
     res[10] = st[S_MIN_RANGE];
 

@@ -5,7 +5,7 @@ gnc_rover_step (see gnc.h, the comment at the top of steps.c and the sub-functio
 but with numpy arrays and matrix operations instead of scalar loops: the MEKF covariance
 propagated as Phi P Phi^T + Q and each three-component measurement as one batch update
 (mathematically the same as the C's three sequential scalar updates, Bar-Shalom et al. 2001,
-7.4), one update per cycle on the same sensor round-robin; each cycle's part of the keep-out
+7.4), one update per cycle on the same sensor round-robin (none in a sweep's decision cycle); each cycle's part of the keep-out
 sweep over its samples at once with exact sin/cos (the C: Reinsch recurrence); the abort burn's
 nearest hyperbola point from the real roots of its quartic (the C: damped Newton from several
 starts) and its near-V-bar candidate orbits checked side by side.
@@ -27,7 +27,7 @@ S_SWEEP_K, S_SWEEP_MIN2, S_MIN_RANGE, S_SWEEP_SN, S_SWEEP_CS, S_SWEEP_SP, S_SWEE
 RS_SOC, RS_DRILL, RS_INDEX, RS_SINCE_FIX = 5, 6, 10, 12
 
 ABORT_SAMPLES = 64  # cw.c
-SWEEP_CYCLES = 10  # steps.c: cycles per keep-out sweep
+SWEEP_SAMPLE_CYCLES = 9  # steps.c: cycles of samples per keep-out sweep (then one decision cycle)
 COUNTER_WRAP = 12582912  # steps.c: the step counter runs 0 .. 3 * 2^22 - 1
 SOC_BAND = 0.2  # rover.c
 BIAS_MIN_ELAPSED = 60.0
@@ -245,8 +245,13 @@ def inspector_step(s, inp, prm, out):
     counter = s[S_COUNTER]
     q, bias, P = s[0:4], s[4:7], s[7:MEKF].reshape(6, 6)
     gyro = inp[0:3]
+    n, radius, horizon, hdt = prm[20], prm[21], prm[22], prm[23]
+    count = keepout_samples(horizon, hdt)
+    per = -(-count // SWEEP_SAMPLE_CYCLES)
+    k0 = int(s[S_SWEEP_K]) if 1 <= s[S_SWEEP_K] <= count else 0
+    decide = k0 == count  # the sweep's decision cycle: no samples, no measurement update
     q, P = mekf_propagate(q, bias, P, gyro, dt, prm[15], prm[16])
-    sensor = pick_sensor(counter, inp)
+    sensor = -1 if decide else pick_sensor(counter, inp)
     if sensor == 0:
         q, bias, P = mekf_update_quat(q, bias, P, inp[18:22], prm[19])
     elif sensor == 1:
@@ -258,32 +263,29 @@ def inspector_step(s, inp, prm, out):
                      prm[11], prm[12])
     b = inp[15:18]
     m = dump_dipole(b, h, prm[13], prm[14]) if b.any() else np.zeros(3, s.dtype)
-    # keep-out sweep: this cycle's part of the prediction from the state latched at its start
-    n, radius, horizon, hdt = prm[20], prm[21], prm[22], prm[23]
+    # keep-out sweep: this cycle's part of the prediction from the state latched at its start,
+    # or its decision cycle: the minimum declared, the abort burn when below the radius
     rel = inp[33:39]
-    count = keepout_samples(horizon, hdt)
-    per = -(-count // SWEEP_CYCLES)
-    k0 = int(s[S_SWEEP_K]) if 1 <= s[S_SWEEP_K] < count else 0
-    if k0 == 0:
-        s[S_CW : S_CW + 6] = rel
-        min2 = np.inf
-    else:
-        min2 = s[S_SWEEP_MIN2]
-    k1 = min(k0 + per, count)
-    min2 = min(min2, keepout_min2(s[S_CW : S_CW + 6], n, horizon, hdt, k0, k1))
-    s[S_SWEEP_MIN2] = min2
-    s[S_SWEEP_SN : S_SWEEP_CP + 1] = np.sin(n * (k0 + per) * hdt), np.cos(n * (k0 + per) * hdt), \
-        np.sin(n * per * hdt), np.cos(n * per * hdt)
     unsafe = False
     dv = np.zeros(3, s.dtype)
-    if k1 == count:
+    if decide:
         s[S_SWEEP_K] = 0
-        s[S_MIN_RANGE] = np.sqrt(min2)
+        s[S_MIN_RANGE] = np.sqrt(s[S_SWEEP_MIN2])
         unsafe = bool(s[S_MIN_RANGE] < radius)
         if unsafe:
             dv = abort_burn(rel, n, radius)
     else:
-        s[S_SWEEP_K] = k1
+        if k0 == 0:
+            s[S_CW : S_CW + 6] = rel
+            min2 = np.inf
+        else:
+            min2 = s[S_SWEEP_MIN2]
+        k1 = min(k0 + per, count)
+        min2 = min(min2, keepout_min2(s[S_CW : S_CW + 6], n, horizon, hdt, k0, k1))
+        s[S_SWEEP_MIN2] = min2
+        s[S_SWEEP_SN : S_SWEEP_CP + 1] = np.sin(n * (k0 + per) * hdt), np.cos(n * (k0 + per) * hdt), \
+            np.sin(n * per * hdt), np.cos(n * per * hdt)
+        s[S_SWEEP_K] = k1  # count: the next cycle is the decision cycle
     s[0:4], s[4:7], s[7:MEKF] = q, bias, P.reshape(-1)
     s[S_HCMD : S_HCMD + 3] -= tau * dt
     s[S_COUNTER] = 0 if counter + 1 >= COUNTER_WRAP else counter + 1

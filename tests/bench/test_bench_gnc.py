@@ -2,8 +2,8 @@
 throughput with the whole loop kept in C.
 
 Step cost (group "gnc step"): gnc_inspector_step (MEKF propagate + one sun, magnetometer or
-star update on the round-robin, PD, momentum dumping, one tenth of the keep-out sweep over one
-orbit, the abort burn at a sweep's end when unsafe) and gnc_rover_step (odometry, sun
+star update on the round-robin, PD, momentum dumping, one ninth of the keep-out sweep over one
+orbit; in a sweep's decision cycle no samples and no update, the abort burn when unsafe) and gnc_rover_step (odometry, sun
 heading fix, power, pure pursuit, drill) through
 
     cffi                   native.inspector_step / native.rover_step (the C core)
@@ -221,7 +221,7 @@ INSPECTOR_STATES = {
     "drifting-in": (1.0, -50.0, 6.0, -0.03, 0.01, -0.004),  # passes 5 m from the target: abort, radial fallbacks
     "off-v-bar": (7.2, 21.5, -21.7, 0.058, -0.0149, -0.0563),  # |(x, z)| >= 1.5 radius: e/i abort on the hyperbola
 }
-SWEEP = 10  # cycles per keep-out sweep (steps.c SWEEP_CYCLES)
+SWEEP = 10  # cycles per keep-out sweep (steps.c: SWEEP_SAMPLE_CYCLES, then the decision cycle)
 RUN_STEPS = 2 * SWEEP + 5  # two whole sweeps and part of a third
 
 
@@ -264,7 +264,7 @@ def test_numpy_inspector_step_matches_c(dtype, state):
         np.testing.assert_allclose(s_n[43:], s_c[43:], rtol=1e-4, atol=1e-6, err_msg="step %d" % k)
         # the schedule: sweep index and declared minimum exactly where the C has them
         assert s_n[58] == s_c[58] and (out_n[10] == 0) == (out_c[10] == 0)
-    # the declaration (and any abort) only at each sweep's last cycle
+    # the declaration (and any abort) only at each sweep's last (decision) cycle
     assert unsafe_at == ([] if state == "ellipse" else [SWEEP - 1, 2 * SWEEP - 1])
     assert s_c[57] == RUN_STEPS and out_c[0:3].any() and out_c[3:6].any()
 

@@ -1,6 +1,7 @@
 """gnc_inspector_step's schedule (gnc.h): one MEKF measurement update per cycle, round-robin
-star / sun / magnetometer on the step counter; the keep-out prediction spread over a sweep of 10
-cycles from the relative state latched at its start, declared (with the abort) in its last cycle.
+star / sun / magnetometer on the step counter; the keep-out prediction spread over at most 9
+cycles of samples from the relative state latched at the sweep's start, then one decision cycle
+(no samples, no measurement update) that declares the minimum and, below the radius, aborts.
 
 References: the public functions the step is made of (gnc_mekf_*, gnc_keepout_check), called
 directly on copies; float64 scipy-free CW closed form for the sweep's minimum.
@@ -106,8 +107,8 @@ def test_steps_inspector_sweep_declares_keepout_minimum_within_ten_cycles(pos, v
     prm[22], prm[23] = horizon, dt
     rel0 = [float(np.float32(v)) for v in pos + vel]
     count = int(math.ceil(horizon / dt)) + 1
-    per = -(-count // 10)
-    cycles = -(-count // per)  # 10, or fewer for a short prediction
+    per = -(-count // 9)
+    cycles = -(-count // per) + 1  # at most 9 of samples, then the decision cycle
     assert cycles <= 10
     s, out = state(), f32([0.0] * native.INSPECTOR_OUT)
     unsafe = []
@@ -125,14 +126,33 @@ def test_steps_inspector_sweep_declares_keepout_minimum_within_ten_cycles(pos, v
     assert s[58] == 0.0  # the next cycle starts a new sweep
 
 
-def test_steps_inspector_abort_in_the_sweep_last_cycle_from_the_current_state():
+def test_steps_inspector_abort_in_the_decision_cycle_from_the_current_state():
     s, out, prm = state(), f32([0.0] * native.INSPECTOR_OUT), f32(PRM)
     rel = [0.0, -15.0, 0.0, 0.0, 0.001, 0.0]
     for _ in range(9):
         assert native.inspector_step(s, inputs(rel), prm, out) is False
+    assert s[58] == 301.0  # every sample taken: the next cycle decides
     now = [0.5, -14.0, 0.2, 0.0, 0.001, 0.0]
     assert native.inspector_step(s, inputs(now), prm, out) is True
     dv = f32([0.0] * 3)
     native.abort_burn(f32(now), N, PRM[21], dv)
     assert out[11] == 1.0 and list(out[12:15]) == list(dv)
     assert out[10] < PRM[21]
+
+
+@pytest.mark.parametrize("counter", [0.0, 1.0, 2.0])
+def test_steps_inspector_decision_cycle_only_propagates(counter):
+    """The decision cycle takes no samples and no measurement update (its abort burn has the
+    cycle's budget to itself), whichever sensor the counter picks; the counter still advances,
+    so the skipped slot moves by one each sweep."""
+    s = state(counter)
+    s[58] = 301.0  # decision cycle of the configured 301-sample prediction
+    s[59] = 30.0 * 30.0  # the sweep found 30 m: safe
+    inp = inputs([0, -300, 0, 0, 0, 0])
+    want = expected_mekf(s, inp, None)
+    before = list(s[50:56]) + list(s[60:65])
+    out = f32([0.0] * native.INSPECTOR_OUT)
+    assert native.inspector_step(s, inp, f32(PRM), out) is False
+    np.testing.assert_array_equal(np.array(s[0:43]), want)
+    assert out[10] == pytest.approx(30.0) and s[58] == 0.0 and s[57] == counter + 1.0
+    assert list(s[50:56]) + [s[60]] + list(s[61:65]) == before[:6] + [out[10]] + before[7:]

@@ -44,8 +44,10 @@ def test_qemu_counts_every_function_of_the_vector_set(qemu_pil, cpu):
     assert all(t["insns_max"] > 0 for t in table.values())
 
 
-# Worst vector case of each step (the inspector's: a keep-out sweep's first cycle with a
-# magnetometer update; the sweep's last cycle with an abort burn is a separate case).
+# Worst vector case of each step. The inspector's dearest cycles (tests/vectors/make_gnc_vectors.py):
+# a sweep's first part (34 samples, the part rotation's sinf/cosf) or a full later part, each with a
+# magnetometer update; the decision cycle aborting near the V-bar outside the sphere (all four abort
+# candidates) has no samples and no measurement update, so it costs less than either.
 @pytest.mark.parametrize("function, budget", [("inspector_step", 150_000), ("rover_step", 30_000)])
 def test_qemu_step_within_its_cortex_m0_budget(qemu_pil, function, budget):
     """ARCHITECTURE.md, Budgets: worst vector case on Cortex-M0, in executed instructions."""

@@ -591,8 +591,10 @@ def build_cases(rng):
     # ---- composite steps
     prm = ([0.1, 0, 0, 0, 0.12, 0, 0, 0, 0.09] + [0.02, 0.2, 0.01, 0.05, 1e4, 0.2]
            + [1e-4, 1e-6, 0.01, 0.02, 1e-4] + [N_LEO, 20.0, 3000.0, 10.0])  # fmt: skip
-    # counter (the MEKF update's sensor slot: 12 star, 13 sun) and the keep-out sweep position:
-    # 301 samples, 31 per cycle (steps.c): 0 first part, 155 a middle one, 279 the last (declares)
+    # counter (the MEKF update's sensor slot: 12 star, 13 sun, 14 magnetometer) and the keep-out
+    # sweep position: 301 samples, ceil(301 / 9) = 34 per cycle over 9 cycles (steps.c): 0 the first
+    # part, 170 a middle one, 272 the last part, 301 the decision cycle (declares, aborts)
+    sweep_per = -(-301 // 9)
     def inspector_case(rng, label, rel, sun, star, counter, sweep_k, min2=None):
         q_true = rand_quat(rng)
         s = np.zeros(66)
@@ -603,7 +605,8 @@ def build_cases(rng):
         s[57] = counter
         if sweep_k:  # mid-sweep: position, running minimum (the start's), sin/cos at the part, per part
             s[58:65] = [sweep_k, float(np.dot(rel[:3], rel[:3])), 0.0, np.sin(N_LEO * sweep_k * 10.0),
-                        np.cos(N_LEO * sweep_k * 10.0), np.sin(N_LEO * 31 * 10.0), np.cos(N_LEO * 31 * 10.0)]
+                        np.cos(N_LEO * sweep_k * 10.0), np.sin(N_LEO * sweep_per * 10.0),
+                        np.cos(N_LEO * sweep_per * 10.0)]
             if min2 is not None:  # what the sweep's earlier parts found
                 s[59] = min2
         sun_ref = unit(rng.normal(size=3))
@@ -627,11 +630,24 @@ def build_cases(rng):
         add("inspector_step", label, s=s, in_=inp, prm=prm)
 
     for args in (
-        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True, 13.0, 155),
-        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True, 12.0, 279),
+        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True, 13.0, 5 * sweep_per),
+        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True, 12.0, 301),
         ("eclipse, no star tracker", [20, 150, -10, 0.01, 0.0, 0.02], False, False, 12.0, 0),
     ):
         inspector_case(rng, *args)
+    # The dearest paths on the schedule (issue 4), with their own generator so the cases above keep
+    # their random draws: a full 34-sample part with a magnetometer update (the dearest vector
+    # update: no star tracker, no sun), a last part (272: 29 samples, declares nothing), and the
+    # decision cycle aborting near the V-bar outside the sphere, where gnc_abort_burn checks the
+    # e/i candidate and all three radial ones, after earlier parts found 10 m (min2 100 < 20^2).
+    rng_dear = np.random.default_rng(SEED + 4)
+    near = [12, -17, -4, 0.003, 0.01, 0.002]
+    for args in (
+        ("full part, magnetometer update", [20, 150, -10, 0.01, 0.0, 0.02], False, False, 14.0, 7 * sweep_per),
+        ("last part, sun update", [0, -300, 0, 0, 0, 0], True, False, 13.0, 8 * sweep_per),
+        ("near the V-bar, outside the sphere: decision cycle aborts", near, True, True, 13.0, 301, 100.0),
+    ):
+        inspector_case(rng_dear, *args)
     s_bad = np.zeros(66)
     s_bad[0] = 1.0
     add("inspector_step", "nan gyro", ENAN, s=s_bad, in_=[NAN] + [0.0] * 38 + [0.1], prm=prm)
