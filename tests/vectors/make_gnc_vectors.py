@@ -643,7 +643,8 @@ def build_cases(rng):
     rng_dear = np.random.default_rng(SEED + 4)
     near = [12, -17, -4, 0.003, 0.01, 0.002]
     for args in (
-        ("full part, magnetometer update", [20, 150, -10, 0.01, 0.0, 0.02], False, False, 14.0, 7 * sweep_per),
+        ("full part, magnetometer update", [20, 150, -10, 0.01, -0.013, 0.02], False, False, 14.0, 7 * sweep_per),
+        ("first part, magnetometer update", [-23.7, 141.3, -11.9, 0.0117, -0.0139, 0.0213], False, False, 14.0, 0),
         ("last part, sun update", [0, -300, 0, 0, 0, 0], True, False, 13.0, 8 * sweep_per),
         ("near the V-bar, outside the sphere: decision cycle aborts", near, True, True, 13.0, 301, 100.0),
     ):
