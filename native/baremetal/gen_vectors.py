@@ -13,7 +13,7 @@ writes into OUTDIR (a build directory; nothing here is committed, so it never go
 
 Layout of a case (native/baremetal/pil.h): inputs as float32 in flash, references as float64
 with the allowed deviation of each value, computed here from the vector file's tolerance
-entries with the rules of tests/vectors/README.md (the same as tests/gnc/test_vectors.py).
+entries by tests/vectors/tolerance.py (the reader tests/gnc/test_vectors.py uses).
 """
 
 import argparse
@@ -61,46 +61,12 @@ def decode(v):
     return v
 
 
-# ---- tolerances (tests/vectors/README.md) -------------------------------------------------
+# ---- tolerances: tests/vectors/tolerance.py, the reader the host tests use too ----------------
 
-
-def entries(tolerance, out, n):
-    """The tolerance entry of each of the n floats of output `out`: entries naming it, else the "*"
-    entries; the last entry covering a float wins."""
-    named = [t for t in tolerance if t["out"] == out]
-    chosen = named or [t for t in tolerance if t["out"] == "*"]
-    per = [None] * n
-    for t in chosen:
-        for i in range(t.get("from", 0), min(t.get("to", n), n)):
-            per[i] = t
-    return per
-
-
-def allowed(t, ref, i, per):
-    """The allowed |deviation| of float i of `ref` under entry t."""
-    kind = t["kind"]
-    if kind == "exact":
-        return 0.0
-    if kind == "elem":
-        scale = abs(ref[i])
-    elif kind == "norm":
-        lo, hi = t.get("from", 0), min(t.get("to", len(ref)), len(ref))
-        members = [j for j in range(lo, hi) if per[j] is t]
-        if "group" in t:  # consecutive groups of k floats
-            k = t["group"]
-            members = [j for j in members if (j - lo) // k == (i - lo) // k]
-        if "block" in t:  # b x b blocks of a row-major matrix with `cols` columns
-            cols, b = t["block"]
-            r, c = divmod(i - lo, cols)
-            members = [j for j in members if (j - lo) // cols // b == r // b and (j - lo) % cols // b == c // b]
-        scale = max(abs(ref[j]) for j in members if math.isfinite(ref[j]))
-    elif kind == "cov":
-        lo = t["from"]
-        r, c = divmod(i - lo, 6)
-        scale = math.sqrt(abs(ref[lo + 7 * r] * ref[lo + 7 * c]))
-    else:
-        raise ValueError("unknown tolerance kind %r" % kind)
-    return t["abs"] + t["rel"] * scale
+_tol_spec = importlib.util.spec_from_file_location("mitra_vector_tolerance", ROOT / "tests" / "vectors" / "tolerance.py")
+tolerance_rules = importlib.util.module_from_spec(_tol_spec)
+_tol_spec.loader.exec_module(tolerance_rules)
+entries, allowed = tolerance_rules.entries, tolerance_rules.allowed
 
 
 # ---- C literals -------------------------------------------------------------------------------

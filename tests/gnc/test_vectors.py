@@ -26,48 +26,15 @@ _spec = importlib.util.spec_from_file_location("make_gnc_vectors", ROOT / "tests
 gen = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gen)
 api = gen.api
+_tspec = importlib.util.spec_from_file_location("mitra_vector_tolerance", ROOT / "tests" / "vectors" / "tolerance.py")
+tolerance_rules = importlib.util.module_from_spec(_tspec)
+_tspec.loader.exec_module(tolerance_rules)
 
 DATA = json.loads(VECTORS.read_text())
 NAMES = list(DATA["functions"])
 
 
 # ---- comparison -------------------------------------------------------------------------
-
-
-def _entries(tolerance, out, n):
-    """The tolerance entry of each of the n floats of output `out` (the last entry covering it wins;
-    "*" entries cover only outputs no named entry mentions)."""
-    named = [t for t in tolerance if t["out"] == out]
-    chosen = named or [t for t in tolerance if t["out"] == "*"]
-    per = [None] * n
-    for t in chosen:
-        for i in range(t.get("from", 0), t.get("to", n)):
-            per[i] = t
-    return per
-
-
-def _allowed(t, ref, i, per):
-    """The tolerance of float i of `ref` under entry t (README.md "Tolerance kinds")."""
-    kind = t["kind"]
-    if kind == "exact":
-        return 0.0
-    if kind == "elem":
-        scale = abs(ref[i])
-    elif kind == "norm":
-        lo, hi = t.get("from", 0), t.get("to", len(ref))
-        members = [j for j in range(lo, hi) if per[j] is t]
-        if "block" in t:  # b x b blocks of a row-major matrix with `cols` columns
-            cols, b = t["block"]
-            r, c = divmod(i - lo, cols)
-            members = [j for j in members if (j - lo) // cols // b == r // b and (j - lo) % cols // b == c // b]
-        scale = max(abs(ref[j]) for j in members)
-    elif kind == "cov":
-        lo = t["from"]
-        r, c = divmod(i - lo, 6)
-        scale = math.sqrt(abs(ref[lo + 7 * r] * ref[lo + 7 * c]))
-    else:
-        raise AssertionError("unknown tolerance kind %r" % kind)
-    return t["abs"] + t["rel"] * scale
 
 
 def compare(name, case, status, outputs):
@@ -89,11 +56,11 @@ def compare(name, case, status, outputs):
             if gen.encode([float(v) for v in got_l]) != gen.encode([float(v) for v in ref_l]):
                 problems.append("%s: %s changed on ENAN: %r -> %r" % (label, out, ref_l, got_l))
             continue
-        per = _entries(fn["tolerance"], out, len(ref_l))
+        per = tolerance_rules.entries(fn["tolerance"], out, len(ref_l))
         for i, (g, r) in enumerate(zip(got_l, ref_l)):
             t = per[i]
             assert t is not None, "%s: no tolerance for %s[%d]" % (name, out, i)
-            allowed = _allowed(t, ref_l, i, per)
+            allowed = tolerance_rules.allowed(t, ref_l, i, per)
             dev = abs(float(g) - float(r)) if math.isfinite(float(g)) else math.inf
             ratio = dev / allowed if allowed > 0 else (0.0 if dev == 0 else math.inf)
             dev_max = max(dev_max, dev)
