@@ -6,13 +6,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench clean native-check pil pil-build
+.PHONY: setup demo test test-fast bench clean native native-check pil pil-build
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed native
 
 # Re-run the bootstrap only when the stamp is missing or older than pyproject.toml.
 $(VENV)/.installed: pyproject.toml
 	PYTHON="$(PYTHON)" VENV="$(VENV)" bash scripts/bootstrap.sh
+
+# The cffi extension (the editable install keeps it in native/): rebuilt when the C core or its
+# build script changes, so tests never run a stale core after an edit or a pull.
+NATIVE_EXT := native/_gnc.abi3.so
+native: $(NATIVE_EXT)
+
+$(NATIVE_EXT): $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py | $(VENV)/.installed
+	$(BIN)/python -W ignore setup.py -q build_ext --inplace
+	@touch $@
 
 demo: setup
 	$(BIN)/ground demo
@@ -62,5 +71,5 @@ pil:
 	python3 native/baremetal/pil.py report --write docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks build dist *.egg-info
+	rm -rf $(VENV) native/_gnc.*.so .pytest_cache .hypothesis .benchmarks build dist *.egg-info
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
