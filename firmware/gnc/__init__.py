@@ -24,6 +24,7 @@ from gnc.errors import EINVAL, ENAN, ERANGE, ESINGULAR, EUNSAFE
 
 # Sizes in floats and config limits (gnc.h / gnc_config.h), for allocating buffers.
 MAX_PATH_POINTS = 64
+PURSUIT_WALK = 4
 MAX_SUBSTEPS = 1000
 KEEPOUT_MAX_SAMPLES = 4096
 MEKF_SIZE = 43

@@ -8,6 +8,7 @@ from micropython import const
 from gnc.errors import EINVAL, ENAN, ERANGE, GncError
 
 _MAX_PATH_POINTS = const(64)  # GNC_MAX_PATH_POINTS
+_PURSUIT_WALK = const(4)  # GNC_PURSUIT_WALK: path points walked past per call (rover.c goal_point)
 _PI = math.pi
 _TWO_PI = 2.0 * math.pi
 _HALF_PI = 0.5 * math.pi
@@ -83,6 +84,8 @@ def _goal_point(path, n_points, i, px, py, look):
             return j, ax + t * dx, ay + t * dy
         if j == n_points - 2:
             return j, bx, by
+        if j - i + 1 >= _PURSUIT_WALK:  # bounded work: the next call walks on from this point
+            return j + 1, bx, by
         j += 1
 
 

@@ -209,7 +209,7 @@ def inspector_step(s, in_, prm, out):
 
 
 def rover_step(s, in_, prm, path, n_points, out):
-    # Rover cycle: odometry, heading fix, power, pure pursuit, drill; fills out
+    # Rover cycle: odometry, power, pure pursuit, heading fix (steers from the next cycle), drill
     from gnc.rover import drill_step, power_step, pure_pursuit, rover_heading_fix, rover_odometry
 
     if not (_finite(s, _ROVER_SIZE) and _finite(in_, _ROVER_IN) and _finite(prm, _ROVER_PRM)):
@@ -222,13 +222,10 @@ def rover_step(s, in_, prm, path, n_points, out):
     _take(st, s, 0)
     dt = in_[12]
     drilling = in_[11] > 0.5
-    # navigation: odometry, then the sun azimuth fix with the time since the last one
+    # navigation: odometry
     _take(_nav, st, 0)
     rover_odometry(_nav, in_[0], in_[1], in_[2], dt, prm[5])
     st[_RS_SINCE_FIX] += dt
-    if in_[3] > 0.5:
-        rover_heading_fix(_nav, in_[4], prm[6], st[_RS_SINCE_FIX])
-        st[_RS_SINCE_FIX] = 0.0
     # power, with the survival heater on while the Sun is below the local horizon
     _take(_pw, prm, 7)
     heater = 1 if in_[5] < prm[13] else 0
@@ -238,6 +235,11 @@ def rover_step(s, in_, prm, path, n_points, out):
     _cond[1] = soc
     _take(_pp_lim, prm, 0)
     index, done = pure_pursuit(_nav, path, n_points, int(st[_RS_INDEX]), _pp_lim, _cond, _cmd)
+    # the sun azimuth fix with the time since the last one, after the steering (steps.c: no
+    # second sin/cos of the heading there); it steers from the next cycle
+    if in_[3] > 0.5:
+        rover_heading_fix(_nav, in_[4], prm[6], st[_RS_SINCE_FIX])
+        st[_RS_SINCE_FIX] = 0.0
     # drill: the rover stands still while it drills
     _dcmd[0] = _dcmd[1] = 0.0
     _take(_drill, st, _RS_DRILL)

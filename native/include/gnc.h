@@ -138,7 +138,10 @@ gnc_status gnc_abort_burn(const float *x, float n, float radius, float *dv);
  * limits: [v_max, omega_max, lookahead, slope_limit (rad), soc_reserve (0..1)].
  * cond: [slope_ahead (rad), soc (0..1)]. Output cmd: [v, omega]. Speed falls with curvature
  * and battery; at or beyond the slope limit, or at the reserve, v = 0 (stop, never past it).
- * *done becomes 1 within `lookahead / 4` of the last point. */
+ * *done becomes 1 within `lookahead / 4` of the last point. The goal search walks past at most
+ * GNC_PURSUIT_WALK path points inside the lookahead circle per call (bounded cost on a dense
+ * path): the goal is then the last point reached, and *index moves to the segment starting
+ * there, so successive calls reach the full lookahead. */
 gnc_status gnc_pure_pursuit(const float *pose, const float *path, int n_points, int *index, const float *limits,
                             const float *cond, float *cmd, int *done);
 /* Dead reckoning: nav (GNC_ROVER_NAV_SIZE) <- wheel speeds (m/s) and gyro z (rad/s) over dt;
@@ -211,7 +214,9 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
 /* Rover, 10 Hz. s: GNC_ROVER_STEP_SIZE. in (GNC_ROVER_IN): [v_left | v_right | gyro_z | sun_fix_valid |
  * psi_sun | sun_elev | sun_az_offset | slope_ahead | drill meas 3 | drilling flag | dt].
  * prm (GNC_ROVER_PRM): [limits 5 | sigma_gyro | var_sun | power p 6 | horizon | load_w | drill limits 5].
- * path / n_points as gnc_pure_pursuit. out (GNC_ROVER_OUT): [v | omega | done | net_w | feed | spin]. */
+ * path / n_points as gnc_pure_pursuit. out (GNC_ROVER_OUT): [v | omega | done | net_w | feed | spin].
+ * Order: odometry, power, pure pursuit (on the odometry heading), the sun heading fix when
+ * sun_fix_valid (it steers from the next cycle), drill. */
 #define GNC_ROVER_IN 13
 #define GNC_ROVER_PRM 20
 #define GNC_ROVER_OUT 6

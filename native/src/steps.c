@@ -37,7 +37,11 @@
  *      closed-form one-orbit minima). The decision slot keeps that cycle within the step budget
  *      (propagation, PD, dump and the abort: ~116k instead of ~210k when the abort shared a
  *      cycle with the last samples and a vector update).
- *  - rover: s[12] (first spare) is the time since the last heading fix (the `elapsed` of
+ *  - rover: odometry, power, pure pursuit, then the sun heading fix: pure pursuit steers on
+ *    the odometry heading and the fix steers from the next cycle (0.1 s later; fixes come every
+ *    tens of seconds), so the cycle needs one sinf/cosf pair (odometry's, rotated by the half
+ *    step: gnc_rover.h) whatever the correction. The Cortex-M0 budget (30k) is the reason:
+ *    each pair costs ~3.5k. s[12] (first spare) is the time since the last heading fix (the `elapsed` of
  *    gnc_rover_heading_fix); the survival heater is on while the Sun is below the horizon;
  *    while drilling the rover stands still (v = omega = 0) and the drill state machine runs
  *    (the app starts a hole by setting the drill mode s[7] to 1); mode is the caller's.
@@ -48,6 +52,7 @@
 
 #include "gnc.h"
 #include "gnc_finite.h"
+#include "gnc_rover.h"
 #include "gnc_sweep.h"
 
 /* Inspector state s. */
@@ -302,7 +307,7 @@ gnc_status gnc_rover_step(float *s, const float *in, const float *prm, const flo
 {
     float st[GNC_ROVER_STEP_SIZE];
     float res[GNC_ROVER_OUT];
-    float cond[2], cmd[2];
+    float cond[2], cmd[2], heading_cs[2];
     float dt = in[RI_DT];
     float soc, net_w;
     int index, done = 0, drilling;
@@ -320,19 +325,13 @@ gnc_status gnc_rover_step(float *s, const float *in, const float *prm, const flo
     memcpy(st, s, sizeof st);
     drilling = in[RI_DRILLING] > 0.5f;
 
-    /* Navigation: odometry, then the sun azimuth fix with the time since the last one. */
-    rc = gnc_rover_odometry(st + RS_NAV, in[RI_V_LEFT], in[RI_V_RIGHT], in[RI_GYRO_Z], dt, prm[RP_SIGMA_GYRO]);
+    /* Navigation: odometry (with cos, sin of the new heading for the steering below). */
+    rc = gnc_rover_odometry_cs(st + RS_NAV, in[RI_V_LEFT], in[RI_V_RIGHT], in[RI_GYRO_Z], dt, prm[RP_SIGMA_GYRO],
+                               heading_cs);
     if (rc != GNC_OK) {
         return rc;
     }
     st[RS_SINCE_FIX] += dt;
-    if (in[RI_SUN_FIX_VALID] > 0.5f) {
-        rc = gnc_rover_heading_fix(st + RS_NAV, in[RI_PSI_SUN], prm[RP_VAR_SUN], st[RS_SINCE_FIX]);
-        if (rc != GNC_OK) {
-            return rc;
-        }
-        st[RS_SINCE_FIX] = 0.0f;
-    }
 
     /* Power, with the survival heater on while the Sun is below the local horizon. */
     soc = st[RS_SOC];
@@ -344,15 +343,27 @@ gnc_status gnc_rover_step(float *s, const float *in, const float *prm, const flo
     }
     st[RS_SOC] = soc;
 
-    /* Path following (speed limited by slope and the state of charge just computed). */
+    /* Path following (speed limited by slope and the state of charge just computed), on the
+     * odometry heading. */
     cond[0] = in[RI_SLOPE_AHEAD];
     cond[1] = soc;
     index = (int)st[RS_INDEX];
-    rc = gnc_pure_pursuit(st + RS_NAV, path, n_points, &index, prm + RP_LIMITS, cond, cmd, &done);
+    rc = gnc_pure_pursuit_cs(st + RS_NAV, path, n_points, &index, prm + RP_LIMITS, cond, heading_cs[0], heading_cs[1],
+                             cmd, &done);
     if (rc != GNC_OK) {
         return rc;
     }
     st[RS_INDEX] = (float)index;
+
+    /* The sun azimuth fix, with the time since the last one: after the steering, so a large
+     * correction costs no second sinf/cosf pair; it steers from the next cycle (0.1 s later). */
+    if (in[RI_SUN_FIX_VALID] > 0.5f) {
+        rc = gnc_rover_heading_fix(st + RS_NAV, in[RI_PSI_SUN], prm[RP_VAR_SUN], st[RS_SINCE_FIX]);
+        if (rc != GNC_OK) {
+            return rc;
+        }
+        st[RS_SINCE_FIX] = 0.0f;
+    }
 
     /* Drill: the rover stands still while it drills. */
     res[4] = 0.0f;

@@ -27,6 +27,7 @@ S_SWEEP_K, S_SWEEP_MIN2, S_MIN_RANGE, S_SWEEP_SN, S_SWEEP_CS, S_SWEEP_SP, S_SWEE
 RS_SOC, RS_DRILL, RS_INDEX, RS_SINCE_FIX = 5, 6, 10, 12
 
 ABORT_SAMPLES = 64  # cw.c
+PURSUIT_WALK = 4  # gnc_config.h GNC_PURSUIT_WALK: path points a goal search walks past per call
 SWEEP_SAMPLE_CYCLES = 9  # steps.c: cycles of samples per keep-out sweep (then one decision cycle)
 COUNTER_WRAP = 12582912  # steps.c: the step counter runs 0 .. 3 * 2^22 - 1
 SOC_BAND = 0.2  # rover.c
@@ -310,10 +311,12 @@ def goal_point(path, i, p, look):
     if c @ c > look * look:
         t = min(1, t0 + look / np.sqrt(len2)) if len2 > 0 else 1
         return a + t * d, i
-    ends = path[i + 1 :] - p
+    ends = path[i + 1 : i + 1 + PURSUIT_WALK] - p  # at most PURSUIT_WALK points per call
     outside = np.nonzero((ends * ends).sum(axis=1) > look * look)[0]
     if not len(outside):
-        return path[-1], len(path) - 2
+        if i + PURSUIT_WALK >= len(path) - 1:
+            return path[-1], len(path) - 2
+        return path[i + PURSUIT_WALK], i + PURSUIT_WALK  # the next call walks on from there
     j = i + outside[0]
     a, d = path[j], path[j + 1] - path[j]
     f = a - p
@@ -392,15 +395,6 @@ def rover_step(s, inp, prm, path, n_points, out):
     nav[2] = wrap_pi(nav[2] + w * dt)
     nav[4] += prm[5] * prm[5] * dt
     s[RS_SINCE_FIX] += dt
-    if inp[3] > 0.5:  # sun azimuth fix: scalar Kalman update, bias through the elapsed time
-        p, var = nav[4], prm[6]
-        k = p / (p + var)
-        nu = wrap_pi(inp[4] - nav[2])
-        nav[2] = wrap_pi(nav[2] + k * nu)
-        nav[4] = p * var / (p + var)
-        if s[RS_SINCE_FIX] >= BIAS_MIN_ELAPSED:
-            nav[3] -= BIAS_GAIN * k * nu / s[RS_SINCE_FIX]
-        s[RS_SINCE_FIX] = 0
     # power, heater on while the Sun is below the horizon
     elev, az, horizon = inp[5], inp[6], prm[13]
     area, eff, flux, capacity, heater_w, base_w = prm[7:13]
@@ -409,6 +403,15 @@ def rover_step(s, inp, prm, path, n_points, out):
     s[RS_SOC] = np.clip(s[RS_SOC] + net * dt / capacity, 0, 1)
     v, omega, seg, done = pure_pursuit(nav[0:3], path, int(s[RS_INDEX]), prm[0:5], inp[7], s[RS_SOC])
     s[RS_INDEX] = seg
+    if inp[3] > 0.5:  # sun azimuth fix after the steering (steps.c): scalar Kalman update, bias through the elapsed time
+        p, var = nav[4], prm[6]
+        k = p / (p + var)
+        nu = wrap_pi(inp[4] - nav[2])
+        nav[2] = wrap_pi(nav[2] + k * nu)
+        nav[4] = p * var / (p + var)
+        if s[RS_SINCE_FIX] >= BIAS_MIN_ELAPSED:
+            nav[3] -= BIAS_GAIN * k * nu / s[RS_SINCE_FIX]
+        s[RS_SINCE_FIX] = 0
     dcmd = np.zeros(2, s.dtype)
     if inp[11] > 0.5:  # the rover stands still while it drills
         v = omega = 0

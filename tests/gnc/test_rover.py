@@ -146,6 +146,28 @@ def test_pure_pursuit_index_advances_past_corner(rv):
     assert rc == OK and index == 1 and cmd[1] > 0.0  # goal point on the next side: turn left
 
 
+def test_pure_pursuit_walks_at_most_pursuit_walk_points_per_call(rv, gnc):
+    """gnc.h: on a dense path the goal search stops after GNC_PURSUIT_WALK points inside the
+    lookahead (bounded cost per call); the goal is the last point reached, the index moves to
+    it, and successive calls reach the point where the path leaves the lookahead circle."""
+    walk = gnc[1].GNC_PURSUIT_WALK
+    look = float(LIMITS[2])
+    dense = np.array([(0.025 * k, 0.0) for k in range(64)], np.float32).ravel()  # 40 points per lookahead
+    pose, index, seen = f32(0.0, 0.01, 0.0), 0, []
+    while True:
+        rc, cmd, nxt, done = rv.pure_pursuit(pose, dense, index, LIMITS, COND_OK)
+        assert rc == OK and done == 0 and index < nxt <= index + walk
+        seen.append(nxt)
+        if nxt - index < walk:
+            break
+        index = nxt
+    assert seen[:-1] == list(range(walk, walk * len(seen), walk))
+    # the last call found the exit of the lookahead circle: the goal is on the segment into
+    # which the path leaves it, the one ending at the first point farther than `look`
+    first_out = next(k for k in range(64) if math.hypot(0.025 * k, 0.01) > look)
+    assert seen[-1] == first_out - 1
+
+
 def test_pure_pursuit_errors(rv):
     pose = f32(0.0, 0.0, 0.0)
     cmd = f32(7.0, 7.0)

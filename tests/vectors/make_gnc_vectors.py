@@ -504,6 +504,11 @@ def build_cases(rng):
         ("long lookahead", [3.0, 1.0, -0.2], 0, [0.5, 1.0, 4.0, 0.3, 0.2], [0.1, 0.7]),
     ):
         add("pure_pursuit", label, pose=pose, path=path, n_points=5, index=idx, limits=lm, cond=cond)
+    dense = [v for k in range(64) for v in (0.025 * k, 0.002 * k * k / 64.0)]  # 40 points per lookahead
+    for label, idx in (("dense path: the walk stops after GNC_PURSUIT_WALK points", 0),
+                       ("dense path: the walk reaches the circle's exit", 36)):
+        add("pure_pursuit", label, pose=[0.0, 0.01, 0.02], path=dense, n_points=64, index=idx, limits=lim,
+            cond=[0.05, 0.8])
     add("pure_pursuit", "65 points", ERANGE, pose=[0, 0, 0], path=[0.0] * 130, n_points=65, index=0, limits=lim,
         cond=[0, 0.9])
     add("pure_pursuit", "one point", EINVAL, pose=[0, 0, 0], path=[0, 0], n_points=1, index=0, limits=lim,
@@ -663,6 +668,13 @@ def build_cases(rng):
          [0.0, 0.0, 0.0, 0.0, 0.0, -0.1, 0.0, 0.0, 2.0, 1.0, 300.0, 1.0, 0.1]),
     ):
         add("rover_step", label, s=s, in_=inp, prm=rprm, path=path, n_points=5)
+    # A dense path (64 points 2.5 cm apart on a gentle arc, all inside the 1 m lookahead) at its first
+    # cycle with a sun fix: the goal search walks every point (the dearest pure pursuit).
+    dense = [v for k in range(64) for v in (0.025 * k, 0.002 * k * k / 64.0)]
+    add("rover_step", "dense path, first cycle, sun fix", s=[0.0, 0.0, 0.01, 1e-4, 1e-3, 0.6, 0, 0, 0, 0, 0, 0, 90.0, 0],
+        in_=[0.1, 0.1, 0.05, 1.0, 0.02, 0.4, 0.3, 0.05, 0, 0, 0, 0.0, 0.1], prm=rprm, path=dense, n_points=64)
+    add("rover_step", "drilling on a dense path, sun fix", s=[0.0, 0.0, 0.01, 1e-4, 1e-3, 0.8, 0.5, 1, 30, 0, 0, 0, 90.0, 0],
+        in_=[0.0, 0.0, 0.0, 1.0, 0.02, 0.4, 0.3, 0.05, 2.0, 1.0, 300.0, 1.0, 0.1], prm=rprm, path=dense, n_points=64)
     add("rover_step", "65 points", ERANGE, s=[0.0] * 14, in_=[0.0] * 12 + [0.1], prm=rprm, path=[0.0] * 130,
         n_points=65)
     add("rover_step", "nan wheel speed", ENAN, s=[0.0] * 14, in_=[NAN] + [0.0] * 11 + [0.1], prm=rprm, path=path,
