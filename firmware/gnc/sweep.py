@@ -44,7 +44,7 @@ def sweep_part(x, off, n, horizon, hdt, count, k0, k1, sn0, cs0, best2):
     dc = -sn0 * sd - cs0 * (0.5 * lam)
     vx, vy, vz = wx * sn0 + a2 * cs0, b1 * sn0 + b2 * cs0, wz * sn0 + z0 * cs0
     dx, dy, dz = wx * ds + a2 * dc, b1 * ds + b2 * dc, wz * ds + z0 * dc
-    kf = float(k0)
+    lin = b0 + e * k0  # the secular term, a running sum set exactly every 32 samples (gnc_sweep.h)
     for k in range(k0, k1):
         if k == count - 1:
             u = n * horizon
@@ -55,7 +55,7 @@ def sweep_part(x, off, n, horizon, hdt, count, k0, k1, sn0, cs0, best2):
             pz = wz * s + z0 * c
         else:
             px = a0 + vx
-            py = b0 + e * kf + vy
+            py = lin + vy
             pz = vz
         r2 = px * px + py * py + pz * pz
         if r2 < best2:
@@ -66,7 +66,10 @@ def sweep_part(x, off, n, horizon, hdt, count, k0, k1, sn0, cs0, best2):
         dy -= lam * vy
         vz += dz
         dz -= lam * vz
-        kf += 1.0
+        if (k + 1) % 32 == 0:
+            lin = b0 + e * (k + 1)
+        else:
+            lin += e
     return best2
 
 
