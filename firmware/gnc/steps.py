@@ -21,13 +21,14 @@ _INSPECTOR_OUT = const(15)
 _S_HCMD = const(47)  # MEKF | BDOT | h_cmd
 _S_CW = const(50)
 _S_COUNTER = const(57)
-_S_SWEEP_K = const(58)  # spare[0..6]: keep-out sweep (steps.c)
+_S_SWEEP_K = const(58)  # spare[0..7]: keep-out sweep (steps.c)
 _S_SWEEP_MIN2 = const(59)
 _S_MIN_RANGE = const(60)
 _S_SWEEP_SN = const(61)
 _S_SWEEP_CS = const(62)
 _S_SWEEP_SP = const(63)
 _S_SWEEP_CP = const(64)
+_S_SWEEP_U = const(65)  # spare[7]: the angle n per hdt that spare[5..6] rotate by
 _SWEEP_SAMPLE_CYCLES = const(9)  # SWEEP_SAMPLE_CYCLES of steps.c (then one decision cycle)
 _COUNTER_WRAP = 12582912.0  # COUNTER_WRAP of steps.c (3 * 2^22)
 _KEEPOUT_MAX_SAMPLES = const(4096)
@@ -155,7 +156,7 @@ def inspector_step(s, in_, prm, out):
         _m[0] = _m[1] = _m[2] = 0.0
     # guidance: this cycle's part of the keep-out sweep; in its decision cycle no samples, the
     # minimum declared and, below the radius, the abort burn from the current state (steps.c)
-    unsafe = False
+    unsafe = valid = False
     if decide:
         st[_S_SWEEP_K] = 0.0
         st[_S_MIN_RANGE] = math.sqrt(st[_S_SWEEP_MIN2])
@@ -164,23 +165,26 @@ def inspector_step(s, in_, prm, out):
             _take(_rel, in_, 33)
             abort_burn(_rel, n, radius, _dv)
     else:
+        # the part rotation kept with its angle (spare[5..7]); not valid -> a setup cycle (the
+        # pair, no samples); a sweep whose next sin, cos are not a unit pair starts over (steps.c)
+        u = n * (per * hdt)
+        valid = unit_pair(st[_S_SWEEP_SP], st[_S_SWEEP_CP]) and abs(st[_S_SWEEP_U] - u) <= 1e-6 * u
+        if k0 != 0 and not (valid and unit_pair(st[_S_SWEEP_SN], st[_S_SWEEP_CS])):
+            k0 = 0
+    if not decide and k0 == 0 and not valid:  # setup cycle
+        st[_S_SWEEP_SP] = math.sin(u)
+        st[_S_SWEEP_CP] = math.cos(u)
+        st[_S_SWEEP_U] = u
+        st[_S_SWEEP_K] = 0.0
+    elif not decide:
         if k0 == 0:
             for i in range(6):
                 st[_S_CW + i] = in_[33 + i]
             min2 = 3.0e38
             sn0, cs0 = 0.0, 1.0
-            u = n * (per * hdt)
-            st[_S_SWEEP_SP] = math.sin(u)
-            st[_S_SWEEP_CP] = math.cos(u)
         else:
             min2 = st[_S_SWEEP_MIN2]
             sn0, cs0 = st[_S_SWEEP_SN], st[_S_SWEEP_CS]
-            if not (unit_pair(sn0, cs0) and unit_pair(st[_S_SWEEP_SP], st[_S_SWEEP_CP])):
-                u = n * (k0 * hdt)
-                sn0, cs0 = math.sin(u), math.cos(u)
-                u = n * (per * hdt)
-                st[_S_SWEEP_SP] = math.sin(u)
-                st[_S_SWEEP_CP] = math.cos(u)
         k1 = min(k0 + per, count)
         min2 = sweep_part(st, _S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2)
         st[_S_SWEEP_MIN2] = min2

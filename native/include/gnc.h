@@ -43,7 +43,7 @@ typedef int gnc_status;
 #define GNC_ROVER_NAV_SIZE 5    /* [x, y, psi, gyro_bias, psi_variance] */
 #define GNC_DRILL_SIZE 4        /* [depth m, mode, cycles in mode, last fault] */
 /* GNC_INSPECTOR_SIZE: GNC_MEKF_SIZE | GNC_BDOT_SIZE | h_cmd[3] | cw[6] | mode | step counter | spare[8]
- * (cw and spare[0..6]: the keep-out sweep, see gnc_inspector_step) */
+ * (cw and spare[0..7]: the keep-out sweep, see gnc_inspector_step) */
 #define GNC_INSPECTOR_SIZE 66
 #define GNC_ROVER_STEP_SIZE 14  /* nav[5] | soc | drill[4] | target index | mode | spare[2] */
 
@@ -202,11 +202,16 @@ gnc_status gnc_rover_kinematics(float *pose, float v, float omega, float dt);
  *    is reported at most 10 cycles (1 s, one guidance cycle) after the state it was predicted
  *    from, and the abort never shares a cycle with samples or a measurement update. Other
  *    cycles return GNC_OK with a zero flag and dv. A new sweep starts in the cycle after.
+ *    The rotation from one part's first sample to the next's (sin, cos of u = n per horizon_dt)
+ *    is kept with u; when it is missing or stale (a zero-filled spare, a changed n, horizon or
+ *    horizon_dt, a damaged state) the cycle that would start a sweep is a SETUP cycle instead:
+ *    it computes the rotation, takes no samples, and the sweep starts in the next cycle (so the
+ *    first declaration after a start comes after 11 cycles); a sweep whose stored sin, cos are
+ *    not unit pairs starts over. No sample cycle calls sinf/cosf.
  *    spare[0] next sample of the sweep (0: a new sweep starts; count: its decision cycle),
- *    [1] its running minimum squared range, [2] min_range of the last sweep, [3..4] sin, cos of n t at the next part's first
- *    sample, [5..6] sin, cos of the rotation from one part to the next (recomputed when not a
- *    unit pair); a zero-filled spare starts a sweep. EINVAL / ERANGE for the keep-out
- *    parameters as gnc_keepout_check, checked every cycle. */
+ *    [1] its running minimum squared range, [2] min_range of the last sweep, [3..4] sin, cos
+ *    of n t at the next part's first sample, [5..6] sin, cos of the part rotation, [7] its u.
+ *    EINVAL / ERANGE for the keep-out parameters as gnc_keepout_check, checked every cycle. */
 #define GNC_INSPECTOR_IN 40
 #define GNC_INSPECTOR_PRM 24
 #define GNC_INSPECTOR_OUT 15

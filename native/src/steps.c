@@ -67,6 +67,7 @@
 #define S_SWEEP_CS (S_COUNTER + 5)    /* spare[4] */
 #define S_SWEEP_SP (S_COUNTER + 6)    /* spare[5] */
 #define S_SWEEP_CP (S_COUNTER + 7)    /* spare[6] */
+#define S_SWEEP_U (S_COUNTER + 8)     /* spare[7]: the angle n per hdt that spare[5..6] rotate by */
 /* Inspector schedule (gnc.h): a keep-out sweep takes at most SWEEP_SAMPLE_CYCLES cycles of
  * samples, then one decision cycle (10 in all); the step counter runs 0 .. WRAP - 1
  * (3 * 2^22: exact in float32 and a multiple of the three sensor slots; 14.6 days at 10 Hz). */
@@ -162,8 +163,8 @@ static int pick_sensor(float counter, const float *in)
     return -1;
 }
 
-/* (sn, cs) of a stored rotation, or 0 when they are not a unit pair (a zero-filled or damaged
- * state): then the caller recomputes them. */
+/* (sn, cs) of a stored rotation, or 0 when they are not a unit pair (a damaged or hand-made
+ * sweep state): the sweep then starts over. */
 static int unit_pair(float sn, float cs)
 {
     float d = sn * sn + cs * cs - 1.0f;
@@ -176,9 +177,9 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
     float res[GNC_INSPECTOR_OUT];
     float w_est[3], limits[2];
     float dt = in[I_DT], n = prm[P_N], horizon = prm[P_HORIZON], hdt = prm[P_HORIZON_DT], radius = prm[P_RADIUS];
-    float min2, counter, sn0, cs0, u;
+    float min2, counter, sn0, cs0, u = 0.0f;
     gnc_status rc, keepout = GNC_OK;
-    int i, count, per, k0, k1, decide;
+    int i, count, per, k0, k1, decide, valid = 0;
 
     if (!gnc_finite_n(s, GNC_INSPECTOR_SIZE) || !gnc_finite_n(in, GNC_INSPECTOR_IN) ||
         !gnc_finite_n(prm, GNC_INSPECTOR_PRM)) {
@@ -257,6 +258,26 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
             }
         }
     } else {
+        /* The rotation from one part's first sample to the next's, sin and cos of u = n per hdt,
+         * is kept in the state with u (spare[5..7]): a sweep needs no sinf/cosf while it is
+         * valid. When it is not (the first sweep after a start, a changed n, horizon or dt, a
+         * damaged state) this cycle is a SETUP cycle: it computes the pair and takes no samples;
+         * the sweep starts in the next cycle. A sweep whose sin, cos at its next part are not a
+         * unit pair is damaged (or hand-made): it starts over rather than trust its running
+         * minimum. So no sample cycle pays for trigonometry: with 34 samples and a vector update
+         * a first part with sinf/cosf cost up to ~151k instructions on the Cortex-M0. */
+        u = n * ((float)per * hdt);
+        valid = unit_pair(st[S_SWEEP_SP], st[S_SWEEP_CP]) && fabsf(st[S_SWEEP_U] - u) <= 1e-6f * u;
+        if (k0 != 0 && (!valid || !unit_pair(st[S_SWEEP_SN], st[S_SWEEP_CS]))) {
+            k0 = 0;
+        }
+    }
+    if (!decide && k0 == 0 && !valid) { /* setup cycle */
+        st[S_SWEEP_SP] = sinf(u);
+        st[S_SWEEP_CP] = cosf(u);
+        st[S_SWEEP_U] = u;
+        st[S_SWEEP_K] = 0.0f;
+    } else if (!decide) {
         if (k0 == 0) { /* a new sweep: from the relative state of this cycle */
             for (i = 0; i < GNC_CW_SIZE; i++) {
                 st[S_CW + i] = in[I_REL + i];
@@ -264,21 +285,10 @@ gnc_status gnc_inspector_step(float *s, const float *in, const float *prm, float
             min2 = 3.0e38f;
             sn0 = 0.0f;
             cs0 = 1.0f;
-            u = n * ((float)per * hdt); /* the rotation from one part's first sample to the next's */
-            st[S_SWEEP_SP] = sinf(u);
-            st[S_SWEEP_CP] = cosf(u);
         } else {
             min2 = st[S_SWEEP_MIN2];
             sn0 = st[S_SWEEP_SN];
             cs0 = st[S_SWEEP_CS];
-            if (!unit_pair(sn0, cs0) || !unit_pair(st[S_SWEEP_SP], st[S_SWEEP_CP])) {
-                u = n * ((float)k0 * hdt);
-                sn0 = sinf(u);
-                cs0 = cosf(u);
-                u = n * ((float)per * hdt);
-                st[S_SWEEP_SP] = sinf(u);
-                st[S_SWEEP_CP] = cosf(u);
-            }
         }
         k1 = k0 + per < count ? k0 + per : count;
         min2 = gnc_sweep_part(st + S_CW, n, horizon, hdt, count, k0, k1, sn0, cs0, min2);

@@ -23,7 +23,7 @@ MEKF = 43
 S_HCMD = 47
 S_CW = 50
 S_COUNTER = 57
-S_SWEEP_K, S_SWEEP_MIN2, S_MIN_RANGE, S_SWEEP_SN, S_SWEEP_CS, S_SWEEP_SP, S_SWEEP_CP = range(58, 65)
+S_SWEEP_K, S_SWEEP_MIN2, S_MIN_RANGE, S_SWEEP_SN, S_SWEEP_CS, S_SWEEP_SP, S_SWEEP_CP, S_SWEEP_U = range(58, 66)
 RS_SOC, RS_DRILL, RS_INDEX, RS_SINCE_FIX = 5, 6, 10, 12
 
 ABORT_SAMPLES = 64  # cw.c
@@ -267,7 +267,7 @@ def inspector_step(s, inp, prm, out):
     # keep-out sweep: this cycle's part of the prediction from the state latched at its start,
     # or its decision cycle: the minimum declared, the abort burn when below the radius
     rel = inp[33:39]
-    unsafe = False
+    unsafe = valid = False
     dv = np.zeros(3, s.dtype)
     if decide:
         s[S_SWEEP_K] = 0
@@ -276,6 +276,18 @@ def inspector_step(s, inp, prm, out):
         if unsafe:
             dv = abort_burn(rel, n, radius)
     else:
+        # the part rotation kept with its angle: not valid -> a setup cycle; a damaged sweep
+        # starts over (steps.c)
+        u = n * (per * hdt)
+        pairs = s[S_SWEEP_SN : S_SWEEP_CP + 1].astype(np.float64)
+        unit_sn, unit_sp = (abs(pairs[0:2] @ pairs[0:2] - 1) < 1e-3), (abs(pairs[2:4] @ pairs[2:4] - 1) < 1e-3)
+        valid = unit_sp and abs(s[S_SWEEP_U] - u) <= 1e-6 * u
+        if k0 and not (valid and unit_sn):
+            k0 = 0
+    if not decide and k0 == 0 and not valid:  # setup cycle: the pair, no samples
+        s[S_SWEEP_SP : S_SWEEP_U + 1] = np.sin(u), np.cos(u), u
+        s[S_SWEEP_K] = 0
+    elif not decide:
         if k0 == 0:
             s[S_CW : S_CW + 6] = rel
             min2 = np.inf

@@ -265,7 +265,8 @@ def test_numpy_inspector_step_matches_c(dtype, state):
         # the schedule: sweep index and declared minimum exactly where the C has them
         assert s_n[58] == s_c[58] and (out_n[10] == 0) == (out_c[10] == 0)
     # the declaration (and any abort) only at each sweep's last (decision) cycle
-    assert unsafe_at == ([] if state == "ellipse" else [SWEEP - 1, 2 * SWEEP - 1])
+    # from a zero state: a setup cycle (the part rotation), then sweeps of SWEEP cycles
+    assert unsafe_at == ([] if state == "ellipse" else [SWEEP, 2 * SWEEP])
     assert s_c[57] == RUN_STEPS and out_c[0:3].any() and out_c[3:6].any()
 
 

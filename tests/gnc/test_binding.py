@@ -406,12 +406,14 @@ def test_binding_inspector_step_c_matches_fallback(rel, unsafe):
     s_c, inp, prm = _inspector_inputs(rel)
     s_py = array("f", s_c)
     out_c, out_py = zeros(native.INSPECTOR_OUT), zeros(native.INSPECTOR_OUT)
-    for _ in range(9):  # the keep-out sweep spans 10 steps (gnc.h); its last one declares
+    # from a zero state: one setup cycle, then the keep-out sweep's 10 steps (gnc.h); its last
+    # one declares
+    for _ in range(10):
         assert native.inspector_step(s_c, inp, prm, out_c) is False
         assert _run_inspector_fallback(s_py, inp, prm, out_py) is False
     assert native.inspector_step(s_c, inp, prm, out_c) is unsafe
     assert _run_inspector_fallback(s_py, inp, prm, out_py) is unsafe
-    assert out_c[11] == (1.0 if unsafe else 0.0) and s_c[57] == 10.0
+    assert out_c[11] == (1.0 if unsafe else 0.0) and s_c[57] == 11.0
     # float32 C against the fallback's double arithmetic: relative 1e-4 plus a small floor
     np.testing.assert_allclose(np.array(out_c), np.array(out_py), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(np.array(s_c), np.array(s_py), rtol=1e-4, atol=1e-9)

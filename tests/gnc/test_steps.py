@@ -26,14 +26,20 @@ def f32(v):
     return array("f", v)
 
 
-def state(counter=0.0):
+def state(counter=0.0, prm=PRM):
+    """A converged filter at rest with the keep-out sweep's part rotation in place (spare[5..7],
+    as a setup cycle leaves it), so the next step starts a sweep."""
     s = [0.0] * native.INSPECTOR_SIZE
     s[0] = 1.0
     for i in range(3):
         s[7 + 7 * i] = 1e-4
         s[7 + 7 * (i + 3)] = 1e-8
     s[57] = counter
-    return f32(s)
+    s = f32(s)
+    count = int(math.ceil(prm[22] / prm[23])) + 1
+    u = np.float32(prm[20]) * (np.float32(-(-count // 9)) * np.float32(prm[23]))  # steps.c: n * (per * hdt)
+    s[63], s[64], s[65] = math.sin(u), math.cos(u), u
+    return s
 
 
 def inputs(rel, star=True, sun=True, mag=True):
@@ -110,7 +116,7 @@ def test_steps_inspector_sweep_declares_keepout_minimum_within_ten_cycles(pos, v
     per = -(-count // 9)
     cycles = -(-count // per) + 1  # at most 9 of samples, then the decision cycle
     assert cycles <= 10
-    s, out = state(), f32([0.0] * native.INSPECTOR_OUT)
+    s, out = state(prm=prm), f32([0.0] * native.INSPECTOR_OUT)
     unsafe = []
     for k in range(cycles):
         # the relative state moves during the sweep; the sweep predicts from its first cycle's
@@ -156,3 +162,44 @@ def test_steps_inspector_decision_cycle_only_propagates(counter):
     np.testing.assert_array_equal(np.array(s[0:43]), want)
     assert out[10] == pytest.approx(30.0) and s[58] == 0.0 and s[57] == counter + 1.0
     assert list(s[50:56]) + [s[60]] + list(s[61:65]) == before[:6] + [out[10]] + before[7:]
+
+
+def test_steps_inspector_damaged_sweep_state_starts_the_sweep_over():
+    """sin, cos at the next part that are not a unit pair mean a damaged (or hand-made) sweep
+    state: the step starts a new sweep from this cycle's relative state instead of trusting the
+    running minimum (steps.c), and the sweep then declares within its 10 cycles as usual; a
+    damaged part rotation costs a setup cycle first."""
+    s, out, prm = state(), f32([0.0] * native.INSPECTOR_OUT), f32(PRM)
+    s[58], s[59] = 170.0, 1.0  # mid-sweep, with a bogus running minimum of 1 m
+    s[61:63] = f32([0.5, 0.5])
+    rel = [0.0, -300.0, 0.0, 0.0, 0.0, 0.0]
+    damaged_rotation = state()
+    damaged_rotation[58], damaged_rotation[63:65] = 170.0, f32([0.5, 0.5])
+    native.inspector_step(damaged_rotation, inputs(rel), prm, out)
+    assert damaged_rotation[58] == 0.0 and damaged_rotation[63] ** 2 + damaged_rotation[64] ** 2 == pytest.approx(1.0)
+    assert native.inspector_step(s, inputs(rel), prm, out) is False
+    assert s[58] == 34.0 and list(s[50:56]) == rel  # the first part of a new sweep, latched now
+    for _ in range(9):
+        unsafe = native.inspector_step(s, inputs(rel), prm, out)
+    assert unsafe is False and out[10] == pytest.approx(300.0, rel=1e-5)  # not the bogus 1 m
+
+
+def test_steps_inspector_setup_cycle_before_the_first_sweep_and_after_a_parameter_change():
+    """Without a valid part rotation (a zero state, or n / horizon / dt changed) the step spends
+    one setup cycle on its sinf/cosf (no samples), then the sweep runs as usual."""
+    s, out, prm = f32([0.0] * native.INSPECTOR_SIZE), f32([0.0] * native.INSPECTOR_OUT), list(PRM)
+    s[0] = 1.0
+    for i in range(3):
+        s[7 + 7 * i], s[7 + 7 * (i + 3)] = 1e-4, 1e-8
+    rel = [0.0, -300.0, 0.0, 0.0, 0.0, 0.0]
+    assert native.inspector_step(s, inputs(rel), f32(prm), out) is False
+    u = np.float32(N) * (np.float32(34.0) * np.float32(10.0))
+    assert s[58] == 0.0 and s[65] == u and s[63] == pytest.approx(math.sin(u)) and list(s[50:56]) == [0.0] * 6
+    assert native.inspector_step(s, inputs(rel), f32(prm), out) is False
+    assert s[58] == 34.0 and list(s[50:56]) == rel  # the first part
+    prm[23] = 12.0  # horizon_dt changed mid-sweep: 251 samples, 28 per part, another rotation
+    assert native.inspector_step(s, inputs(rel), f32(prm), out) is False
+    assert s[58] == 0.0 and s[65] == np.float32(N) * (np.float32(28.0) * np.float32(12.0))
+    for _ in range(10):
+        native.inspector_step(s, inputs(rel), f32(prm), out)
+    assert s[58] == 0.0 and out[10] == pytest.approx(300.0, rel=1e-5)

@@ -600,7 +600,7 @@ def build_cases(rng):
     # sweep position: 301 samples, ceil(301 / 9) = 34 per cycle over 9 cycles (steps.c): 0 the first
     # part, 170 a middle one, 272 the last part, 301 the decision cycle (declares, aborts)
     sweep_per = -(-301 // 9)
-    def inspector_case(rng, label, rel, sun, star, counter, sweep_k, min2=None):
+    def inspector_case(rng, label, rel, sun, star, counter, sweep_k, min2=None, damaged=False, setup=False):
         q_true = rand_quat(rng)
         s = np.zeros(66)
         s[0:43] = mekf_state(rng, q=qmul(q_true, rand_quat(rng, max_angle=0.02)), sig_att=0.02)
@@ -608,12 +608,16 @@ def build_cases(rng):
         s[47:50] = rng.normal(scale=0.01, size=3)
         s[50:56] = rel
         s[57] = counter
-        if sweep_k:  # mid-sweep: position, running minimum (the start's), sin/cos at the part, per part
-            s[58:65] = [sweep_k, float(np.dot(rel[:3], rel[:3])), 0.0, np.sin(N_LEO * sweep_k * 10.0),
-                        np.cos(N_LEO * sweep_k * 10.0), np.sin(N_LEO * sweep_per * 10.0),
-                        np.cos(N_LEO * sweep_per * 10.0)]
+        if not setup:  # the part rotation and its angle as the C computes it (float32 n * (per dt))
+            u = float(np.float32(N_LEO) * np.float32(sweep_per * 10.0))
+            s[63:66] = [np.sin(u), np.cos(u), u]
+        if sweep_k:  # mid-sweep: position, running minimum (the start's), sin/cos at the part
+            s[58:63] = [sweep_k, float(np.dot(rel[:3], rel[:3])), 0.0, np.sin(N_LEO * sweep_k * 10.0),
+                        np.cos(N_LEO * sweep_k * 10.0)]
             if min2 is not None:  # what the sweep's earlier parts found
                 s[59] = min2
+            if damaged:  # sin, cos at the next part not a unit pair: the sweep starts over
+                s[61:63] = [0.5, 0.5]
         sun_ref = unit(rng.normal(size=3))
         mag_ref = unit(rng.normal(size=3))
         inp = np.zeros(40)
@@ -652,6 +656,9 @@ def build_cases(rng):
         ("first part, magnetometer update", [-23.7, 141.3, -11.9, 0.0117, -0.0139, 0.0213], False, False, 14.0, 0),
         ("last part, sun update", [0, -300, 0, 0, 0, 0], True, False, 13.0, 8 * sweep_per),
         ("near the V-bar, outside the sphere: decision cycle aborts", near, True, True, 13.0, 301, 100.0),
+        ("damaged sweep state mid-sweep: starts over, magnetometer update", near, False, False, 14.0, 5 * sweep_per,
+         100.0, True),
+        ("setup cycle (no part rotation yet), magnetometer update", near, False, False, 14.0, 0, None, False, True),
     ):
         inspector_case(rng_dear, *args)
     s_bad = np.zeros(66)
