@@ -12,8 +12,9 @@
 /* gnc_rover_odometry; also writes cos, sin of the new heading to cs_sn[0..1]. */
 gnc_status gnc_rover_odometry_cs(float *nav, float v_left, float v_right, float gyro_z, float dt, float sigma_gyro,
                                  float *cs_sn);
-/* gnc_pure_pursuit with cs, sn = cos, sin of pose[2] given by the caller. */
+/* gnc_pure_pursuit with cs, sn = cos, sin of pose[2] given by the caller; path_checked != 0:
+ * the caller has already checked path's 2 n_points floats finite (the rover step does). */
 gnc_status gnc_pure_pursuit_cs(const float *pose, const float *path, int n_points, int *index, const float *limits,
-                               const float *cond, float cs, float sn, float *cmd, int *done);
+                               const float *cond, float cs, float sn, int path_checked, float *cmd, int *done);
 
 #endif

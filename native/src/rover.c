@@ -22,6 +22,7 @@
 #include "gnc.h"
 #include "gnc_finite.h"
 #include "gnc_rover.h"
+#include "gnc_vec.h"
 
 #define ROVER_PI 3.14159265358979f
 #define ROVER_TWO_PI 6.28318530717959f
@@ -151,14 +152,16 @@ static int goal_point(const float *path, int n_points, int i, float px, float py
 gnc_status gnc_pure_pursuit(const float *pose, const float *path, int n_points, int *index, const float *limits,
                             const float *cond, float *cmd, int *done)
 {
+    float cs = 1.0f, sn = 0.0f;
     if (pose == NULL) {
         return GNC_EINVAL;
     }
-    return gnc_pure_pursuit_cs(pose, path, n_points, index, limits, cond, cosf(pose[2]), sinf(pose[2]), cmd, done);
+    gnc_sincosf(pose[2], &sn, &cs);
+    return gnc_pure_pursuit_cs(pose, path, n_points, index, limits, cond, cs, sn, 0, cmd, done);
 }
 
 gnc_status gnc_pure_pursuit_cs(const float *pose, const float *path, int n_points, int *index, const float *limits,
-                               const float *cond, float cs, float sn, float *cmd, int *done)
+                               const float *cond, float cs, float sn, int path_checked, float *cmd, int *done)
 {
     float v_max, omega_max, look, slope_limit, reserve, slope, soc;
     float gx, gy, dx, dy, xr, yr, d2, kappa, f_slope, f_soc, v, omega, lx, ly;
@@ -174,8 +177,8 @@ gnc_status gnc_pure_pursuit_cs(const float *pose, const float *path, int n_point
     if (n_points < 2 || *index < 0 || *index > n_points - 2) {
         return GNC_EINVAL;
     }
-    if (!gnc_finite_n(pose, GNC_POSE_SIZE) || !gnc_finite_n(path, 2 * n_points) || !gnc_finite_n(limits, 5) ||
-        !gnc_finite_n(cond, 2)) {
+    if (!gnc_finite_n(pose, GNC_POSE_SIZE) || (!path_checked && !gnc_finite_n(path, 2 * n_points)) ||
+        !gnc_finite_n(limits, 5) || !gnc_finite_n(cond, 2)) {
         return GNC_ENAN;
     }
     v_max = limits[0];
@@ -203,8 +206,10 @@ gnc_status gnc_pure_pursuit_cs(const float *pose, const float *path, int n_point
     d2 = dx * dx + dy * dy;
     kappa = d2 > 0.0f ? 2.0f * yr / d2 : 0.0f;
 
-    f_slope = slope >= slope_limit ? 0.0f : fminf(1.0f, 2.0f * (1.0f - slope / slope_limit));
-    f_soc = soc <= reserve ? 0.0f : fminf(1.0f, (soc - reserve) / SOC_BAND);
+    /* full speed up to half the limit without the division (2 (1 - slope / limit) >= 1 there) */
+    f_slope = slope >= slope_limit ? 0.0f
+              : slope <= 0.5f * slope_limit ? 1.0f : fminf(1.0f, 2.0f * (1.0f - slope / slope_limit));
+    f_soc = soc <= reserve ? 0.0f : fminf(1.0f, (soc - reserve) * (1.0f / SOC_BAND));
 
     if (is_done || f_slope <= 0.0f || f_soc <= 0.0f) {
         v = 0.0f;
@@ -235,7 +240,7 @@ gnc_status gnc_rover_odometry(float *nav, float v_left, float v_right, float gyr
 gnc_status gnc_rover_odometry_cs(float *nav, float v_left, float v_right, float gyro_z, float dt, float sigma_gyro,
                                  float *cs_sn)
 {
-    float w, v, half, chord, heading, c, s, h2, ch, sh;
+    float w, v, half, sc, chord, c, s, h2, ch, sh;
 
     if (nav == NULL) {
         return GNC_EINVAL;
@@ -250,23 +255,22 @@ gnc_status gnc_rover_odometry_cs(float *nav, float v_left, float v_right, float 
     w = gyro_z - nav[3];
     v = 0.5f * (v_left + v_right);
     half = 0.5f * w * dt;
-    chord = v * dt * sinc(half);
-    heading = nav[2] + half;
-    c = cosf(heading);
-    s = sinf(heading);
+    sc = sinc(half);
+    chord = v * dt * sc;
+    gnc_sincosf(nav[2] + half, &s, &c); /* the mean heading over the step */
     nav[0] += chord * c;
     nav[1] += chord * s;
     nav[2] = wrap_pi(nav[2] + w * dt);
     nav[4] += sigma_gyro * sigma_gyro * dt;
     /* cos, sin of the new heading (mid-step heading + half): the pair rotated by half, with
-     * sin(half) = half sinc(half) and cos(half) = 1 - 2 sin^2(half / 2) (no cancellation). */
+     * sin(half) = half sinc(half) (sinc as above) and cos(half) by its Taylor series (|half| <
+     * 0.25: truncation below 4e-10). */
     if (fabsf(half) < 0.25f) {
-        sh = half * sinc(half);
-        h2 = 0.5f * half * sinc(0.5f * half);
-        ch = 1.0f - 2.0f * h2 * h2;
+        h2 = half * half;
+        sh = half * sc;
+        ch = 1.0f - h2 * 0.5f * (1.0f - h2 * (1.0f / 12.0f) * (1.0f - h2 * (1.0f / 30.0f)));
     } else {
-        sh = sinf(half);
-        ch = cosf(half);
+        gnc_sincosf(half, &sh, &ch);
     }
     cs_sn[0] = c * ch - s * sh;
     cs_sn[1] = s * ch + c * sh;
@@ -328,7 +332,10 @@ gnc_status gnc_power_step(float *soc, float sun_elev, float sun_az_offset, float
         return GNC_EINVAL;
     }
     if (sun_elev >= horizon) {
-        gen = p[0] * p[1] * p[2] * cosf(sun_elev) * fmaxf(0.0f, cosf(sun_az_offset));
+        float c_az = gnc_cosf(sun_az_offset);
+        if (c_az > 0.0f) { /* facing away from the Sun: no power, no second cosine */
+            gen = p[0] * p[1] * p[2] * gnc_cosf(sun_elev) * c_az;
+        }
     }
     net = gen - p[5] - load_w - (heater_on ? p[4] : 0.0f);
     *soc = clampf(*soc + net * dt / p[3], 0.0f, 1.0f);

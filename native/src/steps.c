@@ -359,7 +359,7 @@ gnc_status gnc_rover_step(float *s, const float *in, const float *prm, const flo
     cond[1] = soc;
     index = (int)st[RS_INDEX];
     rc = gnc_pure_pursuit_cs(st + RS_NAV, path, n_points, &index, prm + RP_LIMITS, cond, heading_cs[0], heading_cs[1],
-                             cmd, &done);
+                             1, cmd, &done);
     if (rc != GNC_OK) {
         return rc;
     }

@@ -102,6 +102,43 @@ def test_pure_pursuit_curvature_matches_coulter_on_offset_line(rv, offset, psi_d
         assert math.copysign(1.0, omega) == -math.copysign(1.0, offset)
 
 
+# Headings on every quadrant, across the quadrant edges (multiples of pi/2) and past +-4 rad, where
+# the core's own sin/cos (gnc_sincosf in gnc_vec.h) hands over to libm's sinf/cosf.
+HEADINGS = sorted(set(np.linspace(-4.6, 4.6, 185).tolist() + [k * math.pi / 2 + d for k in range(-2, 3)
+                                                            for d in (-1e-6, 0.0, 1e-6)] + [-4.0, 4.0, -9.5, 13.0]))
+
+
+def test_pure_pursuit_kappa_matches_coulter_at_any_heading(rv):
+    # the goal point 0.5 m ahead on the line, seen from headings all round: curvature
+    # 2 sin(alpha) / L while the goal is ahead; a turn in place toward it once it is behind
+    look, offset = 0.5, 0.2
+    limits = f32(0.2, 10.0, look, 0.3, 0.25)
+    gx = math.sqrt(look**2 - offset**2)
+    for psi in HEADINGS:
+        psi32 = float(np.float32(psi))
+        rc, cmd, _, done = rv.pure_pursuit(f32(10.0, offset, psi32), LINE, 0, limits, COND_OK)
+        assert (rc, done) == (OK, 0)
+        alpha = math.atan2(-offset, gx) - psi32
+        v, omega = float(cmd[0]), float(cmd[1])
+        if math.cos(alpha) > 1e-3:
+            assert omega / v == pytest.approx(2.0 * math.sin(alpha) / look, rel=1e-5, abs=1e-5), psi
+        elif math.cos(alpha) < -1e-3:
+            assert v == 0.0 and omega == math.copysign(10.0, math.sin(alpha)), psi
+
+
+def test_power_generation_is_cos_elevation_cos_azimuth_at_any_azimuth(rv):
+    # gen = A eta S cos(elev) max(0, cos(az)) from the float32 inputs in float64: the core's cosine
+    # on every quadrant (and libm's past +-4 rad) within a few float32 ulps of the product
+    area_eff_flux = 0.5 * 0.28 * 1361.0
+    for elev in (0.0, 0.05, 0.7, 1.5):
+        for az in HEADINGS:
+            e32, a32 = float(np.float32(elev)), float(np.float32(az))
+            rc, _, net = rv.power(0.5, e32, a32, 0.0, 2.0, 0, POWER, 1.0)
+            assert rc == OK
+            gen = area_eff_flux * math.cos(e32) * max(0.0, math.cos(a32))
+            assert net + 5.0 == pytest.approx(gen, rel=1e-6, abs=3e-5), (elev, az)
+
+
 def test_pure_pursuit_speed_falls_with_curvature(rv):
     speeds = [rv.pure_pursuit(f32(10.0, y, 0.0), LINE, 0, LIMITS, COND_OK)[1][0] for y in np.linspace(0.0, 0.45, 10)]
     assert all(b < a for a, b in zip(speeds, speeds[1:]))
