@@ -107,7 +107,9 @@ gnc_status gnc_cw_stm(float n, float t, float *phi36);                          
 gnc_status gnc_cw_propagate(const float *x, float n, float t, float *out);         /* out = Phi(t) x */
 /* Two-impulse transfer from x0 to position r_f in time t: dv1 applied at t=0, dv2 at t
  * to arrive with velocity v_f. ESINGULAR when the position block of Phi is singular
- * (t near a multiple of the orbit period; guard |det| relative). */
+ * (t near a multiple of the orbit period; guard |det| relative). Near a multiple of half
+ * the period the cross-track block vanishes: no cross-track burn when the free motion
+ * reaches r_f[2] there, else ESINGULAR. */
 gnc_status gnc_cw_two_impulse(const float *x0, const float *r_f, const float *v_f, float n, float t, float *dv1,
                               float *dv2);
 /* Drift-free safety ellipse: radial amplitude a (m) -> along-track 2a; cross-track amplitude c

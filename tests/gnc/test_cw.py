@@ -54,7 +54,12 @@ def stm64(n, t):
 
 def two_impulse64(x0, rf, vf, n, t):
     p = stm64(n, t)
-    v1 = np.linalg.solve(p[0:3, 3:6], rf - p[0:3, 0:3] @ x0[:3])
+    if abs(math.sin(n * t)) < 1e-3:
+        # at a cross-track singularity (every half period) gnc.h makes no cross-track burn when
+        # the free motion meets rf[2] (else ESINGULAR): only the in-plane 2x2 system is solved
+        v1 = np.array([*np.linalg.solve(p[0:2, 3:5], (rf - p[0:3, 0:3] @ x0[:3])[:2]), x0[5]])
+    else:
+        v1 = np.linalg.solve(p[0:3, 3:6], rf - p[0:3, 0:3] @ x0[:3])
     v2 = p[3:6, 0:3] @ x0[:3] + p[3:6, 3:6] @ v1
     return v1 - x0[3:], vf - v2
 
