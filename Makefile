@@ -63,12 +63,13 @@ native-check:
 
 # Processor in the loop (native/baremetal/README.md): the C core on emulated Cortex-M0 / M4F / M33
 # under qemu-system-arm with the shared vectors. `make test` runs it through tests/hil/test_qemu_pil.py;
-# `make pil` also prints the budget tables and writes them into docs/benchmarks.md (between markers).
-pil-build:
-	python3 native/baremetal/pil.py build
+# `make pil` also runs a random stress set of the two steps, prints the budget tables, writes them into
+# docs/benchmarks.md (between markers) and fails when a case or a Cortex-M0 budget does.
+pil-build: setup
+	$(BIN)/python native/baremetal/pil.py build
 
-pil:
-	python3 native/baremetal/pil.py report --write docs/benchmarks.md
+pil: setup
+	$(BIN)/python native/baremetal/pil.py report --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) native/_gnc.*.so .pytest_cache .hypothesis .benchmarks build dist *.egg-info

@@ -166,6 +166,16 @@ def qemu_pil(tmp_path_factory):
     return pil, pil.run(built)
 
 
+@pytest.fixture(scope="session")
+def qemu_pil_stress(tmp_path_factory):
+    """The `qemu` target on the random stress set of the two steps (pil.STRESS_CASES cases each,
+    fixed seed; tests/vectors/make_gnc_vectors.py --stress): soft-float cost depends on the data,
+    so the budgets are checked beyond the hand-picked vector cases. Returns (pil module, results)."""
+    pil = load_pil()
+    need_qemu(pil)
+    return pil, pil.run_stress(build_dir=tmp_path_factory.mktemp("pil_stress"))
+
+
 class Flight:
     """One target for one test: `.sitl` (None on a board), `.port`, `.link()`, `.reboot()`."""
 

@@ -3,15 +3,19 @@
     python native/baremetal/pil.py build  [--cpu NAME]...   compile and link the images
     python native/baremetal/pil.py run    [--cpu NAME]...   build, run, print per-function results
     python native/baremetal/pil.py report [--write docs/benchmarks.md]
-                                                            build, run, print the budget tables
-                                                            (and write them between the markers)
+                                                            build, run (the vector set and the
+                                                            random stress set), print the budget
+                                                            tables (and write them between the
+                                                            markers); exit 1 on a failed case or
+                                                            a step over its Cortex-M0 budget
 
-`make pil-build` and `make pil` call these; tests/hil/test_qemu_pil.py uses build() and run().
+`make pil-build` and `make pil` call these; tests/hil/test_qemu_pil.py uses build(), run() and
+run_stress(). The stress set needs numpy (the vector generator): run `report` from the venv.
 
 What it does: gen_vectors.py turns tests/vectors/gnc_vectors.json into C tables (in the build
 directory, never committed); native/src/*.c, the runner (runner.c, startup.c, semihost.c) and
 the tables are compiled with arm-none-eabi-gcc (newlib nano, libm, libgcc) and linked per
-machine; each image runs under `qemu-system-arm -icount shift=7` with semihosting, checks every
+machine; each image runs under `qemu-system-arm -icount shift=10` with semihosting, checks every
 case against its float64 reference and prints the instructions each call took (SysTick on
 QEMU's instruction-driven virtual clock, see systick.h), and exits 0 only when all passed.
 """
@@ -41,7 +45,10 @@ GCC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
 NM = "arm-none-eabi-nm"
 QEMU = "qemu-system-arm"
-ICOUNT_SHIFT = 7  # 2^7 ns of virtual time per instruction: a few SysTick ticks per instruction
+# 2^10 ns of virtual time per instruction (QEMU's largest shift): 16 to 26 SysTick ticks per
+# instruction, so a bracket's tick error (under 2 ticks: each read floors) is under 0.13
+# instruction and rounding gives the exact count (at shift=7, 2 to 3.2 ticks, it could not)
+ICOUNT_SHIFT = 10
 RUN_TIMEOUT_S = 600  # a safety net for a hung image, not a measurement
 
 # The core is built as the boards would: C99, float32, the warning set of `make native-check`.
@@ -81,6 +88,8 @@ CPUS = {
 }
 
 STEPS = (("inspector_step", "inspector ADCS+GNC step", 150_000), ("rover_step", "rover step", 30_000))
+STRESS_CASES = 300  # random cases per step in the stress set (tests/vectors/make_gnc_vectors.py --stress)
+GENERATOR = ROOT / "tests" / "vectors" / "make_gnc_vectors.py"
 BOARDS = (("RP2040", 125), ("RP2350", 150))  # MHz
 RP2040_SRAM = 264 * 1024
 RP2040_FLASH = 2 * 1024 * 1024
@@ -413,7 +422,7 @@ def source_state(src_dir=None):
     return "commit %s%s" % (rev, " + uncommitted changes in native/" if dirty else "")
 
 
-def report(results, vectors=gen_vectors.VECTORS):
+def report(results, vectors=gen_vectors.VECTORS, stress=None):
     n_cases = {cpu: len(r["cases"]) for cpu, r in results.items()}
     passed = {cpu: sum(c["ok"] for c in r["cases"]) for cpu, r in results.items()}
     cal = {cpu: r["runs"][0]["cal"] for cpu, r in results.items()}
@@ -441,12 +450,15 @@ def report(results, vectors=gen_vectors.VECTORS):
         "",
         "How the instructions are counted: under `-icount shift=%d` QEMU's virtual clock advances 2^%d ns per "
         "executed instruction, and SysTick runs on that clock (16 MHz on `microbit`, 25 MHz on `mps2-an386`, "
-        "20 MHz on `mps2-an505`), so the ticks between two reads around a call give its instruction count "
-        "exactly, less the ticks of an empty bracket. Each image checks the conversion on a block of 1024 "
-        "`nop`s (counted: %s). QEMU 7.2's semihosting SYS_ELAPSED reads the host clock, not the virtual one "
-        "(two runs of one image differ), so it is not used. The count includes the call's argument set-up; "
-        "it is deterministic (same image, same count)."
-        % (ICOUNT_SHIFT, ICOUNT_SHIFT, ", ".join("%s %d" % (_short(c), cal[c]["insns"]) for c in results if cal[c])),
+        "20 MHz on `mps2-an505`: %s ticks per instruction), so the ticks between two reads around a call, "
+        "less those of an empty bracket, give its instruction count: each read floors, so a bracket is off by "
+        "less than 2 ticks, under 0.13 instruction, and rounding makes the count exact. Each image checks "
+        "this on a call of 1024 `nop`s (1026 instructions with the `bl` and `bx lr`; counted: %s). "
+        "QEMU 7.2's semihosting SYS_ELAPSED reads the host clock, not the virtual one (two runs of one image "
+        "differ), and `-icount shift=0` would give one SysTick tick per 40 to 62.5 instructions, so neither "
+        "is used. The count includes the call's argument set-up; it is deterministic (same image, same count)."
+        % (ICOUNT_SHIFT, ICOUNT_SHIFT, ", ".join("%g" % float(ticks_per_insn(c)) for c in CPUS),
+           ", ".join("%s %d" % (_short(c), cal[c]["insns"]) for c in results if cal[c])),
         "",
         "### Budgets (ARCHITECTURE.md: inspector step at most 150k instructions, rover step at most 30k, on Cortex-M0)",
         "",
@@ -464,6 +476,24 @@ def report(results, vectors=gen_vectors.VECTORS):
         "the Pico SDK's ROM float routines are faster). The RP2350 runs the M33 build (FPU) at 150 MHz; its "
         "column on the other rows only scales the same count.",
         "",
+    ]
+    if stress is not None:
+        out += [
+            "### Random cases (stress set)",
+            "",
+            "Soft-float cost depends on the data (an operand of zero is cheap, a long normalisation is not), so "
+            "hand-picked cases can miss the dearest one. The stress set is %d random cases of each step "
+            "(`tests/vectors/make_gnc_vectors.py --stress %d`, fixed seed, float64 references like the vector "
+            "set): inspector relative states anywhere within 400 m, near the V-bar or closing within 60 m, "
+            "random sensors, update slot and sweep position (setup, every part, the decision cycle with a "
+            "running minimum that may abort, damaged sweep states); rover paths of 2 to 64 points 2 cm to 5 m "
+            "apart, random pose, index, sun fix, drilling, battery, slope and drill loads." % (
+                STRESS_CASES, STRESS_CASES),
+            "",
+            stress_table(stress),
+            "",
+        ]
+    out += [
         "### Flash and RAM (`arm-none-eabi-size`)",
         "",
         size_table(results),
@@ -480,6 +510,56 @@ def report(results, vectors=gen_vectors.VECTORS):
         function_table(results),
     ]
     return "\n".join(out) + "\n"
+
+
+def stress_vectors(path, n=STRESS_CASES):
+    """Write the stress set (n random cases of each step on its dearest paths, fixed seed) to
+    `path` with the vector generator (it needs numpy and the fallback: run from the venv)."""
+    proc = subprocess.run([sys.executable, str(GENERATOR), "--stress", str(n), str(path)], capture_output=True,
+                          text=True)  # fmt: skip
+    if proc.returncode != 0:
+        raise PilError("stress set: %s failed: %s" % (GENERATOR.name, (proc.stderr or proc.stdout)[-2000:]))
+    return Path(path)
+
+
+def run_stress(cpus=None, build_dir=BUILD / "stress", n=STRESS_CASES):
+    """Generate the stress set into `build_dir`, build it for `cpus` and run it (as run())."""
+    build_dir = Path(build_dir)
+    return run(build(cpus, build_dir, stress_vectors(build_dir / "stress.json", n)))
+
+
+def over_budget(results, steps=STEPS):
+    """A line per step whose dearest Cortex-M0 case is over its budget (ARCHITECTURE.md, Budgets;
+    `steps` as STEPS: (function, label, budget))."""
+    lines = []
+    if "cortex-m0" not in results:
+        return lines
+    table = per_function(results["cortex-m0"]["cases"])
+    for fn, _, budget in steps:
+        worst = table[fn]["worst"] if fn in table else None
+        if worst is not None and worst["insns"] > budget:
+            lines.append("%s [%s]: %d instructions on Cortex-M0, budget %d" % (fn, worst["name"], worst["insns"],
+                                                                                budget))  # fmt: skip
+    return lines
+
+
+def stress_table(results):
+    """The stress set per step and CPU: cases, passed, the dearest case and the Cortex-M0 budget."""
+    lines = ["| step | CPU | cases | within tolerance | max instructions per call (case) | budget (Cortex-M0) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for fn, label, budget in STEPS:
+        for cpu, r in results.items():
+            cases = [c for c in r["cases"] if c["function"] == fn]
+            if not cases:
+                continue
+            worst = max(cases, key=lambda c: c["insns"])
+            within = ("%d: %s, headroom %.1f %%" % (budget, "within" if worst["insns"] <= budget else "**over**",
+                                                    100.0 * (budget - worst["insns"]) / budget)
+                      if cpu == "cortex-m0" else "-")  # fmt: skip
+            lines.append("| %s | %s | %d | %d | %d (%s) | %s |" % (label, CPUS[cpu]["label"], len(cases),
+                                                                 sum(c["ok"] for c in cases), worst["insns"],
+                                                                 worst["name"], within))  # fmt: skip
+    return "\n".join(lines)
 
 
 def write_section(text, path=DOC):
@@ -531,7 +611,14 @@ def main(argv=None):
     if args.command == "run":
         print("\n".join(summary_lines(results)))
     else:
-        text = report(results, args.vectors)
+        try:
+            stress = run_stress(args.cpu, Path(args.build_dir) / "stress")
+        except PilError as e:
+            print("pil: %s" % e, file=sys.stderr)
+            return 1
+        bad += over_budget(results)
+        bad += ["stress set: %s" % line for line in failures(stress) + over_budget(stress)]
+        text = report(results, args.vectors, stress)
         print(text)
         if args.write:
             write_section(text, args.write)

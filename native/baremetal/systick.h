@@ -6,7 +6,7 @@
  * advances 2^S ns per executed instruction, so SysTick advances clock_hz * 2^S / 1e9 ticks
  * per instruction, deterministically. The runner converts with PIL_TICKS_NUM / PIL_TICKS_DEN
  * (that ratio, exact; pil.py sets it per machine) and checks it on a block of nops.
- * The 24-bit counter wraps every 2^24 ticks (8 M instructions on the micro:bit); its
+ * The 24-bit counter wraps every 2^24 ticks (1 M instructions on the micro:bit at shift=10); its
  * interrupt counts the wraps, so pil_ticks() is a 64-bit count. */
 #ifndef MITRA_SYSTICK_H
 #define MITRA_SYSTICK_H

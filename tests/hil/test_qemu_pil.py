@@ -55,3 +55,34 @@ def test_qemu_step_within_its_cortex_m0_budget(qemu_pil, function, budget):
     worst = pil.per_function(results["cortex-m0"]["cases"])[function]["worst"]
     assert worst["insns"] <= budget, "%s [%s]: %d instructions on Cortex-M0, budget %d" % (
         function, worst["name"], worst["insns"], budget)
+
+
+# The stress set: random cases of the two steps on their dearest paths (sweep parts, decision
+# cycles that abort near the V-bar, damaged sweep states; dense rover paths with sun fixes and
+# drilling), generated with a fixed seed. Every case must hold its tolerance on every CPU and the
+# dearest must fit the Cortex-M0 budget: a hand-picked worst case can miss the data that costs most.
+@pytest.mark.parametrize("cpu", CPUS)
+def test_qemu_random_step_cases_within_tolerance(qemu_pil_stress, cpu):
+    pil, results = qemu_pil_stress
+    r = results[cpu]
+    assert len(r["cases"]) == 2 * pil.STRESS_CASES, "%s ran %d stress cases" % (cpu, len(r["cases"]))
+    problems = pil.failures({cpu: r})
+    assert not problems, "\n".join(problems)
+
+
+def test_qemu_random_step_cases_within_their_cortex_m0_budget(qemu_pil_stress):
+    pil, results = qemu_pil_stress
+    problems = pil.over_budget({"cortex-m0": results["cortex-m0"]})
+    assert not problems, "\n".join(problems)
+
+
+def test_qemu_budget_check_reports_a_step_over_budget(qemu_pil):
+    """over_budget (which `make pil` and the test above rely on) names a step whose dearest case
+    exceeds its budget: the measured worst case, one instruction over a budget lowered to it."""
+    pil, results = qemu_pil
+    worst = pil.per_function(results["cortex-m0"]["cases"])["rover_step"]["worst"]
+    lowered = tuple((fn, label, worst["insns"] - 1 if fn == "rover_step" else budget)
+                    for fn, label, budget in pil.STEPS)  # fmt: skip
+    assert pil.over_budget(results, lowered) == [
+        "rover_step [%s]: %d instructions on Cortex-M0, budget %d" % (worst["name"], worst["insns"], worst["insns"] - 1)]
+    assert pil.over_budget(results) == []
