@@ -15,12 +15,14 @@ $(VENV)/.installed: pyproject.toml
 	PYTHON="$(PYTHON)" VENV="$(VENV)" bash scripts/bootstrap.sh
 
 # The cffi extension (the editable install keeps it in native/): rebuilt when the C core or its
-# build script changes, so tests never run a stale core after an edit or a pull.
+# build script changes, so tests never run a stale core after an edit or a pull. --force: setuptools
+# compares only the .c files with the extension, so an edit to a private header (native/src/*.h)
+# alone was "up to date" to it, and the touch below then hid the stale core from tests/conftest.py.
 NATIVE_EXT := native/_gnc.abi3.so
 native: $(NATIVE_EXT)
 
 $(NATIVE_EXT): $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py | $(VENV)/.installed
-	$(BIN)/python -W ignore setup.py -q build_ext --inplace
+	$(BIN)/python -W ignore setup.py -q build_ext --inplace --force
 	@touch $@
 
 demo: setup
