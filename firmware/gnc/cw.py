@@ -187,6 +187,9 @@ def _sign1(v):
     return -1.0 if v < 0.0 else 1.0
 
 
+_HYP_ITER = const(6)  # HYP_ITER of cw.c: Newton steps per start in _hyp_nearest
+
+
 def _clamp(s, lo, hi):
     # s into [lo, hi]; hi < 0: no upper end
     return lo if s < lo else (hi if 0.0 <= hi < s else s)
@@ -209,7 +212,7 @@ def _hyp_nearest(k, pc, oc, sg, lo, hi):
     bf = -1.0
     for i, s in enumerate(starts):
         s = _clamp(s, lo, hi)
-        for _ in range(6 if i >= len(ends) else 0):
+        for _ in range(_HYP_ITER if i >= len(ends) else 0):
             s2 = s * s
             r = s2 * (s2 + a * s) + b * s + c
             d = s2 * (4.0 * s + 3.0 * a) + b

@@ -340,6 +340,12 @@ static float hyp_cost(float p, float k, float pc, float oc)
  * with line search from five starts, took ~100k instructions on typical states). Returns p;
  * *cost gets F. */
 #define HYP_ITER 6
+/* s into [lo, hi]; hi < 0: no upper end */
+static float clamp_s(float s, float lo, float hi)
+{
+    return s < lo ? lo : (hi >= 0.0f && s > hi ? hi : s);
+}
+
 static float hyp_nearest(float k, float pc, float oc, float sg, float lo, float hi, float *cost)
 {
     float cand[5], best_s = lo, best_f = -1.0f, a = -sg * pc, b = sg * oc * k, c = -k * k;
@@ -358,10 +364,7 @@ static float hyp_nearest(float k, float pc, float oc, float sg, float lo, float 
         cand[nc++] = sg * k / oc;
     }
     for (i = 0; i < nc; i++) {
-        float s = cand[i] < lo ? lo : cand[i], f;
-        if (hi >= 0.0f && s > hi) {
-            s = hi;
-        }
+        float s = clamp_s(cand[i], lo, hi), f;
         for (it = 0; i >= ends && it < HYP_ITER; it++) {
             float s2 = s * s, r = s2 * (s2 + a * s) + b * s + c, d = s2 * (4.0f * s + 3.0f * a) + b, sn;
             int done;
@@ -375,11 +378,7 @@ static float hyp_nearest(float k, float pc, float oc, float sg, float lo, float 
             } else if (sn > 2.0f * s) {
                 sn = 2.0f * s;
             }
-            if (sn < lo) {
-                sn = lo;
-            } else if (hi >= 0.0f && sn > hi) {
-                sn = hi;
-            }
+            sn = clamp_s(sn, lo, hi);
             done = fabsf(sn - s) <= 1e-6f * s;
             s = sn;
             if (done) {
