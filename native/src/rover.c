@@ -152,7 +152,7 @@ static int goal_point(const float *path, int n_points, int i, float px, float py
 gnc_status gnc_pure_pursuit(const float *pose, const float *path, int n_points, int *index, const float *limits,
                             const float *cond, float *cmd, int *done)
 {
-    float cs = 1.0f, sn = 0.0f;
+    float cs, sn;
     if (pose == NULL) {
         return GNC_EINVAL;
     }
