@@ -299,7 +299,8 @@ INSPECTOR_PRM = ([0.1, 0, 0, 0, 0.12, 0, 0, 0, 0.09] + [0.02, 0.2, 0.01, 0.05, 1
 # counter (the MEKF update's sensor slot: 12 star, 13 sun, 14 magnetometer) and the keep-out
 # sweep position: 301 samples, ceil(301 / 9) = 34 per cycle over 9 cycles (steps.c): 0 the first
 # part, 170 a middle one, 272 the last part, 301 the decision cycle (declares, aborts)
-SWEEP_PER = -(-301 // 9)
+SWEEP_SAMPLES = 301  # horizon 3000 s / dt 10 s + 1
+SWEEP_PER = -(-SWEEP_SAMPLES // 9)
 ROVER_PRM = ([0.2, 0.5, 1.0, 0.3, 0.25] + [1e-4, 1e-3] + [0.5, 0.25, 590.0, 3.6e5, 5.0, 10.0] + [0.0, 8.0]
              + [5.0, 2.0, 330.0, 1.5, 0.01])  # fmt: skip
 
@@ -307,8 +308,6 @@ ROVER_PRM = ([0.2, 0.5, 1.0, 0.3, 0.25] + [1e-4, 1e-3] + [0.5, 0.25, 590.0, 3.6e
 def inspector_step_case(add, rng, label, rel, sun, star, counter, sweep_k, min2=None, damaged=False, setup=False):
     """An inspector_step case from a converged filter near a random attitude, with the sensors
     available as asked and the keep-out sweep at sample sweep_k (0: a sweep starts)."""
-    prm = INSPECTOR_PRM
-    sweep_per = SWEEP_PER
     q_true = rand_quat(rng)
     s = np.zeros(66)
     s[0:43] = mekf_state(rng, q=qmul(q_true, rand_quat(rng, max_angle=0.02)), sig_att=0.02)
@@ -317,7 +316,7 @@ def inspector_step_case(add, rng, label, rel, sun, star, counter, sweep_k, min2=
     s[50:56] = rel
     s[57] = counter
     if not setup:  # the part rotation and its angle as the C computes it (float32 n * (per dt))
-        u = float(np.float32(N_LEO) * np.float32(sweep_per * 10.0))
+        u = float(np.float32(N_LEO) * np.float32(SWEEP_PER * 10.0))
         s[63:66] = [np.sin(u), np.cos(u), u]
     if sweep_k:  # mid-sweep: position, running minimum (the start's), sin/cos at the part
         s[58:63] = [sweep_k, float(np.dot(rel[:3], rel[:3])), 0.0, np.sin(N_LEO * sweep_k * 10.0),
@@ -344,7 +343,7 @@ def inspector_step_case(add, rng, label, rel, sun, star, counter, sweep_k, min2=
     inp[30:33] = rng.normal(scale=0.01, size=3)
     inp[33:39] = rel
     inp[39] = 0.1
-    add("inspector_step", label, s=s, in_=inp, prm=prm)
+    add("inspector_step", label, s=s, in_=inp, prm=INSPECTOR_PRM)
 
 
 def build_cases(rng):
@@ -648,19 +647,13 @@ def build_cases(rng):
         add("rover_kinematics", label, pose=pose, v=v, omega=om, dt=dt)
     add("rover_kinematics", "negative dt", EINVAL, pose=[0, 0, 0], v=0.1, omega=0.0, dt=-1.0)
     add("rover_kinematics", "nan speed", ENAN, pose=[0, 0, 0], v=NAN, omega=0.0, dt=0.1)
-    # ---- composite steps (inspector_case: module level, shared with the stress set)
-    prm = INSPECTOR_PRM
-    sweep_per = SWEEP_PER
-
-    def inspector_case(rng, *args):
-        inspector_step_case(add, rng, *args)
-
+    # ---- composite steps (inspector_step_case: module level, shared with the stress set)
     for args in (
-        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True, 13.0, 5 * sweep_per),
-        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True, 12.0, 301),
+        ("far, all sensors", [0, -300, 0, 0, 0, 0], True, True, 13.0, 5 * SWEEP_PER),
+        ("close, drifting in: abort", [0, -15, 0, 0, 0.001, 0], True, True, 12.0, SWEEP_SAMPLES),
         ("eclipse, no star tracker", [20, 150, -10, 0.01, 0.0, 0.02], False, False, 12.0, 0),
     ):
-        inspector_case(rng, *args)
+        inspector_step_case(add, rng, *args)
     # The dearest paths on the schedule (issue 4), with their own generator so the cases above keep
     # their random draws: a full 34-sample part with a magnetometer update (the dearest vector
     # update: no star tracker, no sun), a last part (272: 29 samples, declares nothing), and the
@@ -669,19 +662,18 @@ def build_cases(rng):
     rng_dear = np.random.default_rng(SEED + 4)
     near = [12, -17, -4, 0.003, 0.01, 0.002]
     for args in (
-        ("full part, magnetometer update", [20, 150, -10, 0.01, -0.013, 0.02], False, False, 14.0, 7 * sweep_per),
+        ("full part, magnetometer update", [20, 150, -10, 0.01, -0.013, 0.02], False, False, 14.0, 7 * SWEEP_PER),
         ("first part, magnetometer update", [-23.7, 141.3, -11.9, 0.0117, -0.0139, 0.0213], False, False, 14.0, 0),
-        ("last part, sun update", [0, -300, 0, 0, 0, 0], True, False, 13.0, 8 * sweep_per),
-        ("near the V-bar, outside the sphere: decision cycle aborts", near, True, True, 13.0, 301, 100.0),
-        ("damaged sweep state mid-sweep: starts over, magnetometer update", near, False, False, 14.0, 5 * sweep_per,
+        ("last part, sun update", [0, -300, 0, 0, 0, 0], True, False, 13.0, 8 * SWEEP_PER),
+        ("near the V-bar, outside the sphere: decision cycle aborts", near, True, True, 13.0, SWEEP_SAMPLES, 100.0),
+        ("damaged sweep state mid-sweep: starts over, magnetometer update", near, False, False, 14.0, 5 * SWEEP_PER,
          100.0, True),
         ("setup cycle (no part rotation yet), magnetometer update", near, False, False, 14.0, 0, None, False, True),
     ):
-        inspector_case(rng_dear, *args)
+        inspector_step_case(add, rng_dear, *args)
     s_bad = np.zeros(66)
     s_bad[0] = 1.0
-    add("inspector_step", "nan gyro", ENAN, s=s_bad, in_=[NAN] + [0.0] * 38 + [0.1], prm=prm)
-    rprm = ROVER_PRM
+    add("inspector_step", "nan gyro", ENAN, s=s_bad, in_=[NAN] + [0.0] * 38 + [0.1], prm=INSPECTOR_PRM)
     for label, s, inp in (
         ("driving", [2.0, 0.1, 0.02, 1e-4, 1e-3, 0.8, 0, 0, 0, 0, 0, 0, 5.0, 0],
          [0.1, 0.12, 0.01, 0.0, 0.0, 0.4, 0.3, 0.05, 0, 0, 0, 0.0, 0.1]),
@@ -690,17 +682,17 @@ def build_cases(rng):
         ("drilling", [5.0, 0.0, 0.0, 0.0, 1e-3, 0.8, 0.5, 1, 30, 0, 0, 0, 1.0, 0],
          [0.0, 0.0, 0.0, 0.0, 0.0, -0.1, 0.0, 0.0, 2.0, 1.0, 300.0, 1.0, 0.1]),
     ):
-        add("rover_step", label, s=s, in_=inp, prm=rprm, path=path, n_points=5)
+        add("rover_step", label, s=s, in_=inp, prm=ROVER_PRM, path=path, n_points=5)
     # A dense path (64 points 2.5 cm apart on a gentle arc, all inside the 1 m lookahead) at its first
     # cycle with a sun fix: the goal search walks every point (the dearest pure pursuit).
     dense = [v for k in range(64) for v in (0.025 * k, 0.002 * k * k / 64.0)]
     add("rover_step", "dense path, first cycle, sun fix", s=[0.0, 0.0, 0.01, 1e-4, 1e-3, 0.6, 0, 0, 0, 0, 0, 0, 90.0, 0],
-        in_=[0.1, 0.1, 0.05, 1.0, 0.02, 0.4, 0.3, 0.05, 0, 0, 0, 0.0, 0.1], prm=rprm, path=dense, n_points=64)
+        in_=[0.1, 0.1, 0.05, 1.0, 0.02, 0.4, 0.3, 0.05, 0, 0, 0, 0.0, 0.1], prm=ROVER_PRM, path=dense, n_points=64)
     add("rover_step", "drilling on a dense path, sun fix", s=[0.0, 0.0, 0.01, 1e-4, 1e-3, 0.8, 0.5, 1, 30, 0, 0, 0, 90.0, 0],
-        in_=[0.0, 0.0, 0.0, 1.0, 0.02, 0.4, 0.3, 0.05, 2.0, 1.0, 300.0, 1.0, 0.1], prm=rprm, path=dense, n_points=64)
-    add("rover_step", "65 points", ERANGE, s=[0.0] * 14, in_=[0.0] * 12 + [0.1], prm=rprm, path=[0.0] * 130,
+        in_=[0.0, 0.0, 0.0, 1.0, 0.02, 0.4, 0.3, 0.05, 2.0, 1.0, 300.0, 1.0, 0.1], prm=ROVER_PRM, path=dense, n_points=64)
+    add("rover_step", "65 points", ERANGE, s=[0.0] * 14, in_=[0.0] * 12 + [0.1], prm=ROVER_PRM, path=[0.0] * 130,
         n_points=65)
-    add("rover_step", "nan wheel speed", ENAN, s=[0.0] * 14, in_=[NAN] + [0.0] * 11 + [0.1], prm=rprm, path=path,
+    add("rover_step", "nan wheel speed", ENAN, s=[0.0] * 14, in_=[NAN] + [0.0] * 11 + [0.1], prm=ROVER_PRM, path=path,
         n_points=5)
     # ---- simulation loops
     for label, n_steps, dt, k, m_max, sub in (
@@ -848,7 +840,7 @@ def build_stress(n, seed=SEED + 100):
     decision with a running minimum that may abort) and damaged sweep states drawn at random."""
     rng = np.random.default_rng(seed)
     c = Cases()
-    slots = [0] + [SWEEP_PER * j for j in range(1, 9)] + [301]
+    slots = [0] + [SWEEP_PER * j for j in range(1, 9)] + [SWEEP_SAMPLES]
     for i in range(n):
         kind = int(rng.integers(3))
         if kind == 0:
@@ -859,8 +851,8 @@ def build_stress(n, seed=SEED + 100):
         else:
             rel = list(rng.uniform(-60, 60, 3)) + list(rng.uniform(-0.1, 0.1, 3))
         k = slots[int(rng.integers(len(slots)))]
-        min2 = rng.uniform(5.0, 60.0) ** 2 if k == 301 else None
-        damaged = bool(k and k != 301 and rng.random() < 0.1)
+        min2 = rng.uniform(5.0, 60.0) ** 2 if k == SWEEP_SAMPLES else None
+        damaged = bool(k and k != SWEEP_SAMPLES and rng.random() < 0.1)
         setup = bool(k == 0 and rng.random() < 0.1)
         inspector_step_case(c.add, rng, "random %d (%s, sweep %d%s)" % (
             i, ("anywhere", "near V-bar", "closing")[kind], k, ", damaged" if damaged else ", setup" if setup else ""),
