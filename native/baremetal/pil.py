@@ -549,15 +549,15 @@ def stress_table(results):
              "|---|---|---|---|---|---|"]  # fmt: skip
     for fn, label, budget in STEPS:
         for cpu, r in results.items():
-            cases = [c for c in r["cases"] if c["function"] == fn]
-            if not cases:
+            t = per_function(r["cases"]).get(fn)
+            if t is None:
                 continue
-            worst = max(cases, key=lambda c: c["insns"])
+            worst = t["worst"]
             within = ("%d: %s, headroom %.1f %%" % (budget, "within" if worst["insns"] <= budget else "**over**",
                                                     100.0 * (budget - worst["insns"]) / budget)
                       if cpu == "cortex-m0" else "-")  # fmt: skip
-            lines.append("| %s | %s | %d | %d | %d (%s) | %s |" % (label, CPUS[cpu]["label"], len(cases),
-                                                                 sum(c["ok"] for c in cases), worst["insns"],
+            lines.append("| %s | %s | %d | %d | %d (%s) | %s |" % (label, CPUS[cpu]["label"], t["cases"],
+                                                                 t["cases"] - t["failed"], worst["insns"],
                                                                  worst["name"], within))  # fmt: skip
     return "\n".join(lines)
 
