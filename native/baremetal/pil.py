@@ -361,21 +361,26 @@ def _short(cpu):
     return {"cortex-m0": "M0", "cortex-m4f": "M4F", "cortex-m33": "M33"}.get(cpu, cpu)
 
 
+def step_rows(results):
+    """(label, budget, cpu, per_function entry) for each step of STEPS on each CPU that ran it."""
+    for fn, label, budget in STEPS:
+        for cpu, r in results.items():
+            t = per_function(r["cases"]).get(fn)
+            if t is not None:
+                yield label, budget, cpu, t
+
+
 def budget_table(results):
     lines = ["| step | CPU | instructions per call (worst case) | budget (Cortex-M0) | "
              + " | ".join("us at %d MHz (%s)" % (mhz, b) for b, mhz in BOARDS) + " | share of the 100 ms cycle at 125 MHz |",
              "|---|---|---|---|" + "---|" * len(BOARDS) + "---|"]  # fmt: skip
-    for fn, label, budget in STEPS:
-        for cpu, r in results.items():
-            t = per_function(r["cases"]).get(fn)
-            if t is None:
-                continue
-            n = t["insns_max"]
-            within = ("%d: %s" % (budget, "within" if n <= budget else "**over**")) if cpu == "cortex-m0" else "-"
-            us = ["%.0f" % (n / mhz) for _, mhz in BOARDS]
-            lines.append("| %s | %s | %d (case \"%s\") | %s | %s | %.2f %% |"
-                         % (label, CPUS[cpu]["label"], n, t["worst"]["name"], within, " | ".join(us),
-                            100.0 * n / 125.0 / 100000.0))  # fmt: skip
+    for label, budget, cpu, t in step_rows(results):
+        n = t["insns_max"]
+        within = ("%d: %s" % (budget, "within" if n <= budget else "**over**")) if cpu == "cortex-m0" else "-"
+        us = ["%.0f" % (n / mhz) for _, mhz in BOARDS]
+        lines.append("| %s | %s | %d (case \"%s\") | %s | %s | %.2f %% |"
+                     % (label, CPUS[cpu]["label"], n, t["worst"]["name"], within, " | ".join(us),
+                        100.0 * n / 125.0 / 100000.0))  # fmt: skip
     return "\n".join(lines)
 
 
@@ -547,18 +552,14 @@ def stress_table(results):
     """The stress set per step and CPU: cases, passed, the dearest case and the Cortex-M0 budget."""
     lines = ["| step | CPU | cases | within tolerance | max instructions per call (case) | budget (Cortex-M0) |",
              "|---|---|---|---|---|---|"]  # fmt: skip
-    for fn, label, budget in STEPS:
-        for cpu, r in results.items():
-            t = per_function(r["cases"]).get(fn)
-            if t is None:
-                continue
-            worst = t["worst"]
-            within = ("%d: %s, headroom %.1f %%" % (budget, "within" if worst["insns"] <= budget else "**over**",
-                                                    100.0 * (budget - worst["insns"]) / budget)
-                      if cpu == "cortex-m0" else "-")  # fmt: skip
-            lines.append("| %s | %s | %d | %d | %d (%s) | %s |" % (label, CPUS[cpu]["label"], t["cases"],
-                                                                 t["cases"] - t["failed"], worst["insns"],
-                                                                 worst["name"], within))  # fmt: skip
+    for label, budget, cpu, t in step_rows(results):
+        worst = t["worst"]
+        within = ("%d: %s, headroom %.1f %%" % (budget, "within" if worst["insns"] <= budget else "**over**",
+                                                100.0 * (budget - worst["insns"]) / budget)
+                  if cpu == "cortex-m0" else "-")  # fmt: skip
+        lines.append("| %s | %s | %d | %d | %d (%s) | %s |" % (label, CPUS[cpu]["label"], t["cases"],
+                                                             t["cases"] - t["failed"], worst["insns"],
+                                                             worst["name"], within))  # fmt: skip
     return "\n".join(lines)
 
 
