@@ -7,6 +7,7 @@
     hk.change_interval obc:1000             (list items with several fields: a:b)
     time.set_time now | 2026-11-25T12:00:00 | COARSE [FINE]
     time.set_rate 0                         (scalars: positional or name=value)
+    rover_mobility.set_mode DRIVE           (ST8 functions: enumerated values by name)
 
 Values are checked against their types and, for parameters, against their
 ranges before anything is sent: a bad argument is an ArgumentError naming the
@@ -31,9 +32,9 @@ _NAMED = {
 
 
 def scalar(field, text, type_=None):
-    """Parse one scalar field value from text, range-checked for its type."""
+    """Parse one scalar field value from text, range-checked for its type and the field's own range."""
     type_ = type_ or field.type
-    names = _NAMED.get(field.name, {})
+    names = {name: value for value, name in field.names.items()} if getattr(field, "names", None) else _NAMED.get(field.name, {})
     if text in names:
         return names[text]
     try:
@@ -48,10 +49,21 @@ def scalar(field, text, type_=None):
         kind = "a number" if type_ == "f32" else "an integer"
         hint = (" or one of: " + ", ".join(sorted(names))) if names else ""
         raise ArgumentError("%s: %r is not %s%s" % (field.name, text, kind, hint)) from None
-    lo, hi = d.SCALARS[type_][2:]
-    if not lo <= value <= hi:
-        raise ArgumentError("%s: %d outside %s range %d..%d" % (field.name, value, type_, lo, hi))
+    if type_ != "f32":
+        lo, hi = d.SCALARS[type_][2:]
+        if not lo <= value <= hi:
+            raise ArgumentError("%s: %d outside %s range %d..%d" % (field.name, value, type_, lo, hi))
+    lo, hi = getattr(field, "minimum", None), getattr(field, "maximum", None)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ArgumentError("%s: %s outside its range %s..%s" % (field.name, text, _bound(lo, type_, 2), _bound(hi, type_, 3)))
     return value
+
+
+def _bound(value, type_, index):
+    if value is not None:
+        return value
+    limit = d.SCALARS[type_][index]
+    return limit if limit is not None else ("-inf" if index == 2 else "inf")
 
 
 def param_value(param, text):
@@ -92,11 +104,11 @@ def _time(fields, tokens):
     return None
 
 
-def payload(message, tokens):
-    """The payload dict for `message` (a dictionary TC) from CLI tokens."""
-    fields = message.payload
-    name = "%s.%s" % (d.SERVICE_BY_NUMBER[message.service].name, message.name)
-    if (message.service, message.subtype) == (9, 128):
+def payload(command, tokens):
+    """The operator's values for `command` (a `d.command()`: service TC or ST8 function) from CLI tokens."""
+    fields = command.payload
+    name = command.name
+    if name == "time.set_time":
         when = _time(fields, tokens)
         if when is not None:
             return when

@@ -47,15 +47,15 @@ def _emit(opts, packet, out=None):
 
 
 def _tc_payload(name, tokens):
-    message = d.command(name)
-    return message, cliargs.payload(message, tokens)
+    command = d.command(name)
+    return command, cliargs.payload(command, tokens)
 
 
 # --- subcommands ------------------------------------------------------------------
 
 
 def cmd_send(opts):
-    message, data = _tc_payload(opts.command, opts.args)
+    command, data = _tc_payload(opts.command, opts.args)
     link = _link(opts)
     try:
         link.flush_input()
@@ -67,7 +67,7 @@ def cmd_send(opts):
             raise
         for p in result.packets:
             # ST1 reports and the replies to this TC; periodic telemetry only with -v
-            if opts.verbose or p in result.reports or _reply_to(message, p):
+            if opts.verbose or p in result.reports or _reply_to(command, p):
                 _emit(opts, p)
         if not result.completed:
             print("ground: %s sent; its ack flags asked for no completion report" % opts.command, file=sys.stderr)
@@ -76,10 +76,9 @@ def cmd_send(opts):
     return 0
 
 
-def _reply_to(message, packet):
-    """TM that a TC asks for: pong, parameter values, HK one-shot, the events it causes."""
-    replies = {(17, 1): {(17, 2)}, (20, 1): {(20, 2)}, (3, 27): {(3, 25)}, (9, 128): {(5, 2)}, (20, 3): {(5, 2)}}
-    return (packet["service"], packet["subtype"]) in replies.get((message.service, message.subtype), ())
+def _reply_to(command, packet):
+    """TM that a TC asks for (the dictionary's reply table): pong, parameter values, HK one-shot, the events it causes."""
+    return (packet["service"], packet["subtype"]) in command.replies
 
 
 def cmd_tlm(opts):
@@ -106,15 +105,15 @@ def cmd_decode(opts):
         raise CommandError("not hexadecimal: %r" % " ".join(opts.hex)) from None
     packet = codec.decode(raw)
     if opts.json:
-        print(json.dumps(packet, indent=2))
+        print(show.as_json(packet, indent=2))
     else:
         print(show.line(packet))
     return 0
 
 
 def cmd_encode(opts):
-    message, data = _tc_payload(opts.command, opts.args)
-    raw = codec.encode_tc(message.service, message.subtype, data, apid=opts.apid, seq_count=opts.seq, ack_flags=opts.ack)
+    command, data = _tc_payload(opts.command, opts.args)
+    raw = codec.encode_command(command, data, seq_count=opts.seq, ack_flags=opts.ack, apid=opts.apid)
     print(raw.hex())
     return 0
 
@@ -228,7 +227,7 @@ def build_parser():
     _link_options(p)
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the reports")
     p.add_argument("-v", "--verbose", action="store_true", help="also print all other telemetry meanwhile")
-    p.add_argument("command", metavar="SERVICE.COMMAND")
+    p.add_argument("command", metavar="SERVICE.COMMAND|COMPONENT.FUNCTION")
     p.add_argument("args", nargs="*", metavar="ARG")
     table.append((p, cmd_send))
 
@@ -246,7 +245,7 @@ def build_parser():
     p = sub.add_parser("encode", help="encode one TC packet to hex")
     p.add_argument("command", metavar="SERVICE.COMMAND")
     p.add_argument("args", nargs="*", metavar="ARG")
-    p.add_argument("--apid", type=lambda s: int(s, 0), default=1)
+    p.add_argument("--apid", type=lambda s: int(s, 0), default=None, help="override the APID (default: the command's owner in the dictionary)")
     p.add_argument("--seq", type=int, default=0)
     p.add_argument("--ack", type=lambda s: int(s, 0), default=0xF, help="ack flags (default 0xF)")
     table.append((p, cmd_encode))

@@ -29,6 +29,7 @@ from construct import (
     Int16ub,
     Int32sb,
     Int32ub,
+    Prefixed,
     PrefixedArray,
     RawCopy,
     Struct,
@@ -115,9 +116,15 @@ def _field(field):
     if isinstance(field, d.Typed):
         if field.table == "hk":
             cases = {h.sid: _struct(h.fields) for h in d.HK_STRUCTURES}
+        elif field.table == "function":
+            cases = {fn.id: _struct(fn.args) for fn in d.FUNCTIONS}
         else:
             cases = {e.id: _struct(e.aux) for e in d.EVENTS}
         return field.name / Switch(this[field.key_field], cases, default=Error) * field.doc
+    if isinstance(field, d.Blob):
+        return field.name / Prefixed(Int16ub, GreedyBytes) * field.doc
+    if isinstance(field, d.Rest):
+        return field.name / GreedyBytes * field.doc
     raise TypeError("not a dictionary field: %r" % (field,))
 
 
@@ -301,7 +308,7 @@ def build_payload(kind, service, subtype, data):
         raise ArgumentError("cannot encode %s: %s" % (message_name(d.MESSAGE_BY_KEY[key]), _reason(exc))) from None
 
 
-def encode_tc(service, subtype, data=None, apid=1, seq_count=0, ack_flags=0xF, source_id=d.GROUND_ID):
+def encode_tc(service, subtype, data=None, apid=d.APID_BY_NAME["obc"], seq_count=0, ack_flags=0xF, source_id=d.GROUND_ID):
     """A complete TC space packet (octets) with PEC."""
     payload = build_payload("tc", service, subtype, data)
     body = dict(
@@ -312,7 +319,7 @@ def encode_tc(service, subtype, data=None, apid=1, seq_count=0, ack_flags=0xF, s
     return _build(TcPacket, body)
 
 
-def encode_tm(service, subtype, data=None, apid=1, seq_count=0, message_counter=0, destination_id=d.GROUND_ID, coarse=0, fine=0, time_ref_status=0):
+def encode_tm(service, subtype, data=None, apid=d.APID_BY_NAME["obc"], seq_count=0, message_counter=0, destination_id=d.GROUND_ID, coarse=0, fine=0, time_ref_status=0):
     """A complete TM space packet (octets) with PEC."""
     payload = build_payload("tm", service, subtype, data)
     body = dict(
@@ -335,6 +342,11 @@ def _build(con, body):
         return con.build(dict(body=dict(value=body)))
     except ConstructError as exc:
         raise ArgumentError("cannot encode the packet headers: %s" % _reason(exc)) from None
+
+
+def encode_command(command, values=None, seq_count=0, ack_flags=0xF, apid=None):
+    """A TC packet for a dictionary Command (`d.command(name)`), routed to its owner's APID."""
+    return encode_tc(command.service, command.subtype, command.data(values), apid=command.apid if apid is None else apid, seq_count=seq_count, ack_flags=ack_flags)
 
 
 def request_id(tc_packet):

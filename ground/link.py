@@ -22,18 +22,21 @@ DEFAULT_BAUD = 921600
 DEFAULT_ACK_WINDOW_S = 0.5
 _READ_SIZE = 4096
 
-_ST1 = 1
-_ACCEPT_OK, _ACCEPT_FAIL, _START_OK, _START_FAIL = 1, 2, 3, 4
-_PROGRESS_OK, _PROGRESS_FAIL, _DONE_OK, _DONE_FAIL = 5, 6, 7, 8
-_FAILURES = {_ACCEPT_FAIL: "acceptance", _START_FAIL: "start", _PROGRESS_FAIL: "progress", _DONE_FAIL: "completion"}
-_UNKNOWN_SPI, _BAD_MAC, _REPLAY, _CLEAR_REFUSED = 1, 2, 3, 5
+# Protocol numbers, all from the dictionary.
+_ST1 = d.SERVICE_BY_NAME["verification"].number
+_ST5 = d.SERVICE_BY_NAME["event"].number
+_ACCEPT_OK = d.key("verification.acceptance_success")[1]
+_DONE_OK = d.key("verification.completion_success")[1]
+_FAILURES = {d.key("verification.%s_failure" % stage)[1]: stage for stage in ("acceptance", "start", "progress", "completion")}
+_UNKNOWN_SPI, _BAD_MAC, _REPLAY, _CLEAR_REFUSED = (d.SECURITY_REASON_BY_NAME[n] for n in ("unknown_spi", "bad_mac", "replay", "clear_refused"))
 _SECURITY_HINTS = {
     _UNKNOWN_SPI: "the board has no key for this SPI (flash the key, or pick the link's key with --key)",
     _BAD_MAC: "the MAC does not verify: this link's key is not the board's (--key NAME)",
     _REPLAY: "the sequence number is behind the board's anti-replay floor",
     _CLEAR_REFUSED: "the board refuses clear mode (security is on): drop --clear",
 }
-_EVENT_SECURITY = 2
+_EVENT_SECURITY = d.EVENT_BY_NAME["security_rejected"].id
+_ACK_ACCEPT, _ACK_DONE = 0x1, 0x8  # PUS-C TC ack flags (ECSS-E-ST-70-41C 7.4.3.1)
 
 
 class LinkError(MitraError):
@@ -101,11 +104,11 @@ class Result:
 class GroundLink:
     """One open link to a board (or SITL): uplink with security, downlink decoding."""
 
-    def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=d.APID_BY_NAME["obc"], serial_port=None):
+    def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=None, serial_port=None):
         self.port_name = port
         self.key = key  # ground.keys.LinkKey, or None for clear mode
         self.ack_window_s = ack_window_s
-        self.apid = apid
+        self.apid = apid  # None: each command goes to its owner's APID (the dictionary says which)
         self.serial = serial_port if serial_port is not None else open_port(port, baud)
         self.splitter = FrameSplitter()
         self.seq_count = int.from_bytes(os.urandom(2), "big") & 0x3FFF  # distinct request IDs across sessions
@@ -187,8 +190,7 @@ class GroundLink:
         Raises CommandFailed on an ST1 failure, BoardSilent when the board says
         nothing about the TC within `timeout` seconds.
         """
-        message = d.command(name)
-        packet = codec.encode_tc(message.service, message.subtype, data, apid=self.apid, seq_count=self.next_seq(), ack_flags=ack_flags)
+        packet = codec.encode_command(d.command(name), data, seq_count=self.next_seq(), ack_flags=ack_flags, apid=self.apid)
         return self.send_packet(packet, name, timeout=timeout, on_packet=on_packet)
 
     def send_packet(self, packet, name="TC", timeout=5.0, on_packet=None, _retried=False):
@@ -229,10 +231,10 @@ class GroundLink:
                     result.telemetry.append(p)
                     if on_packet is not None:
                         on_packet(p)
-            if not ack_flags & 0x8 and (result.accepted or not ack_flags & 0x1) and time.monotonic() - start >= self.ack_window_s:
+            if not ack_flags & _ACK_DONE and (result.accepted or not ack_flags & _ACK_ACCEPT) and time.monotonic() - start >= self.ack_window_s:
                 return result  # nothing more was asked for
         if result.reports:
-            return result if not ack_flags & 0x8 else self._silent(name, timeout, "no completion report")
+            return result if not ack_flags & _ACK_DONE else self._silent(name, timeout, "no completion report")
         return self._silent(name, timeout, "no verification report")
 
     def _silent(self, name, timeout, what):
@@ -247,7 +249,7 @@ class GroundLink:
 
     def _security_verdict(self, p, sn):
         """The reason code of a security_rejected event about the frame we just sent, else None."""
-        if p["type"] != "tm" or p["service"] != 5 or p["data"].get("event_id") != _EVENT_SECURITY:
+        if p["type"] != "tm" or p["service"] != _ST5 or p["data"].get("event_id") != _EVENT_SECURITY:
             return None
         aux = p["data"]["aux"]
         spi = self.key.spi if self.key is not None else 0

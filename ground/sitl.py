@@ -157,7 +157,10 @@ class Sitl:
                 extra.append(env["PYTHONPATH"])
             env["PYTHONPATH"] = os.pathsep.join(extra)
         else:
-            env["MICROPYPATH"] = str(FIRMWARE_DIR) + ":" + (env.get("MICROPYPATH") or MICROPY_DEFAULT_PATH)
+            # the packages precompiled to .mpy, as `ground flash` puts them on a board (a
+            # board compiling .py at import would spend its heap on the compiler); main.py as source
+            mpy = runtimes.compile_firmware_mpy(runtimes.flashed_packages())
+            env["MICROPYPATH"] = str(mpy) + ":" + str(FIRMWARE_DIR) + ":" + (env.get("MICROPYPATH") or MICROPY_DEFAULT_PATH)
         return env
 
     def start(self):

@@ -109,6 +109,11 @@ def _mpy_cross_version(cross):
     return subprocess.run(list(cross) + ["--version"], capture_output=True, timeout=30, check=True).stdout.decode()
 
 
+def flashed_packages():
+    """The firmware folders that go onto a board's flash (all but the CPython stand-ins)."""
+    return tuple(sorted(p.name for p in FIRMWARE_DIR.iterdir() if p.is_dir() and p.name != "cpython" and not p.name.startswith((".", "_"))))
+
+
 def compile_firmware_mpy(packages=("gnc",), micropython=None):
     """Precompile firmware packages (folders of firmware/, e.g. "gnc", "fsw") to .mpy for the
     MicroPython binary `micropython` (default: the unix port), as they are flashed on a board;

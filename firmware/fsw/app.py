@@ -58,7 +58,8 @@ class Obc:
         )
         self.link = Link(hal_link, self.guard, max_frame, self._packet, self._rejected)
         send = self.link.send
-        self.dispatcher = Dispatcher(D.APID_OBC, self.tm, send)
+        self.dispatcher = Dispatcher(self.tm, send)
+        self.vehicle = None  # a vehicle app (inspector, rover) sets itself here
 
         self.events = Events(D.APID_OBC, self.tm, send, self.params.get(D.PAR_OBC_EVENT_MIN_SEVERITY))
         self.hk = Housekeeping(D.APID_OBC, self.tm, send, self.clock)
@@ -137,6 +138,8 @@ class Obc:
         self.events.emit(D.EVT_BOOT, (self.boot_count, hal.reset_cause()))
         for store, action in self._faults:
             self.events.emit(D.EVT_STORAGE_FAULT, (store, action))
+        if self.vehicle is not None:
+            self.vehicle.start_tasks()
         hal.collect()
         scheduler = asyncio.create_task(self._schedule())
         await self.link.rx_task()  # returns at end of stream

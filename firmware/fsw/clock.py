@@ -69,6 +69,12 @@ class Clock:
         self._update()
         return self._up_s * 1000 + self._up_us // 1000
 
+    def real_ms(self, flight_ms):
+        # real milliseconds that `flight_ms` of flight time take (0 if not positive)
+        if flight_ms <= 0:
+            return 0
+        return int(flight_ms * 1000000 // self._rate)
+
     def ms(self):
         # monotonic flight milliseconds (for schedules); wraps never within a mission
         self._update()

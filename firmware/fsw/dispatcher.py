@@ -1,8 +1,10 @@
-# Routes TCs to their handlers and reports every step through ST1
-# (ECSS-E-ST-70-41C 6.1): acceptance, start, completion. Success reports go out
-# only when the TC's ack flags ask for them; failure reports always go out and
-# name an error code. Handlers: validate(args) -> 0 or an error code (nothing
-# happened yet: start failure), execute(args) -> 0 or an error code (completion).
+# Routes TCs by APID to their handlers and reports every step through ST1
+# (ECSS-E-ST-70-41C 6.1): acceptance, start, completion, reported by the APID
+# the TC addressed. Success reports go out only when the TC's ack flags ask for
+# them; failure reports always go out and name an error code. Handlers:
+# accept(args) -> 0 or an error code (acceptance failure), validate(args) -> 0
+# or an error code (nothing happened yet: start failure), execute(args) -> 0 or
+# an error code (completion). `self.tc` is the TC being handled.
 from micropython import const
 
 from fsw import dictionary as D
@@ -18,22 +20,25 @@ def _no_check(_args):
 
 
 class Dispatcher:
-    def __init__(self, apid, tm, send):
-        self.apid = apid
+    def __init__(self, tm, send):
         self.tm = tm  # packet.TmWriter
         self.send = send  # send(buf, n)
-        self.handlers = {}
-        self.services = set()
+        self.handlers = {}  # apid -> {key: (accept, validate, execute)}
+        self.services = {}  # apid -> set of service numbers
         self.tc = packet.Tc()
         self.tc_accepted = 0
         self.tc_rejected = 0
 
-    def register(self, key, execute, validate=_no_check):
-        self.handlers[key] = (validate, execute)
-        self.services.add(key >> 8)
+    def register(self, key, execute, validate=_no_check, apid=D.APID_OBC, accept=_no_check):
+        table = self.handlers.get(apid)
+        if table is None:
+            table = self.handlers[apid] = {}
+            self.services[apid] = set()
+        table[key] = (accept, validate, execute)
+        self.services[apid].add(key >> 8)
 
     def _report(self, key, values):
-        n = self.tm.build(self.apid, key, values)
+        n = self.tm.build(self.tc.apid, key, values)
         self.send(self.tm.buf, n)
 
     def _fail(self, key, tc, code):
@@ -50,7 +55,7 @@ class Dispatcher:
             self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, code)
             return
         key = tc.key()
-        validate, execute = self.handlers[key]
+        accept, validate, execute = self.handlers[tc.apid][key]
         data_start, data_end = tc.data_span()
         try:
             args = packet.unpack(D.TC_LAYOUT[key], buf, data_start, data_end)
@@ -58,8 +63,12 @@ class Dispatcher:
             self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_BAD_LENGTH)
             return
         except KeyError:
-            # a typed value whose type key (parameter ID) is unknown
-            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_UNKNOWN_PARAMETER)
+            # a typed value whose type key is unknown: a function or a parameter ID
+            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_UNKNOWN_FUNCTION if tc.service == D.ST_FUNCTION else D.ERR_UNKNOWN_PARAMETER)
+            return
+        code = accept(args)
+        if code:
+            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, code)
             return
         self.tc_accepted += 1
         flags = tc.ack_flags
@@ -76,6 +85,9 @@ class Dispatcher:
             code = execute(args)
         except OSError:
             code = D.ERR_STORAGE_FAILED
+        except ValueError:
+            # e.g. a reply that does not fit the frame: refused with a code, never fatal
+            code = D.ERR_EXECUTION_FAILED
         if code:
             self._report(D.TM_VERIFICATION_COMPLETION_FAILURE, (request_id, code))
         elif flags & _ACK_DONE:
@@ -84,12 +96,13 @@ class Dispatcher:
     def _accept(self, tc):
         if not tc.ptype:
             return D.ERR_NOT_A_TC
-        if tc.apid != self.apid:
+        table = self.handlers.get(tc.apid)
+        if table is None:
             return D.ERR_UNKNOWN_APID
         if tc.pus_version != D.PUS_VERSION:
             return D.ERR_BAD_PUS_VERSION
-        if tc.key() not in self.handlers:
-            if tc.service in self.services:
+        if tc.key() not in table:
+            if tc.service in self.services[tc.apid]:
                 return D.ERR_UNKNOWN_SUBTYPE
             return D.ERR_UNKNOWN_SERVICE
         return 0

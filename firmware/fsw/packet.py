@@ -88,6 +88,8 @@ def _tail(letter, key):
         return _PARAM_TYPE.get(key)
     if letter == "K":
         return D.HK.get(key)
+    if letter == "A":
+        return D.FUNCTIONS[key][1] if key in D.FUNCTIONS else None
     return D.EVENTS[key][1] if key in D.EVENTS else None
 
 
@@ -106,8 +108,9 @@ def _close(layout, i):
 
 def unpack(layout, buf, pos, end):
     # Values of a payload as a list: scalars flat, a [..] list as a list of
-    # tuples, typed tails (P/K/E) flat. Raises ValueError when the octets do
-    # not fit the layout exactly, KeyError for an unknown typing key.
+    # tuples, typed tails (P/K/E/A) flat, octet strings (Y/R) as memoryview
+    # slices of `buf` (valid until buf is reused). Raises ValueError when the
+    # octets do not fit the layout exactly, KeyError for an unknown typing key.
     out = []
     pos = _unpack(layout, buf, pos, end, out)
     if pos != end:
@@ -135,11 +138,23 @@ def _unpack(layout, buf, pos, end, out):
             out.append(items)
             i = j + 1
             continue
-        if c in "PKE":
+        if c in "PKEA":
             sub = _tail(c, out[-1])
             if sub is None:
                 raise KeyError(out[-1])
             pos = _unpack(sub, buf, pos, end, out)
+        elif c == "Y":
+            if pos + 2 > end:
+                raise ValueError("length")
+            size = (buf[pos] << 8) | buf[pos + 1]
+            pos += 2
+            if pos + size > end:
+                raise ValueError("length")
+            out.append(memoryview(buf)[pos : pos + size])
+            pos += size
+        elif c == "R":
+            out.append(memoryview(buf)[pos:end])
+            pos = end
         else:
             size = struct.calcsize(c)
             if pos + size > end:
@@ -171,11 +186,22 @@ def _pack(layout, buf, pos, values, k):
             k += 1
             i = j + 1
             continue
-        if c in "PKE":
+        if c in "PKEA":
             sub = _tail(c, values[k - 1])
             if sub is None:
                 raise KeyError(values[k - 1])
             pos, k = _pack(sub, buf, pos, values, k)
+        elif c in "YR":
+            data = values[k]
+            size = len(data)
+            if c == "Y":
+                struct.pack_into(">H", buf, pos, size)
+                pos += 2
+            if pos + size > len(buf):
+                raise ValueError("buffer too small")
+            buf[pos : pos + size] = data
+            pos += size
+            k += 1
         else:
             struct.pack_into(">" + c, buf, pos, values[k])
             pos += struct.calcsize(c)

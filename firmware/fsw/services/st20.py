@@ -2,6 +2,8 @@
 # TC 20.3 set,
 # every value checked before any is applied, then persisted and announced by an
 # ST5 param_changed event per parameter.
+import struct
+
 from fsw import dictionary as D
 
 
@@ -31,8 +33,13 @@ class Parameters:
         return 0
 
     def report(self, args):
-        # no IDs asks for every parameter
+        # no IDs asks for every parameter; a reply longer than a frame is refused
         ids = [pid for (pid,) in args[0]] if args[0] else sorted(self.params.spec)
+        size = 1
+        for pid in ids:
+            size += 2 + struct.calcsize(self.params.spec[pid][0])
+        if len(ids) > 255 or size > len(self.tm.buf) - self.tm.payload_start() - 2:
+            return D.ERR_REPLY_TOO_LONG
         pairs = [(pid, self.params.get(pid)) for pid in ids]
         n = self.tm.build(self.apid, D.TM_PARAM_VALUES, (pairs,))
         self.send(self.tm.buf, n)

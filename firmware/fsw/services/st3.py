@@ -32,7 +32,8 @@ class Housekeeping:
         dispatcher.register(D.TC_HK_CHANGE_INTERVAL, self.change_interval, self.check_intervals)
 
     def report(self, sid):
-        n = self.tm.build(self.apid, D.TM_HK_REPORT, (sid,) + self.sources[sid]())
+        # reported by the APID that owns the structure
+        n = self.tm.build(D.HK_APID[sid], D.TM_HK_REPORT, (sid,) + self.sources[sid]())
         self.send(self.tm.buf, n)
 
     def tick(self, now_ms):

@@ -18,10 +18,10 @@ class Events:
 
     def emit(self, event_id, aux):
         # aux: tuple of the event's auxiliary values, in dictionary order
-        severity = D.EVENTS[event_id][0]
+        severity, _, apid = D.EVENTS[event_id]  # reported by the APID that owns the event
         if severity < self.min_severity or event_id in self.disabled:
             return False
-        n = self.tm.build(self.apid, (D.ST_EVENT << 8) | severity, (event_id,) + aux)
+        n = self.tm.build(apid, (D.ST_EVENT << 8) | severity, (event_id,) + aux)
         self.send(self.tm.buf, n)
         self.sent += 1
         return True
