@@ -1,0 +1,219 @@
+"""hw.space, hw.adcs_devices, hw.prop, hw.camera, hw.space_power, hw.inspector: the inspector's emulated
+hardware, against float64 references computed here (hil.scenarios.world, closed forms, numpy)."""
+
+import json
+import math
+import sys
+import textwrap
+from array import array
+
+import numpy as np
+import pytest
+
+import gnc
+from hil import runtimes
+from hil.scenarios import world as ref
+from hw import inspector
+from hw.space import R_EARTH, SpaceWorld
+
+BOARD = {"devices": list(inspector.DEVICES)}
+J = np.array([[0.12, 0.002, -0.001], [0.002, 0.10, 0.0015], [-0.001, 0.0015, 0.05]])  # SpaceWorld's default
+
+
+def f3(*v):
+    return array("f", v if v else (0.0, 0.0, 0.0))
+
+
+def dcm(q):
+    q0, q1, q2, q3 = (float(x) for x in q)
+    return np.array([
+        [1 - 2 * (q2 * q2 + q3 * q3), 2 * (q1 * q2 - q0 * q3), 2 * (q1 * q3 + q0 * q2)],
+        [2 * (q1 * q2 + q0 * q3), 1 - 2 * (q1 * q1 + q3 * q3), 2 * (q2 * q3 - q0 * q1)],
+        [2 * (q1 * q3 - q0 * q2), 2 * (q2 * q3 + q0 * q1), 1 - 2 * (q1 * q1 + q2 * q2)],
+    ])  # fmt: skip
+
+
+# ---- the world: orbit, Sun, shadow, field ---------------------------------------------------
+
+
+@pytest.mark.parametrize("t", [0.0, 1234.5, 5000.0])
+def test_space_orbit_and_lvlh_match_the_float64_circular_orbit(t):
+    w = SpaceWorld(altitude=500e3, inclination=math.radians(97.4), raan=0.7, u0=0.3)
+    orbit = ref.CircularOrbit(500e3, math.radians(97.4), raan=0.7, u0=0.3)
+    r = f3()
+    w.position(t, r)
+    assert np.allclose(r, orbit.position(t), atol=2.0)  # m, float32 of 6.9e6 m
+    out = f3()
+    rhat = orbit.position(t) / np.linalg.norm(orbit.position(t))
+    vhat = orbit.velocity(t) / np.linalg.norm(orbit.velocity(t))
+    for v, expect in (((1, 0, 0), rhat), ((0, 1, 0), vhat), ((0, 0, 1), orbit.normal)):
+        w.lvlh_to_inertial(t, f3(*v), out)
+        assert np.allclose(out, expect, atol=1e-6)
+    assert w.n == pytest.approx(orbit.n, rel=1e-12)
+
+
+@pytest.mark.parametrize("day", [80.0, 172.0, 300.5])
+def test_space_sun_direction_matches_the_mean_sun(day):
+    w = SpaceWorld(epoch_day=80.0)
+    out = f3()
+    w.sun_dir((day - 80.0) * 86400.0, out)
+    assert np.allclose(out, ref.sun_direction(day), atol=1e-6)
+
+
+@pytest.mark.parametrize("t", [0.0, 900.0, 4321.0])
+def test_space_field_matches_the_igrf_dipole_turning_with_the_earth(t):
+    w = SpaceWorld(inclination=math.radians(97.4), raan=1.1, u0=0.2, gmst0=0.5)
+    orbit = ref.CircularOrbit(500e3, math.radians(97.4), raan=1.1, u0=0.2)
+    out = f3()
+    w.field(t, out)
+    expect = ref.dipole_field(orbit.position(t), t, gmst0=0.5)
+    assert np.allclose(out, expect, atol=1e-3 * np.linalg.norm(expect))
+    assert 18e-6 < np.linalg.norm(out) < 55e-6  # T: 24 uT equator .. 48 uT poles at 500 km
+
+
+@pytest.mark.parametrize("raan", [0.0, 0.4, 1.0])
+def test_space_eclipse_time_per_orbit_matches_the_cylindrical_shadow_formula(raan):
+    # time in shadow per orbit = T/pi acos(sqrt(h^2 + 2 R h) / (r cos beta)), beta the Sun's angle to
+    # the orbit plane (Wertz, SMAD 5.1); none when that argument exceeds 1
+    w = SpaceWorld(altitude=500e3, inclination=math.radians(97.4), raan=raan)
+    sun = ref.sun_direction(80.0)
+    beta = math.asin(float(np.dot(sun, np.array(w.normal, float))))
+    h, r = 500e3, R_EARTH + 500e3
+    arg = math.sqrt(h * h + 2 * R_EARTH * h) / (r * math.cos(beta))
+    expect = w.period / math.pi * math.acos(arg) if arg < 1.0 else 0.0
+    dt = 2.0
+    shadow = sum(w.eclipse(k * dt) for k in range(int(w.period / dt)))
+    assert abs(shadow * dt - expect) <= 2 * dt
+
+
+def test_space_eclipse_never_at_high_beta():
+    # orbit normal within ~8 deg of the Sun: beta ~ 82 deg, above the 68 deg that clears the shadow
+    w = SpaceWorld(inclination=math.radians(97.4), raan=math.pi / 2)
+    assert not any(w.eclipse(k * 10.0) for k in range(int(w.period / 10.0)))
+
+
+def test_space_reference_calls_leave_the_current_environment_alone():
+    w = SpaceWorld()
+    before = list(w.r_eci) + list(w.sun_eci) + [w.in_eclipse]
+    w.eclipse(2000.0)
+    w.field(3000.0, f3())
+    assert list(w.r_eci) + list(w.sun_eci) + [w.in_eclipse] == before
+
+
+@pytest.mark.parametrize("dt", [0.0, -0.1, math.nan, math.inf])
+def test_space_step_rejects_bad_dt(dt):
+    with pytest.raises(ValueError, match=r"^space.step: dt must be a finite number > 0 s$"):
+        SpaceWorld().step(dt)
+
+
+def test_space_bad_initial_vector_names_itself():
+    with pytest.raises(ValueError, match=r"^rel0: needs 6 numbers, got 3$"):
+        SpaceWorld(rel0=(0.0, -300.0, 0.0))
+    with pytest.raises(ValueError, match=r"^w0: NaN or infinite value$"):
+        SpaceWorld(w0=(0.0, math.nan, 0.0))
+
+
+def test_space_time_counts_steps_without_drift():
+    w = SpaceWorld()
+    for _ in range(36000):  # one hour at 10 Hz
+        w.step(0.1)
+    assert w.t == pytest.approx(3600.0, abs=1e-6)
+
+
+# ---- relative motion and thrusters ------------------------------------------------------------
+
+
+def test_cw_world_with_a_fired_impulse_follows_the_closed_form():
+    hw = inspector.build(BOARD, rel0=(0.0, -300.0, 0.0, 0.0, 0.0, 0.0))
+    x0 = np.array(hw.world.cw, float)
+    assert hw.thrusters.fire(f3(0.01, -0.02, 0.005))
+    for _ in range(6000):  # 600 s
+        hw.step(0.1)
+    start = array("f", x0 + [0, 0, 0, 0.01, -0.02, 0.005])
+    expect = array("f", [0.0] * 6)
+    gnc.cw_propagate(start, hw.world.n, 600.0, expect)
+    got = np.array(hw.world.cw, float)
+    assert np.allclose(got[:3], expect[:3], atol=0.02)  # m, after 6000 float32 steps
+    assert np.allclose(got[3:], expect[3:], atol=1e-5)  # m/s
+    assert hw.thrusters.fires == 1
+    assert hw.thrusters.dv_used == pytest.approx(math.sqrt(0.01**2 + 0.02**2 + 0.005**2), rel=1e-6)
+
+
+def test_thrusters_account_dv_and_propellant_by_the_rocket_equation():
+    hw = inspector.build(BOARD, dry_mass=11.7, propellant=0.3, isp=60.0)
+    shots = [(0.02, 0.0, 0.0), (0.0, -0.03, 0.01), (0.0, 0.0, 0.04)]
+    m = 12.0
+    for s in shots:
+        assert hw.thrusters.fire(f3(*s))
+        m *= math.exp(-math.sqrt(sum(c * c for c in s)) / (60.0 * 9.80665))
+    assert hw.thrusters.fires == 3
+    assert hw.thrusters.dv_used == pytest.approx(sum(math.sqrt(sum(c * c for c in s)) for s in shots), rel=1e-6)
+    assert hw.thrusters.propellant == pytest.approx(m - 11.7, rel=1e-6)
+    assert np.allclose(np.array(hw.world.cw)[3:], np.sum(shots, axis=0), atol=1e-7)
+
+
+def test_thrusters_below_minimum_impulse_bit_do_nothing_and_are_counted():
+    hw = inspector.build(BOARD, dv_min=1e-4)
+    v = np.array(hw.world.cw)
+    assert not hw.thrusters.fire(f3(5e-5, 5e-5, 0.0))
+    assert hw.thrusters.below_min == 1 and hw.thrusters.fires == 0 and hw.thrusters.dv_used == 0.0
+    assert np.array_equal(np.array(hw.world.cw), v)
+
+
+def test_thrusters_cap_a_fire_along_its_direction():
+    hw = inspector.build(BOARD, dv_max=0.05)
+    assert hw.thrusters.fire(f3(0.3, 0.4, 0.0))  # |dv| 0.5 -> 0.05
+    assert hw.thrusters.capped == 1
+    assert np.allclose(np.array(hw.world.cw)[3:], [0.03, 0.04, 0.0], atol=1e-7)
+    assert hw.thrusters.dv_used == pytest.approx(0.05)
+
+
+def test_thrusters_empty_tank_delivers_what_is_left_then_refuses():
+    hw = inspector.build(BOARD, dry_mass=10.0, propellant=0.001, isp=60.0, dv_max=1.0)
+    left = 60.0 * 9.80665 * math.log(10.001 / 10.0)  # 0.0588 m/s
+    assert hw.thrusters.fire(f3(0.5, 0.0, 0.0))
+    assert hw.thrusters.dv_used == pytest.approx(left, rel=1e-6)
+    assert hw.thrusters.propellant == 0.0
+    assert not hw.thrusters.fire(f3(0.01, 0.0, 0.0))
+    assert hw.thrusters.empty == 1 and hw.thrusters.fires == 1
+
+
+def test_thrusters_leak_pushes_continuously_until_cleared():
+    hw = inspector.build(BOARD, rel0=(0.0, -300.0, 0.0, 0.0, 0.0, 0.0))
+    a = (0.0, 2e-4, -1e-4)  # m/s per second
+    hw.inject("thrusters", "leak", a)
+    for _ in range(100):  # 10 s
+        hw.step(0.1)
+    # CW from rest on the V-bar with a constant push, to first order in n t (~0.01):
+    # vy = ay t, vz = az t, vx = 2 n * integral(vy) = n ay t^2
+    x = np.array(hw.world.cw, float)
+    assert np.allclose(x[3:], [hw.world.n * 2e-4 * 100.0, 2e-3, -1e-3], atol=1e-6)
+    assert hw.thrusters.dv_leaked == pytest.approx(10.0 * math.hypot(2e-4, 1e-4), rel=1e-5)
+    hw.clear("thrusters", "leak")
+    v = x[3:].copy()
+    hw.step(0.1)
+    assert np.allclose(np.array(hw.world.cw)[3:], v, atol=1e-5)  # free drift again (CW terms ~ 1e-7)
+    assert list(hw.world.accel) == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("value, message", [
+    (None, r"^thrusters: leak needs a 3-vector of LVLH m/s per second$"),
+    (1.0, r"^thrusters: leak needs a 3-vector of LVLH m/s per second$"),
+    ((1.0, 2.0), r"^thrusters leak: needs 3 numbers$"),
+    ((0.0, 0.0, 0.0), r"^thrusters leak: zero vector$"),
+    ((0.0, math.nan, 0.0), r"^thrusters leak: NaN or infinite value$"),
+])  # fmt: skip
+def test_thrusters_leak_rejects_bad_values(value, message):
+    hw = inspector.build(BOARD)
+    with pytest.raises(ValueError, match=message):
+        hw.inject("thrusters", "leak", value)
+    assert not hw.thrusters.leaking
+
+
+@pytest.mark.parametrize("dv, message", [
+    (f3(0.0, 0.0), r"^thrusters.fire: needs 3 numbers$"),
+    (f3(0.0, math.inf, 0.0), r"^thrusters.fire: NaN or infinite value$"),
+])  # fmt: skip
+def test_thrusters_fire_rejects_bad_dv(dv, message):
+    with pytest.raises(ValueError, match=message):
+        inspector.build(BOARD).thrusters.fire(dv)
