@@ -217,3 +217,207 @@ def test_thrusters_leak_rejects_bad_values(value, message):
 def test_thrusters_fire_rejects_bad_dv(dv, message):
     with pytest.raises(ValueError, match=message):
         inspector.build(BOARD).thrusters.fire(dv)
+
+
+# ---- wheels and magnetorquers -----------------------------------------------------------------
+
+
+def momentum_inertial(world):
+    b = np.array(world.body, float)
+    return dcm(b[:4]) @ (J @ b[4:7] + b[7:10])
+
+
+def test_wheels_exchange_momentum_with_the_body_conserving_the_total():
+    hw = inspector.build(BOARD, w0=(0.01, -0.02, 0.015), h0=(0.001, 0.0, -0.002))
+    l0 = momentum_inertial(hw.world)
+    hw.wheels.command(f3(1e-3, -5e-4, 2e-4))
+    for _ in range(200):  # 20 s, well inside the momentum limit
+        hw.step(0.1)
+    l1 = momentum_inertial(hw.world)
+    assert np.linalg.norm(l1 - l0) <= 1e-4 * np.linalg.norm(l0)
+    h = f3()
+    hw.wheels.momentum(h)
+    assert np.allclose(h, [0.001 - 20 * 1e-3, 0.0 + 20 * 5e-4, -0.002 - 20 * 2e-4], atol=1e-6)  # h' = -tau
+
+
+def test_wheels_clip_torque_to_tau_max():
+    hw = inspector.build(BOARD, tau_max=2e-3)
+    hw.wheels.command(f3(0.01, -0.01, 1e-3))
+    hw.step(0.1)
+    assert np.allclose(hw.wheels.torque, [2e-3, -2e-3, 1e-3])
+    h = f3()
+    hw.wheels.momentum(h)
+    assert np.allclose(h, [-2e-4, 2e-4, -1e-4], atol=1e-9)
+
+
+def test_wheels_stop_at_the_momentum_limit_and_release_from_it():
+    hw = inspector.build(BOARD, tau_max=2e-3, h_max=0.03)
+    hw.wheels.command(f3(2e-3, -2e-3, 0.0))
+    h = f3()
+    peak = 0.0
+    for _ in range(200):  # 20 s: 0.04 N m s asked, 0.03 allowed
+        hw.step(0.1)
+        hw.wheels.momentum(h)
+        peak = max(peak, abs(h[0]), abs(h[1]))
+    assert peak <= 0.03 * (1 + 1e-6)
+    assert np.allclose(h, [-0.03, 0.03, 0.0], atol=1e-6)
+    assert np.allclose(hw.wheels.torque, 0.0, atol=1e-7)  # saturated: no more torque that way (float32 residue)
+    hw.wheels.command(f3(-1e-3, 1e-3, 0.0))  # unloading is allowed
+    hw.step(0.1)
+    hw.wheels.momentum(h)
+    assert np.allclose(h, [-0.0299, 0.0299, 0.0], atol=1e-6)
+
+
+def test_wheels_stuck_axis_produces_no_torque_until_cleared():
+    hw = inspector.build(BOARD)
+    hw.inject("wheels", "stuck", 1)
+    hw.wheels.command(f3(1e-3, 1e-3, 1e-3))
+    hw.step(1.0)
+    h = f3()
+    hw.wheels.momentum(h)
+    assert np.allclose(h, [-1e-3, 0.0, -1e-3], atol=1e-9)
+    hw.clear("wheels")
+    hw.step(1.0)
+    hw.wheels.momentum(h)
+    assert np.allclose(h, [-2e-3, -1e-3, -2e-3], atol=1e-9)
+
+
+@pytest.mark.parametrize("value", [None, 3, -1, True, "x"])
+def test_wheels_stuck_needs_an_axis(value):
+    hw = inspector.build(BOARD)
+    with pytest.raises(ValueError, match=r"^wheels: stuck needs an axis 0, 1 or 2, got "):
+        hw.inject("wheels", "stuck", value)
+
+
+@pytest.mark.parametrize("dev, call", [("wheels", "command"), ("magnetorquers", "command")])
+def test_actuator_commands_reject_bad_vectors(dev, call):
+    fn = getattr(getattr(inspector.build(BOARD), dev), call)
+    with pytest.raises(ValueError, match=r"^%s\.%s: needs 3 numbers$" % (dev, call)):
+        fn(f3(0.0, 0.0))
+    with pytest.raises(ValueError, match=r"^%s\.%s: NaN or infinite value$" % (dev, call)):
+        fn(f3(0.0, 0.0, math.nan))
+
+
+def test_magnetorquers_clip_per_axis_and_torque_the_body_by_m_cross_b():
+    hw = inspector.build(BOARD, m_max=0.4)
+    hw.magnetorquers.command(f3(1.0, -0.2, -3.0))
+    assert list(hw.world.dipole) == pytest.approx([0.4, -0.2, -0.4])
+    b = np.array(hw.world.b_body, float)
+    hw.step(0.1)
+    tau = np.cross([0.4, -0.2, -0.4], b)
+    w = np.array(hw.world.body[4:7], float)
+    assert np.allclose(w, np.linalg.solve(J, tau) * 0.1, rtol=1e-3, atol=1e-12)
+
+
+# ---- sensors ------------------------------------------------------------------------------------
+
+
+def test_imu_reads_rate_plus_bias_plus_white_noise():
+    hw = inspector.build(BOARD, seed=7, w0=(0.01, 0.0, -0.02), gyro_bias=(1e-4, -2e-4, 3e-4), gyro_sigma=1e-3)
+    out = f3()
+    s = np.array([(hw.imu.read(out), list(out))[1] for _ in range(4000)])
+    assert np.all(np.abs(s.mean(axis=0) - [0.0101, -2e-4, -0.0197]) < 5 * 1e-3 / math.sqrt(4000))
+    assert np.allclose(s.std(axis=0), 1e-3, rtol=0.05)
+
+
+def test_magnetometer_reads_the_body_field_plus_bias():
+    hw = inspector.build(BOARD, seed=2, q0=(0.8, 0.2, -0.4, 0.4), mag_bias=(1e-7, 0.0, -1e-7), mag_sigma=20e-9)
+    out = f3()
+    s = np.array([(hw.magnetometer.read(out), list(out))[1] for _ in range(2000)])
+    q = np.array(hw.world.body[:4], float)
+    expect = dcm(q).T @ np.array(hw.world.b_eci, float) + [1e-7, 0.0, -1e-7]
+    assert np.all(np.abs(s.mean(axis=0) - expect) < 5 * 20e-9 / math.sqrt(2000))
+
+
+def test_sun_sensor_gives_the_body_sun_vector_within_its_field_of_view():
+    # epoch day 80, t = 0: the Sun along inertial +X; identity attitude: along body +x (the boresight)
+    hw = inspector.build(BOARD, u0=math.pi / 2, sun_sigma=1e-3)
+    out = f3()
+    assert not hw.world.in_eclipse
+    assert hw.sun_sensor.read(out)
+    assert np.linalg.norm(out) == pytest.approx(1.0, abs=1e-6)
+    assert math.acos(min(1.0, out[0])) < 5e-3
+
+
+def test_sun_sensor_invalid_outside_its_field_of_view_and_in_eclipse():
+    turned = (math.cos(math.radians(35)), 0.0, 0.0, math.sin(math.radians(35)))  # 70 deg about z
+    hw = inspector.build(BOARD, u0=math.pi / 2, q0=turned, sun_fov=math.radians(60))
+    out = f3(9.0, 9.0, 9.0)
+    assert not hw.sun_sensor.read(out) and list(out) == [9.0, 9.0, 9.0]
+    hw = inspector.build(BOARD, inclination=0.0, u0=math.pi)  # behind the Earth, Sun at +X
+    assert hw.world.in_eclipse
+    assert not hw.sun_sensor.read(out)
+
+
+def test_star_tracker_reads_the_attitude_with_small_noise_and_fails_when_spinning():
+    q0 = (0.5, 0.5, -0.5, 0.5)
+    hw = inspector.build(BOARD, q0=q0, star_sigma=1e-4, star_max_rate=math.radians(1.0))
+    out = array("f", [0.0] * 4)
+    angles = []
+    for _ in range(500):
+        assert hw.star_tracker.read(out)
+        angles.append(ref.qangle(np.array(out, float), np.array(q0)))
+    assert 0.5e-4 < np.sqrt(np.mean(np.square(angles))) < 3e-4  # rad: 1e-4 per axis -> ~1.7e-4 total
+    hw = inspector.build(BOARD, w0=(0.0, 0.02, 0.0), star_max_rate=math.radians(1.0))  # 1.15 deg/s
+    assert not hw.star_tracker.read(out)
+
+
+def test_rel_nav_reads_the_relative_state_within_range_only():
+    hw = inspector.build(BOARD, seed=5, rel0=(10.0, -300.0, 5.0, 0.01, 0.0, 0.0), rel_max_range=1000.0)
+    out = array("f", [0.0] * 6)
+    s = np.array([(hw.rel_nav.read(out), list(out))[1] for _ in range(2000)])
+    sp = 0.05 + 0.005 * math.sqrt(10.0**2 + 300.0**2 + 5.0**2)
+    assert np.all(np.abs(s.mean(axis=0) - [10.0, -300.0, 5.0, 0.01, 0.0, 0.0]) < 5 * np.repeat([sp, 0.002], 3) / 44)
+    assert np.allclose(s.std(axis=0), np.repeat([sp, 0.002], 3), rtol=0.08)
+    far = inspector.build(BOARD, rel0=(0.0, -1500.0, 0.0, 0.0, 0.0, 0.0), rel_max_range=1000.0)
+    assert not far.rel_nav.read(out)
+
+
+@pytest.mark.parametrize("device, size", [("imu", 3), ("magnetometer", 3), ("sun_sensor", 3), ("star_tracker", 4),
+                                          ("rel_nav", 6)])
+def test_sensor_dropout_invalidates_reads_until_cleared(device, size):
+    hw = inspector.build(BOARD, u0=math.pi / 2)
+    out = array("f", [7.0] * size)
+    dev = getattr(hw, device)
+    assert dev.read(out)
+    hw.inject(device, "dropout")
+    stale = list(out)
+    assert not dev.read(out) and list(out) == stale
+    hw.clear(device, "dropout")
+    assert dev.read(out)
+
+
+# ---- power ------------------------------------------------------------------------------------
+
+
+def test_battery_panels_follow_the_sun_angle_and_integrate_the_charge():
+    # Sun along inertial +X; attitude 60 deg about z: the +x panel at cos 60, the -y panel at cos 30
+    q = (math.cos(math.radians(30)), 0.0, 0.0, math.sin(math.radians(30)))
+    hw = inspector.build(BOARD, u0=math.pi / 2, q0=q, capacity_wh=40.0, soc=0.5, load_w=3.0)
+    hw.step(0.1)
+    out = f3()
+    assert hw.battery.read(out)
+    expect = 1361.0 * 0.28 * (0.0782 * 0.5 + 0.034 * math.cos(math.radians(30)))
+    assert out[1] == pytest.approx(expect, rel=1e-3)
+    assert out[2] == 3.0
+    for _ in range(99):
+        hw.step(0.1)
+    hw.battery.read(out)
+    assert out[0] == pytest.approx(0.5 + (expect - 3.0) * 10.0 / 3600.0 / 40.0, rel=1e-3)
+
+
+def test_battery_in_eclipse_only_discharges_and_stops_at_empty():
+    hw = inspector.build(BOARD, inclination=0.0, u0=math.pi, capacity_wh=0.01, soc=1.0, load_w=36.0)
+    out = f3()
+    hw.step(0.5)  # 36 W for 0.5 s = 0.005 Wh of 0.01
+    hw.battery.read(out)
+    assert list(out) == pytest.approx([0.5, 0.0, 36.0])
+    hw.step(1.0)
+    hw.battery.read(out)
+    assert out[0] == 0.0
+
+
+@pytest.mark.parametrize("watts", [-1.0, math.nan, math.inf])
+def test_battery_set_load_rejects_bad_watts(watts):
+    with pytest.raises(ValueError, match=r"^battery.set_load: needs a finite load >= 0 W$"):
+        inspector.build(BOARD).battery.set_load(watts)
