@@ -33,6 +33,8 @@ import time
 
 import pytest
 
+from ground import dictionary as _d
+
 TARGETS = ("sitl-mpy", "sitl-py", "board")
 SITL_TARGETS = ("sitl-mpy", "sitl-py")
 RUNTIME_OF = {"sitl-mpy": "micropython", "sitl-py": "cpython"}
@@ -281,11 +283,17 @@ def flight(request, tmp_path, monkeypatch):
 
 # --- helpers for scenarios ----------------------------------------------------------
 
-ST1 = 1
-EVENT_SECURITY = 2
-EVENT_PARAM_CHANGED = 3
-EVENT_TIME_SET = 4
-EVENT_BOOT = 1
+# Protocol numbers, all from the dictionary (the one definition).
+ST1 = _d.SERVICE_BY_NAME["verification"].number
+ST_EVENT = _d.SERVICE_BY_NAME["event"].number
+EVENT_SECURITY = _d.EVENT_BY_NAME["security_rejected"].id
+EVENT_PARAM_CHANGED = _d.EVENT_BY_NAME["param_changed"].id
+EVENT_TIME_SET = _d.EVENT_BY_NAME["time_set"].id
+EVENT_BOOT = _d.EVENT_BY_NAME["boot"].id
+APID_OBC = _d.APID_BY_NAME["obc"]
+HK_OBC = _d.HK_BY_NAME["obc"].sid
+_EVENT_SUBTYPES = tuple(m.subtype for m in _d.MESSAGES if m.kind == "tm" and m.service == ST_EVENT)
+_HK_REPORT = _d.key("hk.report")
 
 
 def crc16(data):
@@ -298,7 +306,7 @@ def crc16(data):
     return crc
 
 
-def raw_tc(service, subtype, data=b"", apid=1, seq_count=0, ack_flags=0xF, source_id=1, data_len=None, pec=None):
+def raw_tc(service, subtype, data=b"", apid=APID_OBC, seq_count=0, ack_flags=0xF, source_id=_d.GROUND_ID, data_len=None, pec=None):
     """A TC built by hand (no dictionary): any service/subtype/payload, PEC correct unless `pec` is given.
 
     `data_len` overrides the primary header's length field (default: the true one).
@@ -311,7 +319,7 @@ def raw_tc(service, subtype, data=b"", apid=1, seq_count=0, ack_flags=0xF, sourc
         (1 << 12) | (1 << 11) | apid,
         (0b11 << 14) | (seq_count & 0x3FFF),
         data_len,
-        (2 << 4) | ack_flags,
+        (_d.PUS_VERSION << 4) | ack_flags,
         service,
         subtype,
         source_id,
@@ -364,13 +372,13 @@ def collect(link, duration):
 
 
 def is_event(p, event_id=None):
-    return p["type"] == "tm" and p["service"] == 5 and p["subtype"] in (1, 2, 3, 4) and (
+    return p["type"] == "tm" and p["service"] == ST_EVENT and p["subtype"] in _EVENT_SUBTYPES and (
         event_id is None or p["data"]["event_id"] == event_id
     )
 
 
-def is_hk(p, sid=1):
-    return p["type"] == "tm" and p["service"] == 3 and p["subtype"] == 25 and p["data"]["sid"] == sid
+def is_hk(p, sid=HK_OBC):
+    return p["type"] == "tm" and (p["service"], p["subtype"]) == _HK_REPORT and p["data"]["sid"] == sid
 
 
 def st1_for(packets, request_id):
@@ -387,7 +395,7 @@ def hk_obc(link, seen=None):
 
     The counters include the one-shot TC itself (its frame and its acceptance).
     """
-    result = link.command("hk.one_shot", {"sids": [{"sid": 1}]})
+    result = link.command("hk.one_shot", {"sids": [{"sid": HK_OBC}]})
     if seen is not None:
         seen += result.packets
     reports = [p for p in result.telemetry if is_hk(p)]
