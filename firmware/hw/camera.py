@@ -49,9 +49,13 @@ class Camera:
         else:
             if len(q_bi) != 4:
                 raise ValueError("camera.start: q_bi needs 4 numbers")
+            n2 = 0.0
             for i in range(4):
                 q[i] = q_bi[i]
-            gnc.quat_normalize(q)  # GncError (a ValueError) for a zero or NaN quaternion
+                n2 += q[i] * q[i]
+            if not 0.0 < n2 < math.inf:
+                raise ValueError("camera.start: q_bi must be a finite non-zero quaternion")
+            gnc.quat_normalize(q)
         rb, rt, m = self._rb, self._rt, self._m
         gnc.quat_to_dcm(q, rb)  # body -> inertial
         gnc.quat_to_dcm(w.q_target, rt)  # debris body -> inertial

@@ -421,3 +421,214 @@ def test_battery_in_eclipse_only_discharges_and_stops_at_empty():
 def test_battery_set_load_rejects_bad_watts(watts):
     with pytest.raises(ValueError, match=r"^battery.set_load: needs a finite load >= 0 W$"):
         inspector.build(BOARD).battery.set_load(watts)
+
+
+# ---- camera -----------------------------------------------------------------------------------
+# Geometry: inclination 0, u0 0, t 0: LVLH axes = inertial X, Y, Z. The inspector 30 m behind on the
+# V-bar, its camera boresight (body +z) along +Y to the debris, image columns (body +x) along +X.
+S = math.sqrt(0.5)
+Q_CAM = (S, -S, 0.0, 0.0)  # -90 deg about X: body z -> +Y, body y -> -Z
+Q_BROADSIDE = (S, 0.0, S, 0.0)  # debris long axis (its z) along X: across the image
+Q_END_ON = (S, -S, 0.0, 0.0)  # debris long axis along Y: end-on
+CAMERA_OPTIONS = dict(inclination=0.0, u0=0.0, rel0=(0.0, -30.0, 0.0, 0.0, 0.0, 0.0), q0=Q_CAM,
+                      target_rate=(0.0, 0.0, 0.0), camera_fov=math.radians(40.0))
+F = 32.0 / math.tan(math.radians(20.0))  # focal length in pixels, 64 wide
+
+
+def render(n=4, **options):
+    hw = inspector.build(BOARD, **dict(CAMERA_OPTIONS, **options))
+    cam = hw.camera
+    cam.start()
+    calls = 1
+    while not cam.render_rows(n):
+        calls += 1
+    return np.frombuffer(bytes(cam.image), np.uint8).reshape(cam.height, cam.width), calls
+
+
+def centres(count):
+    return (np.arange(count) + 0.5 - count / 2) / F  # tan of each pixel centre's angle
+
+
+def test_camera_broadside_stage_at_30m_has_the_apparent_size_of_its_geometry():
+    img, _ = render(target_q0=Q_BROADSIDE)
+    # silhouette: |u| up to the near rim of an end cap (5.5 m across at 30 - 2 m), |v| up to the
+    # tangent of the 2 m radius circle seen from 30 m
+    cols = np.sum(np.abs(centres(64)) <= 5.5 / 28.0)
+    rows = np.sum(np.abs(centres(48)) <= 2.0 / math.sqrt(30.0**2 - 2.0**2))
+    ys, xs = np.nonzero(img)
+    assert (xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) == (cols, rows) == (34, 12)
+    assert xs.mean() == pytest.approx(31.5, abs=0.01) and ys.mean() == pytest.approx(23.5, abs=0.01)
+    assert len(xs) == cols * rows  # a rectangle: straight sides and cap edges
+
+
+def test_camera_end_on_stage_is_the_disk_of_its_near_cap():
+    img, _ = render(target_q0=Q_END_ON)
+    u, v = np.meshgrid(centres(64), centres(48))
+    inside = u * u + v * v <= (2.0 / 24.5) ** 2  # the 2 m cap, 30 - 5.5 m away
+    assert abs(np.count_nonzero(img) - np.count_nonzero(inside)) <= 2
+    assert np.count_nonzero((img > 0) != inside) <= 4  # differences only on the rim
+
+
+def test_camera_shading_is_lambertian_with_ambient_and_ambient_only_in_eclipse():
+    # Sun at ecliptic longitude -90 deg (day 80 - 365.25/4): (0, -cos e, -sin e), from behind the camera
+    img, _ = render(target_q0=Q_BROADSIDE, epoch_day=80.0 - 365.25 / 4)
+    sun = ref.sun_direction(80.0 - 365.25 / 4)
+    for row in (23, 18, 28):
+        # the ray of pixel (row, 31) meets the circle y^2 + (z - 30)^2 = 4 (camera axes) at the near
+        # root t; the normal there, (0, v t, t - 30) / 2 in camera axes, is (0, t - 30, -v t) / 2 inertial
+        v = (row + 0.5 - 24.0) / F
+        t = (30.0 - math.sqrt(30.0**2 - (1 + v * v) * (30.0**2 - 4.0))) / (1 + v * v)
+        n = np.array([0.0, t - 30.0, -v * t]) / 2.0
+        expect = 255.0 * (0.08 + 0.92 * max(0.0, float(np.dot(n, sun))))
+        assert abs(int(img[row, 31]) - expect) <= 1
+    assert img[23, 31] > img[18, 31] > 20  # toward the top (-Z, away from the Sun's -Z) darker
+    # Sun at longitude 180 deg: the orbit position +X is in the Earth's shadow
+    dark, _ = render(target_q0=Q_BROADSIDE, epoch_day=80.0 + 365.25 / 2)
+    assert set(np.unique(dark)) == {0, int(255 * 0.08 + 0.5)}
+    assert np.count_nonzero(dark) == np.count_nonzero(img)
+
+
+def test_camera_renders_a_frame_in_bounded_slices():
+    for n, calls in ((1, 48), (5, 10), (48, 1), (100, 1)):
+        assert render(n, target_q0=Q_BROADSIDE)[1] == calls
+
+
+def test_camera_latches_the_pose_at_start():
+    hw = inspector.build(BOARD, **dict(CAMERA_OPTIONS, target_q0=Q_BROADSIDE))
+    cam = hw.camera
+    cam.start()
+    cam.render_rows(24)
+    for _ in range(50):  # the debris moves and turns meanwhile: the frame stays one exposure
+        hw.world.w_target[0] = 0.5
+        hw.step(0.1)
+    cam.render_rows(24)
+    still, _ = render(target_q0=Q_BROADSIDE)
+    assert bytes(cam.image) == still.tobytes()
+
+
+def test_camera_explicit_attitude_is_used_and_checked():
+    hw = inspector.build(BOARD, **dict(CAMERA_OPTIONS, target_q0=Q_BROADSIDE, q0=(1.0, 0.0, 0.0, 0.0)))
+    hw.camera.start(array("f", Q_CAM))
+    while not hw.camera.render_rows(8):
+        pass
+    assert bytes(hw.camera.image) == render(target_q0=Q_BROADSIDE)[0].tobytes()
+    with pytest.raises(ValueError, match=r"^camera.start: q_bi needs 4 numbers$"):
+        hw.camera.start(f3(1.0, 0.0, 0.0))
+    for bad in ([0.0] * 4, [1.0, math.nan, 0.0, 0.0]):
+        with pytest.raises(ValueError, match=r"^camera.start: q_bi must be a finite non-zero quaternion$"):
+            hw.camera.start(array("f", bad))
+
+
+# ---- build, attached drivers, fault injection -------------------------------------------------
+
+
+def test_build_makes_only_the_listed_devices_and_ignores_other_vehicles():
+    hw = inspector.build({"devices": ["imu", "wheels", "drill", "spectrometer"]})
+    assert hw.imu is not None and hw.wheels is not None
+    for name in set(inspector.DEVICES) - {"imu", "wheels"}:
+        assert getattr(hw, name) is None
+    hw.step(0.1)  # no thrusters or battery: the world still steps
+
+
+def test_build_from_the_board_files():
+    for name in ("rp2-pico", "esp32-devkitc"):
+        board = json.load(open("boards/%s.json" % name))
+        assert "rel_nav" in board["devices"]
+        hw = inspector.build(board)
+        assert hw.rel_nav is not None
+
+
+def test_build_rejects_an_unknown_option():
+    with pytest.raises(ValueError, match=r"^inspector hw: unknown option 'altitud' \(known: J, altitude, "):
+        inspector.build(BOARD, altitud=400e3)
+
+
+def test_same_seed_same_noise_other_seed_other_noise():
+    out = [f3() for _ in range(3)]
+    for o, seed in zip(out, (1, 1, 2)):
+        inspector.build(BOARD, seed=seed).imu.read(o)
+    assert list(out[0]) == list(out[1]) != list(out[2])
+
+
+FAKE_DRIVER = '''
+from array import array
+class Gyro:
+    def __init__(self, board):
+        self.board = board
+        self.reads = 0
+    def read(self, out):
+        self.reads += 1
+        out[0], out[1], out[2] = 1.0, 2.0, 3.0
+        return True
+class Wheels:
+    def __init__(self, board):
+        self.cmd = None
+    def command(self, tau):
+        self.cmd = list(tau)
+    def momentum(self, out):
+        out[0] = out[1] = out[2] = 0.5
+'''
+
+
+@pytest.fixture
+def fake_drivers(tmp_path, monkeypatch):
+    (tmp_path / "fake_mitra_drivers.py").write_text(FAKE_DRIVER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "fake_mitra_drivers"
+    sys.modules.pop("fake_mitra_drivers", None)
+
+
+def test_attached_real_driver_replaces_the_model(fake_drivers):
+    board = {"devices": ["imu", "wheels", "magnetometer"],
+             "attached": {"imu": fake_drivers + ".Gyro", "wheels": fake_drivers + ".Wheels"}}
+    hw = inspector.build(board)
+    out = f3()
+    assert hw.imu.read(out) and list(out) == [1.0, 2.0, 3.0] and hw.imu.board is board
+    hw.wheels.command(f3(1e-3, 0.0, 0.0))
+    hw.step(0.1)  # the real wheels act on the real spacecraft, not on the emulated body
+    assert hw.wheels.cmd == pytest.approx([1e-3, 0.0, 0.0]) and list(hw.world.body[7:10]) == [0.0, 0.0, 0.0]
+    assert hw.magnetometer.read(out)  # a model beside the real drivers
+    with pytest.raises(ValueError, match=r"^device 'imu' is a real driver \(attached\): no fault injection$"):
+        hw.inject("imu", "dropout")
+
+
+@pytest.mark.parametrize("attached, error, message", [
+    ({"drill": "x.Y"}, ValueError, r"^attached: unknown device 'drill' \(known: imu, magnetometer, "),
+    ({"camera": "x.Y"}, ValueError, r"^attached: 'camera' is not in the board's devices$"),
+    ({"imu": "Gyro"}, ValueError, r"^attached imu: 'Gyro' is not 'module.Class'$"),
+    ({"imu": "fake_mitra_drivers.Nope"}, ValueError, r"^attached imu: module fake_mitra_drivers has no Nope$"),
+    ({"imu": "no_such_mitra_module.Gyro"}, ImportError, "no_such_mitra_module"),
+])  # fmt: skip
+def test_attached_errors_name_the_problem(fake_drivers, attached, error, message):
+    with pytest.raises(error, match=message):
+        inspector.build({"devices": ["imu"], "attached": attached})
+
+
+@pytest.mark.parametrize("device, fault, message", [
+    ("gyro", "dropout", r"^unknown device 'gyro' \(known: imu, magnetometer, sun_sensor, star_tracker, rel_nav, "
+                        r"wheels, magnetorquers, thrusters, camera, battery\)$"),
+    ("imu", "stuck", r"^imu: unknown fault 'stuck' \(known: dropout\)$"),
+    ("wheels", "dropout", r"^wheels: unknown fault 'dropout' \(known: stuck\)$"),
+    ("thrusters", "stuck", r"^thrusters: unknown fault 'stuck' \(known: leak\)$"),
+    ("magnetorquers", "stuck", r"^magnetorquers: unknown fault 'stuck' \(known: none\)$"),
+    ("camera", "dropout", r"^camera: unknown fault 'dropout' \(known: none\)$"),
+    ("battery", "over_temperature", r"^battery: unknown fault 'over_temperature' \(known: none\)$"),
+])  # fmt: skip
+def test_inject_and_clear_reject_unknown_devices_and_faults(device, fault, message):
+    hw = inspector.build(BOARD)
+    with pytest.raises(ValueError, match=message):
+        hw.inject(device, fault, 1)
+    with pytest.raises(ValueError, match=message):
+        hw.clear(device, fault)
+
+
+def test_inject_on_a_device_the_board_lacks():
+    hw = inspector.build({"devices": ["imu"]})
+    with pytest.raises(ValueError, match=r"^device 'rel_nav' is not on this board$"):
+        hw.inject("rel_nav", "dropout")
+
+
+@pytest.mark.parametrize("dt", [0.0, -1.0, math.nan, math.inf])
+def test_inspector_step_rejects_bad_dt(dt):
+    with pytest.raises(ValueError, match=r"^inspector hw step: dt must be a finite number > 0 s$"):
+        inspector.build(BOARD).step(dt)
