@@ -632,3 +632,135 @@ def test_inject_on_a_device_the_board_lacks():
 def test_inspector_step_rejects_bad_dt(dt):
     with pytest.raises(ValueError, match=r"^inspector hw step: dt must be a finite number > 0 s$"):
         inspector.build(BOARD).step(dt)
+
+
+# ---- the same code on the MicroPython unix port -----------------------------------------------
+
+SCENARIO = """
+import math
+from array import array
+from hw import inspector
+hw = inspector.build({"devices": %r}, seed=11, w0=(0.01, -0.005, 0.002), u0=1.0)
+hw.wheels.command(array("f", (1e-3, -1e-3, 5e-4)))
+hw.magnetorquers.command(array("f", (0.1, 0.0, -0.1)))
+hw.thrusters.fire(array("f", (0.0, 0.01, 0.002)))
+g = array("f", [0.0] * 3); m = array("f", [0.0] * 3); s = array("f", [0.0] * 3)
+q = array("f", [0.0] * 4); r = array("f", [0.0] * 6); b = array("f", [0.0] * 3); h = array("f", [0.0] * 3)
+for k in range(300):
+    hw.step(0.1)
+    vg = hw.imu.read(g); vm = hw.magnetometer.read(m); vs = hw.sun_sensor.read(s)
+    vq = hw.star_tracker.read(q); vr = hw.rel_nav.read(r); hw.battery.read(b); hw.wheels.momentum(h)
+hw.inject("rel_nav", "dropout")
+print(hw.rel_nav.read(r), vg, vm, vs, vq, vr, hw.world.in_eclipse)
+for v in (g, m, s, q, r, b, h, hw.world.body, hw.world.cw):
+    print(" ".join(repr(float(x)) for x in v))
+for bad in (("gyro", "dropout"), ("wheels", "leak")):
+    try:
+        hw.inject(bad[0], bad[1], 1)
+    except ValueError as e:
+        print(e)
+""" % (list(inspector.DEVICES),)
+
+
+def parse(out):
+    lines = out.decode().strip().split("\n")
+    return lines[0], [np.array([float(x) for x in ln.split()]) for ln in lines[1:10]], lines[10:]
+
+
+@pytest.mark.micropython
+def test_micropython_runs_the_inspector_hw_like_cpython(micropython):
+    # the RP2040's heap budget; the same seed gives the same noise, the plants agree to float32 rounding
+    mp_flags, mp_vals, mp_err = parse(micropython(SCENARIO, heap_bytes=163840))
+    py_flags, py_vals, py_err = parse(runtimes.run_snippet(SCENARIO, runtime="cpython"))
+    assert mp_flags == py_flags
+    assert mp_err == py_err == [
+        "unknown device 'gyro' (known: imu, magnetometer, sun_sensor, star_tracker, rel_nav, wheels, magnetorquers, "
+        "thrusters, camera, battery)",
+        "wheels: unknown fault 'leak' (known: stuck)"]
+    for a, b in zip(mp_vals, py_vals):
+        assert np.allclose(a, b, rtol=1e-4, atol=1e-9)
+
+
+CW_ON_MPY = """
+from array import array
+import gnc
+from hw import inspector
+hw = inspector.build({"devices": ["thrusters"]}, rel0=(5.0, -300.0, 0.0, 0.0, 0.0, 0.0))
+hw.thrusters.fire(array("f", (0.01, -0.02, 0.005)))
+for _ in range(3000):
+    hw.step(0.1)
+ref = array("f", [0.0] * 6)
+gnc.cw_propagate(array("f", (5.0, -300.0, 0.0, 0.01, -0.02, 0.005)), hw.world.n, 300.0, ref)
+print(" ".join(repr(float(x)) for x in hw.world.cw))
+print(" ".join(repr(float(x)) for x in ref))
+print(hw.thrusters.fires, hw.thrusters.dv_used)
+"""
+
+
+@pytest.mark.micropython
+def test_micropython_cw_world_follows_the_closed_form(micropython):
+    lines = micropython(CW_ON_MPY).decode().split("\n")
+    got, expect = (np.array([float(x) for x in ln.split()]) for ln in lines[:2])
+    assert np.allclose(got[:3], expect[:3], atol=0.01) and np.allclose(got[3:], expect[3:], atol=1e-5)
+    fires, dv = lines[2].split()
+    assert fires == "1" and float(dv) == pytest.approx(math.sqrt(0.01**2 + 0.02**2 + 0.005**2), rel=1e-6)
+
+
+CAMERA_ON_MPY = """
+from hw import inspector
+hw = inspector.build({"devices": ["camera"]}, **%r)
+hw.camera.start()
+n = 1
+while not hw.camera.render_rows(6):
+    n += 1
+print(n, bytes(hw.camera.image).hex())
+""" % (dict(CAMERA_OPTIONS, target_q0=Q_BROADSIDE),)
+
+
+@pytest.mark.micropython
+def test_micropython_camera_image_is_the_cpython_image(micropython):
+    calls, hexed = micropython(CAMERA_ON_MPY).decode().split()
+    assert calls == "8"
+    img = np.frombuffer(bytes.fromhex(hexed), np.uint8).reshape(48, 64)
+    expect, _ = render(target_q0=Q_BROADSIDE)
+    assert np.count_nonzero(img) == np.count_nonzero(expect) == 34 * 12
+    assert np.abs(img.astype(int) - expect.astype(int)).max() <= 1
+
+
+COST = """
+import time
+from array import array
+from hw import inspector
+hw = inspector.build({"devices": %r}, u0=1.0, w0=(0.001, 0.002, -0.001))
+g = array("f", [0.0] * 3); q = array("f", [0.0] * 4); r = array("f", [0.0] * 6)
+def cycle():
+    hw.step(0.1)
+    hw.imu.read(g); hw.magnetometer.read(g); hw.sun_sensor.read(g); hw.star_tracker.read(q)
+    hw.rel_nav.read(r); hw.battery.read(g); hw.wheels.momentum(g)
+now = time.ticks_us if hasattr(time, "ticks_us") else (lambda: int(time.perf_counter() * 1e6))
+cycle()
+N = 500
+t0 = now()
+for _ in range(N):
+    cycle()
+t1 = now()
+hw.camera.start()
+rows = 0
+t2 = now()
+while not hw.camera.render_rows(4):
+    rows += 4
+t3 = now()
+import gnc
+print((t1 - t0) / N, (t3 - t2) / 12, gnc.BACKEND)
+""" % (list(inspector.DEVICES),)
+
+
+@pytest.mark.micropython
+def test_cost_of_one_step_and_all_reads_is_reported(micropython):
+    # a measurement for the record, not a timed assert (run with -s to see it)
+    for name, out in (("cpython", runtimes.run_snippet(COST, runtime="cpython")), ("micropython", micropython(COST))):
+        step_us, rows_us, backend = out.split()
+        print("\n%s (gnc %s): step(0.1) + all reads %s us; camera render_rows(4) %s us"
+              % (name, backend.decode(), step_us.decode(), rows_us.decode()))
+        step_us, rows_us = float(step_us), float(rows_us)
+        assert step_us > 0 and rows_us > 0
