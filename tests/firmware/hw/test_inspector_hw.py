@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import gnc
+from ground import REPO_ROOT
 from hil import runtimes
 from hil.scenarios import world as ref
 from hw import inspector
@@ -532,7 +533,7 @@ def test_build_makes_only_the_listed_devices_and_ignores_other_vehicles():
 
 def test_build_from_the_board_files():
     for name in ("rp2-pico", "esp32-devkitc"):
-        board = json.load(open("boards/%s.json" % name))
+        board = json.loads((REPO_ROOT / "boards" / ("%s.json" % name)).read_text())
         assert "rel_nav" in board["devices"]
         hw = inspector.build(board)
         assert hw.rel_nav is not None
