@@ -43,8 +43,8 @@ def scalar(field, text, type_=None):
             if math.isnan(value) or math.isinf(value):
                 raise ValueError
             struct.pack(">f", value)
-            return value
-        value = int(text, 0)
+        else:
+            value = int(text, 0)
     except (ValueError, OverflowError):
         kind = "a number" if type_ == "f32" else "an integer"
         hint = (" or one of: " + ", ".join(sorted(names))) if names else ""
