@@ -51,6 +51,18 @@ def _tc_payload(name, tokens):
     return command, cliargs.payload(command, tokens)
 
 
+def _speed(text):
+    if text == "max":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number or 'max'" % text) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0 or 'max', got %s" % text)
+    return value
+
+
 # --- subcommands ------------------------------------------------------------------
 
 
@@ -220,7 +232,7 @@ def build_parser():
     _runtime_options(p)
     p.add_argument("--state", help="state directory (the board's flash); kept, so a restart is a reboot")
     p.add_argument("--no-security", action="store_true", help="accept clear-mode (SPI 0) uplink")
-    p.add_argument("--speed", type=float, default=1.0, help="flight time per real time")
+    p.add_argument("--speed", type=_speed, default=1.0, help="flight time per real time, or 'max': virtual time, as fast as the host runs")
     table.append((p, cmd_sitl))
 
     p = sub.add_parser("send", help="send one TC and wait for its ST1 reports")

@@ -100,13 +100,13 @@ class Sitl:
     ):
         if runtime not in ("micropython", "cpython"):
             raise ValueError("unknown runtime %r (expected 'micropython' or 'cpython')" % (runtime,))
-        if not speed > 0:
-            raise ValueError("speed must be > 0, got %r" % (speed,))
+        if speed != "max" and not (isinstance(speed, (int, float)) and speed > 0):
+            raise ValueError("speed must be > 0 or 'max', got %r" % (speed,))
         self.board_name = board
         self.board = load_board(board)
         self.runtime = runtime
         self.security = bool(security)
-        self.speed = float(speed)
+        self.speed = speed if speed == "max" else float(speed)  # "max": virtual flight time, as fast as the host runs
         self.keystore = keystore if keystore is not None else KeyStore()
         self.log = log
         self.program = program

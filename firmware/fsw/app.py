@@ -121,7 +121,10 @@ class Obc:
     async def _schedule(self):
         watchdog = self.board.get("watchdog_ms", 0)
         ticks = 0
+        virtual = self.clock.virtual
         while True:
+            if virtual:
+                self.clock.advance(_TICK_MS)  # SITL at speed max: each round is one tick of flight time
             now = self.clock.uptime_ms()
             self.hk.tick(now)
             self.time.tick(now)
@@ -130,7 +133,7 @@ class Obc:
             if ticks >= _GC_EVERY:
                 ticks = 0
                 hal.collect()  # here, between packets, rather than mid-frame
-            await hal.sleep_ms(_TICK_MS)
+            await hal.sleep_ms(0 if virtual else _TICK_MS)
 
     async def run(self):
         import asyncio

@@ -3,6 +3,9 @@
 # single precision on the boards). `rate_ppm` is how many flight microseconds
 # pass per real millisecond x 1000: 1_000_000 is real time; SITL's speed factor
 # and the drift-correction parameter both fold into it.
+# Virtual time (speed "max", SITL only): flight time does not follow the host's
+# clock at all; the OBC's schedule loop advances it a fixed step per round
+# (advance()), so flight time passes as fast as the host runs the tasks.
 from micropython import const
 
 _US = const(1000000)
@@ -12,7 +15,8 @@ class Clock:
     def __init__(self, ticks_ms, ticks_diff, speed=1.0, drift_ppm=0.0, coarse=0):
         self._ticks_ms = ticks_ms
         self._ticks_diff = ticks_diff
-        self._speed = speed
+        self.virtual = speed == "max"
+        self._speed = 1.0 if self.virtual else speed
         self._last = ticks_ms()
         self._s = coarse
         self._us = 0
@@ -28,6 +32,8 @@ class Clock:
         self._rate = int(self._speed * (1000000 + drift_ppm) + 0.5)
 
     def _update(self):
+        if self.virtual:
+            return
         now = self._ticks_ms()
         dt = self._ticks_diff(now, self._last)
         if dt <= 0:
@@ -37,6 +43,16 @@ class Clock:
         total = dt * self._rate + self._rem  # in 1e-3 us
         us = total // 1000
         self._rem = total - us * 1000
+        self._add_us(us)
+
+    def advance(self, ms):
+        # virtual time: `ms` flight milliseconds pass (the drift correction applies)
+        total = ms * self._rate + self._rem  # speed is 1 in virtual time: rate = 1e6 + drift
+        us = total // 1000
+        self._rem = total - us * 1000
+        self._add_us(us)
+
+    def _add_us(self, us):
         up = self._up_us + us
         self._up_s += up // _US
         self._up_us = up % _US
@@ -70,8 +86,9 @@ class Clock:
         return self._up_s * 1000 + self._up_us // 1000
 
     def real_ms(self, flight_ms):
-        # real milliseconds that `flight_ms` of flight time take (0 if not positive)
-        if flight_ms <= 0:
+        # real milliseconds that `flight_ms` of flight time take (0 if not positive,
+        # and always 0 in virtual time: nothing to wait for)
+        if flight_ms <= 0 or self.virtual:
             return 0
         return int(flight_ms * 1000000 // self._rate)
 
