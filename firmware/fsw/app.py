@@ -60,6 +60,7 @@ class Obc:
         send = self.link.send
         self.dispatcher = Dispatcher(self.tm, send)
         self.vehicle = None  # a vehicle app (inspector, rover) sets itself here
+        self.heap_peak = 0
 
         self.events = Events(D.APID_OBC, self.tm, send, self.params.get(D.PAR_OBC_EVENT_MIN_SEVERITY))
         self.hk = Housekeeping(D.APID_OBC, self.tm, send, self.clock)
@@ -114,7 +115,7 @@ class Obc:
             self.boot_count,
             hal.heap_free(),
             link.frames_ok,
-        ) + link.drops() + (d.tc_accepted, d.tc_rejected, link.tm_sent)
+        ) + link.drops() + (d.tc_accepted, d.tc_rejected, link.tm_sent, self.heap_peak)
 
     # --- tasks -------------------------------------------------------------------
 
@@ -133,6 +134,9 @@ class Obc:
             if ticks >= _GC_EVERY:
                 ticks = 0
                 hal.collect()  # here, between packets, rather than mid-frame
+                used = hal.heap_used()
+                if used > self.heap_peak:
+                    self.heap_peak = used  # live data right after a collection: the app's high-water mark
             await hal.sleep_ms(0 if virtual else _TICK_MS)
 
     async def run(self):

@@ -196,7 +196,7 @@ PARAMS = (
 # Housekeeping structures: SID -> layout of the parameters after the SID
 HK_OBC = const(1)  # on-board computer housekeeping
 HK = {
-    1: 'IIIIIIIIIIIIIIIII',
+    1: 'IIIIIIIIIIIIIIIIII',
 }
 HK_APID = {
     1: 0x001,

@@ -20,6 +20,10 @@ def heap_free():
     return 0  # CPython has no fixed heap; the MicroPython SITL measures it
 
 
+def heap_used():
+    return 0
+
+
 def reset_cause():
     return 0
 

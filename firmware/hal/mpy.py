@@ -23,6 +23,10 @@ def heap_free():
     return gc.mem_free()
 
 
+def heap_used():
+    return gc.mem_alloc()
+
+
 def reset_cause():
     # 0 power-on, 1 watchdog, 2 soft, 3 other (ST5 boot event)
     fn = getattr(machine, "reset_cause", None)

@@ -134,6 +134,7 @@ HK = [
             f("tc_accepted", "u32", "TCs accepted by the dispatcher"),
             f("tc_rejected", "u32", "TCs rejected by the dispatcher"),
             f("tm_sent", "u32", "telemetry packets sent"),
+            f("heap_peak", "u32", "most heap in use right after a scheduled garbage collection since boot (0 on CPython)", "B"),
         ),
         "on-board computer housekeeping",
     ),
