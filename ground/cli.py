@@ -162,18 +162,18 @@ def cmd_keys(opts):
     return 0
 
 
-def _start_sitl(board, runtime, state_dir=None, security=True, speed=1.0, log=None):
+def _start_sitl(board, runtime, state_dir=None, security=True, speed=1.0, log=None, vehicle=None):
     from ground.sitl import Sitl, SitlError
     from hil.runtimes import RuntimeMissing
 
     try:
-        return Sitl(board, runtime=runtime, state_dir=state_dir, security=security, speed=speed, log=log).start()
+        return Sitl(board, runtime=runtime, state_dir=state_dir, security=security, speed=speed, log=log, vehicle=vehicle).start()
     except (SitlError, RuntimeMissing) as exc:
         raise CommandError(str(exc)) from None
 
 
 def cmd_sitl(opts):
-    sitl = _start_sitl(opts.board, opts.runtime, opts.state, not opts.no_security, opts.speed)
+    sitl = _start_sitl(opts.board, opts.runtime, opts.state, not opts.no_security, opts.speed, vehicle=opts.vehicle)
     stop = {"now": False}
 
     def _stop(*_):
@@ -232,6 +232,7 @@ def build_parser():
     _runtime_options(p)
     p.add_argument("--state", help="state directory (the board's flash); kept, so a restart is a reboot")
     p.add_argument("--no-security", action="store_true", help="accept clear-mode (SPI 0) uplink")
+    p.add_argument("--vehicle", choices=sorted(d.VEHICLE_BY_NAME), help="the vehicle app the board runs (default: the on-board computer alone)")
     p.add_argument("--speed", type=_speed, default=1.0, help="flight time per real time, or 'max': virtual time, as fast as the host runs")
     table.append((p, cmd_sitl))
 

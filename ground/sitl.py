@@ -29,6 +29,7 @@ import tty
 from pathlib import Path
 
 from ground import BOARDS_DIR, FIRMWARE_DIR
+from ground.dictionary import VEHICLE_BY_NAME as VEHICLES
 from ground.errors import UnknownBoard
 from ground.keys import KeyStore, port_link_name
 from hil import runtimes
@@ -97,6 +98,8 @@ class Sitl:
         speed=1.0,
         log=None,
         program=None,
+        vehicle=None,
+        scenario=None,
     ):
         if runtime not in ("micropython", "cpython"):
             raise ValueError("unknown runtime %r (expected 'micropython' or 'cpython')" % (runtime,))
@@ -104,6 +107,10 @@ class Sitl:
             raise ValueError("speed must be > 0 or 'max', got %r" % (speed,))
         self.board_name = board
         self.board = load_board(board)
+        if vehicle is not None and vehicle not in VEHICLES:
+            raise ValueError("unknown vehicle %r (known: %s)" % (vehicle, ", ".join(VEHICLES)))
+        self.vehicle = vehicle  # the app the board runs ("inspector", "rover"), None: the OBC alone
+        self.scenario = dict(scenario or {})  # initial conditions for the emulated devices (hw.<vehicle>.build)
         self.runtime = runtime
         self.security = bool(security)
         self.speed = speed if speed == "max" else float(speed)  # "max": virtual flight time, as fast as the host runs
@@ -255,6 +262,8 @@ class Sitl:
     def _provision(self):
         board = dict(self.board)
         board.update(security=self.security, runtime=self.runtime, speed=self.speed)
+        if self.vehicle is not None:
+            board.update(vehicle=self.vehicle, scenario=self.scenario)
         _write_json(self.state_dir / "board.json", board)
         keys_path = self.state_dir / "keys.json"
         if keys_path.exists():  # a reboot or a kept state dir keeps its keys
