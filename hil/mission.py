@@ -1,0 +1,158 @@
+"""A vehicle flown from the ground: what the scenarios, `ground demo` and the real-time-factor
+benchmarks use, so their evidence is the flight app's own telemetry.
+
+    with Mission("rover", runtime="micropython", scenario={"start_x": -300.0}) as m:
+        m.send("rover_mobility.set_mode", "DRIVE")           # the operator's CLI grammar
+        m.run_until(lambda m: m.event("rover_route_done"), flight_s=3600)
+        soc = m.series("rover_power", "soc")               # [(flight s, value), ...]
+
+A Mission starts the flight app of `vehicle` in a SITL (ground.sitl.Sitl: the MicroPython unix
+port with the board's heap cap, or CPython with the C core) in virtual time by default
+(speed "max": flight time runs as fast as the host computes it), opens an authenticated
+GroundLink, and keeps every decoded TM packet. Flight time is the TM packets' CUC time.
+"""
+
+import time
+
+from ground import args as cliargs
+from ground import dictionary as d
+from ground.link import GroundLink
+from ground.sitl import Sitl
+
+
+class MissionTimeout(AssertionError):
+    """The condition did not come true within the flight time allowed."""
+
+
+def tm_time(p):
+    """A TM packet's on-board time in seconds."""
+    return p["time"]["coarse"] + p["time"]["fine"] / 65536.0
+
+
+class Mission:
+    def __init__(self, vehicle, runtime="cpython", board="rp2-pico", scenario=None, speed="max", state_dir=None, log=None, timeout_s=5.0):
+        self.vehicle = vehicle
+        self.sitl = Sitl(board, runtime=runtime, speed=speed, vehicle=vehicle, scenario=scenario, state_dir=state_dir, log=log if log is not None else (lambda line: None))
+        self.timeout_s = timeout_s  # real seconds a command may take to complete
+        self.link = None
+        self.packets = []
+        self.t = 0.0  # latest flight time seen
+        self._hk_names = {h.sid: h.name for h in d.HK_STRUCTURES}
+        self._latest = {}
+        self._series = {}
+        self._real0 = None
+        self._t0 = None
+
+    # --- life cycle -------------------------------------------------------------
+
+    def start(self):
+        self.sitl.start()
+        try:
+            from ground.keys import KeyStore
+
+            self.link = GroundLink(self.sitl.port, key=KeyStore().load(self.sitl.link_name))
+            self.link.flush_input()
+            self.link.command("test.ping", timeout=self.timeout_s, on_packet=self._keep)
+        except BaseException:
+            self.stop()
+            raise
+        self._real0 = time.monotonic()
+        self._t0 = self.t
+        return self
+
+    def stop(self):
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+        self.sitl.stop()
+
+    def restart(self, hard=False):
+        """A reboot of the board (same flash); the link stays open."""
+        self.sitl.restart(hard=hard)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- commanding ---------------------------------------------------------------
+
+    def send(self, name, *tokens, **kwargs):
+        """Send one command written as on the CLI (`m.send("rover_mobility.set_mode", "DRIVE")`);
+        returns the link's Result (raises CommandFailed / BoardSilent like `ground send`)."""
+        command = d.command(name)
+        values = cliargs.payload(command, list(tokens))
+        kwargs.setdefault("timeout", self.timeout_s)
+        result = self.link.command(name, values, on_packet=self._keep, **kwargs)
+        for p in result.reports:
+            self._keep(p)
+        return result
+
+    # --- telemetry ------------------------------------------------------------------
+
+    def _keep(self, p):
+        self.packets.append(p)
+        if p["type"] != "tm":
+            return
+        t = tm_time(p)
+        if t > self.t:
+            self.t = t
+        if p["name"] == "hk.report" and isinstance(p["data"].get("params"), dict):
+            name = self._hk_names.get(p["data"]["sid"])
+            self._latest[name] = p["data"]["params"]
+            self._series.setdefault(name, []).append((t, p["data"]["params"]))
+
+    def read(self, real_s=0.2):
+        """Read what the board sent for up to `real_s` seconds; returns the new packets."""
+        new = self.link.read(real_s)
+        for p in new:
+            self._keep(p)
+        return new
+
+    def run_for(self, flight_s, real_limit_s=None):
+        """Let `flight_s` seconds of flight time pass (read everything meanwhile)."""
+        end = self.t + flight_s
+        return self.run_until(lambda m: m.t >= end, flight_s=flight_s + 60.0, real_limit_s=real_limit_s)
+
+    def run_until(self, condition, flight_s, real_limit_s=None):
+        """Read telemetry until condition(self) is true; MissionTimeout after `flight_s` of flight
+        time (or `real_limit_s` real seconds, a safety net). Returns the flight time it took."""
+        start = self.t
+        real_end = time.monotonic() + (real_limit_s if real_limit_s is not None else max(60.0, flight_s))
+        while True:
+            if condition(self):
+                return self.t - start
+            if self.t - start > flight_s:
+                raise MissionTimeout("%s: not within %.0f s of flight time (at t=%.1f s)" % (self.vehicle, flight_s, self.t))
+            if time.monotonic() > real_end:
+                raise MissionTimeout("%s: not within the real-time limit (flight t=%.1f s, %d packets)" % (self.vehicle, self.t, len(self.packets)))
+            self.read(0.1)
+
+    def hk(self, name):
+        """The latest report of HK structure `name` (a dict of its fields), or None."""
+        return self._latest.get(name)
+
+    def series(self, name, field):
+        """[(flight s, value)] of one field of HK structure `name`, in arrival order."""
+        return [(t, params[field]) for t, params in self._series.get(name, ())]
+
+    def events(self, name=None):
+        """Event packets seen (all, or those named `name`)."""
+        out = []
+        for p in self.packets:
+            if p["type"] == "tm" and p["service"] == d.SERVICE_BY_NAME["event"].number:
+                event = d.EVENT_BY_ID.get(p["data"].get("event_id"))
+                if name is None or (event is not None and event.name == name):
+                    out.append(p)
+        return out
+
+    def event(self, name):
+        """The first `name` event seen, or None."""
+        found = self.events(name)
+        return found[0] if found else None
+
+    def real_time_factor(self):
+        """Flight seconds per real second since start()."""
+        elapsed = time.monotonic() - self._real0
+        return (self.t - self._t0) / elapsed if elapsed > 0 else 0.0

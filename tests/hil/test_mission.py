@@ -1,0 +1,42 @@
+"""hil.mission: a vehicle flown from the ground in virtual time, its telemetry kept by name."""
+
+import pytest
+
+from ground.errors import ArgumentError
+from ground.link import CommandFailed
+from hil.mission import Mission, MissionTimeout
+from hil.plugin import need_micropython
+
+
+@pytest.fixture(params=["cpython", "micropython"])
+def obc_mission(request):
+    if request.param == "micropython":
+        need_micropython()
+    with Mission(None, runtime=request.param) as m:
+        yield m
+
+
+def test_mission_commands_by_cli_grammar_and_keeps_hk_by_name(obc_mission):
+    m = obc_mission
+    m.send("param.set", "obc.hk_period_ms=1000")
+    m.run_for(5)
+    series = m.series("obc", "uptime")
+    assert len(series) >= 3
+    times = [t for t, _ in series]
+    assert times == sorted(times)
+    assert m.hk("obc")["uptime"] == series[-1][1]
+    assert m.event("param_changed")["data"]["aux"] == {"param_id": 1}
+    assert m.t >= times[-1]
+
+
+def test_mission_run_until_times_out_in_flight_time(obc_mission):
+    with pytest.raises(MissionTimeout, match="not within 3 s of flight time"):
+        obc_mission.run_until(lambda m: False, flight_s=3)
+
+
+def test_mission_bad_commands_fail_like_the_cli(obc_mission):
+    with pytest.raises(ArgumentError, match="outside its range"):
+        obc_mission.send("param.set", "obc.hk_period_ms=5")
+    with pytest.raises(CommandFailed) as info:
+        obc_mission.send("hk.one_shot", "77")
+    assert (info.value.stage, info.value.error) == ("start", "UNKNOWN_STRUCTURE")
