@@ -57,6 +57,7 @@ ST_EVENT = const(5)  # ST5 event reporting
 ST_FUNCTION = const(8)  # ST8 function management
 ST_TIME = const(9)  # ST9 time management
 ST_SCHED = const(11)  # ST11 time-based scheduling
+ST_FDIR = const(12)  # ST12 on-board monitoring: FDIR (mission subtypes)
 ST_LARGE = const(13)  # ST13 large packet transfer (downlink)
 ST_TEST = const(17)  # ST17 test
 ST_PARAM = const(20)  # ST20 on-board parameter management
@@ -92,10 +93,13 @@ TC_SCHED_INSERT = const(0x0B04)  # insert one time-tagged activity
 TC_SCHED_DELETE = const(0x0B05)  # delete activities by request ID
 TC_SCHED_SUMMARY = const(0x0B10)  # report a summary of the schedule (TM 11.13)
 TM_SCHED_SUMMARY_REPORT = const(0x0B0D)  # schedule summary
+TC_FDIR_CLEAR_SAFING = const(0x0C80)  # clear the safing record; the ground then commands the mode (mission-specific subtype)
+TC_FDIR_HANG_TASK = const(0x0C81)  # make a vehicle task await forever, so FDIR's watchdogs can be shown to work (tests, demos; mission-specific subtype)
 TM_LARGE_FIRST_PART = const(0x0D01)  # first part of a large-data transfer
 TM_LARGE_INTERMEDIATE_PART = const(0x0D02)  # intermediate part of a large-data transfer
 TM_LARGE_LAST_PART = const(0x0D03)  # last part of a large-data transfer
 TC_LARGE_RESEND = const(0x0D81)  # send parts of a transfer again (mission-specific subtype)
+TC_LARGE_DOWNLINK_LOG = const(0x0D80)  # downlink the board's recent event log as a large-data transfer, product 3 log (mission-specific subtype)
 TC_TEST_PING = const(0x1101)  # are-you-alive connection test
 TM_TEST_PONG = const(0x1102)  # are-you-alive connection test report
 TC_PARAM_GET = const(0x1401)  # report parameter values
@@ -119,7 +123,10 @@ TC_LAYOUT = {
     0x0B04: 'IHY',
     0x0B05: '[I]',
     0x0B10: '',
+    0x0C80: '',
+    0x0C81: 'B',
     0x0D81: 'H[H]',
+    0x0D80: '',
     0x1101: '',
     0x1401: '[H]',
     0x1403: '[HP]',
@@ -162,6 +169,12 @@ EVT_TASK_HUNG = const(9)  # a task stopped running: the vehicle goes to its safe
 EVT_LIMIT_VIOLATION = const(10)  # a monitored housekeeping value crossed its limit
 EVT_SAFED = const(11)  # the vehicle entered its safe mode autonomously (re-reported after each boot until cleared)
 EVT_INSPECTOR_MODE_CHANGED = const(100)  # the inspector changed mode
+EVT_INSPECTOR_DETUMBLED = const(101)  # the body rate stayed below adcs.detumble_rate for 10 s: DETUMBLE -> SUN_POINT
+EVT_INSPECTOR_ABORT = const(110)  # abort burn commanded or autonomous (keep-out breach predicted): mode ABORT
+EVT_INSPECTOR_TARGET_ACQUIRED = const(111)  # relative navigation locked on the debris
+EVT_INSPECTOR_TARGET_LOST = const(112)  # relative navigation lost the debris for 1 s
+EVT_INSPECTOR_BURN = const(120)  # a burn was performed (in pulses of at most the thrusters' per-fire limit)
+EVT_INSPECTOR_IMAGE_READY = const(130)  # an image is complete and its downlink started
 EVT_ROVER_MODE_CHANGED = const(200)  # the rover changed mode
 EVENTS = {
     1: (1, 'IB', 0x001),
@@ -176,6 +189,12 @@ EVENTS = {
     10: (3, 'HBffB', 0x001),
     11: (4, 'BHII', 0x001),
     100: (2, 'BBB', 0x010),
+    101: (2, 'ff', 0x010),
+    110: (4, 'BffB', 0x011),
+    111: (2, 'f', 0x011),
+    112: (3, 'f', 0x011),
+    120: (2, 'Bfffff', 0x012),
+    130: (2, 'HHHIH', 0x013),
     200: (2, 'BBB', 0x020),
 }
 
@@ -185,22 +204,70 @@ PAR_OBC_CLOCK_DRIFT_PPM = const(2)  # correction applied to the on-board clock r
 PAR_LINK_REPLAY_WINDOW = const(3)  # anti-replay window: accepted SNs lie in (last, last + window]
 PAR_OBC_EVENT_MIN_SEVERITY = const(4)  # events below this severity are not reported
 PAR_OBC_BOOT_COUNT = const(5)  # boots since the store was made (read-only)
+PAR_ADCS_DETUMBLE_RATE = const(100)  # DETUMBLE ends when the gyro rate stays below this for 10 s
+PAR_ADCS_BDOT_GAIN = const(101)  # B-dot gain k: m = -k dB/dt
+PAR_ADCS_KP = const(102)  # attitude PD proportional gain (natural frequency 0.1 rad/s)
+PAR_ADCS_KD = const(103)  # attitude PD derivative gain (damping 0.9)
+PAR_ADCS_K_DUMP = const(104)  # momentum dumping gain of the magnetorquers
+PAR_GNC_KEEPOUT_RADIUS = const(110)  # keep-out sphere around the debris
+PAR_GNC_HORIZON = const(111)  # keep-out prediction horizon (free drift)
+PAR_GNC_HORIZON_DT = const(112)  # keep-out prediction sample spacing
+PAR_GNC_NAV_GAIN = const(113)  # relative navigation filter gain per 10 Hz measurement
 PARAMS = (
     (1, 'I', 100, 3600000, 5000, True),
     (2, 'f', -500.0, 500.0, 0.0, True),
     (3, 'H', 16, 4096, 1024, True),
     (4, 'B', 1, 4, 1, True),
     (5, 'I', 0, 4294967295, 0, False),
+    (100, 'f', 0.05, 5.0, 0.5, True),
+    (101, 'f', 1000.0, 100000000.0, 1000000.0, True),
+    (102, 'f', 1e-05, 1.0, 0.0024, True),
+    (103, 'f', 1e-05, 1.0, 0.0216, True),
+    (104, 'f', 0.0, 1.0, 0.01, True),
+    (110, 'f', 5.0, 500.0, 15.0, True),
+    (111, 'f', 100.0, 20000.0, 3000.0, True),
+    (112, 'f', 5.0, 100.0, 10.0, True),
+    (113, 'f', 0.01, 1.0, 0.1, True),
 )
 
 # Housekeeping structures: SID -> layout of the parameters after the SID
 HK_OBC = const(1)  # on-board computer housekeeping
+HK_INSPECTOR_ADCS = const(10)  # inspector attitude: estimate, wheels, commands, sensors and the control cycle's cost
+HK_INSPECTOR_TRUTH = const(11)  # EMULATOR TRUTH from the emulated world (not flight telemetry): what the ground judges the scenarios by
+HK_INSPECTOR_GNC = const(12)  # inspector relative navigation and guidance
+HK_INSPECTOR_PROP = const(13)  # inspector propulsion
+HK_INSPECTOR_CAMERA = const(14)  # inspector camera
+HK_INSPECTOR_POWER = const(15)  # inspector power
 HK = {
     1: 'IIIIIIIIIIIIIIIIII',
+    10: 'BffffffffffffffBIBII',
+    11: 'fffffffffffffffff',
+    12: 'BffffffffBBBfHfff',
+    13: 'fffIIII',
+    14: 'HBHHH',
+    15: 'fffB',
 }
 HK_APID = {
     1: 0x001,
+    10: 0x010,
+    11: 0x010,
+    12: 0x011,
+    13: 0x012,
+    14: 0x013,
+    15: 0x014,
 }
+
+# Safing reasons (event safed, the safing record)
+SAFING_NONE = const(0)
+SAFING_TASK_HUNG = const(1)
+SAFING_LIMIT = const(2)
+SAFING_COMMAND = const(3)
+SAFING_KEEPOUT = const(4)
+SAFING_POWER = const(5)
+# Limit checks: (SID, field index, low, high, action 0 report / 1 safe); +-1e38: unbounded
+LIMITS = (
+    (1, 2, 8192, 1e38, 0),  # obc.heap_free: free heap running out
+)
 
 # Vehicle modes
 MODE_INSPECTOR_SAFE = const(0)  # sun-pointing on wheels or magnetorquers only, payload off; what FDIR enters
@@ -222,16 +289,28 @@ VEHICLES = {
 }
 
 # ST8 functions: ID -> (owner APID, argument layout, allowed-mode bit mask, argument ranges)
-FN_INSPECTOR_ADCS_SET_MODE = const(0x0101)  # command a vehicle mode
+FN_INSPECTOR_ADCS_SET_MODE = const(0x0101)  # command a vehicle mode: SAFE, DETUMBLE, SUN_POINT or TARGET_POINT (APPROACH, FLY_AROUND and ABORT are entered by approach, enter_ellipse and abort)
 FN_INSPECTOR_ADCS_INJECT_FAULT = const(0x0102)  # inject a fault into an emulated device (tests and demos)
 FN_INSPECTOR_ADCS_CLEAR_FAULTS = const(0x0103)  # clear injected faults
+FN_INSPECTOR_ADCS_POINT_INERTIAL = const(0x0104)  # hold an inertial attitude instead of the Sun (until the next mode change); NOT_ALLOWED_IN_MODE outside SUN_POINT
+FN_INSPECTOR_ADCS_SLEW = const(0x0105)  # turn the attitude reference by angle about a body axis and hold it inertially (until the next mode change)
+FN_INSPECTOR_GNC_APPROACH = const(0x0111)  # two-impulse CW transfer to a hold point (arrive at rest in LVLH): burn 1 now, burn 2 after t; mode APPROACH. ARG_OUT_OF_RANGE: hold point inside the keep-out sphere or singular transfer time; EXECUTION_FAILED: no relative navigation
+FN_INSPECTOR_GNC_ENTER_ELLIPSE = const(0x0112)  # transfer onto a drift-free safety ellipse (arriving at its phase-0 point with its velocity); mode FLY_AROUND after burn 2. ARG_OUT_OF_RANGE: the ellipse comes inside the keep-out sphere or singular transfer time; EXECUTION_FAILED: no relative navigation
+FN_INSPECTOR_GNC_ABORT = const(0x0113)  # commanded abort: the abort burn to a passively safe drift-free path (gnc abort_burn), mode ABORT; EXECUTION_FAILED: no relative navigation
+FN_INSPECTOR_CAMERA_CAPTURE = const(0x0131)  # expose one image now and downlink it as ST13 product image (u16 width, u16 height, 8-bit gray rows); BUSY while one is in progress
 FN_ROVER_MOBILITY_SET_MODE = const(0x0201)  # command a vehicle mode
 FN_ROVER_MOBILITY_INJECT_FAULT = const(0x0202)  # inject a fault into an emulated device (tests and demos)
 FN_ROVER_MOBILITY_CLEAR_FAULTS = const(0x0203)  # clear injected faults
 FUNCTIONS = {
-    0x0101: (0x010, 'B', 0xFFFF, ((0, 6),)),
+    0x0101: (0x010, 'B', 0xFFFF, ((0, 3),)),
     0x0102: (0x010, 'BBf', 0xFFFF, ((1, 10), (1, 5), (-1000.0, 1000.0))),
     0x0103: (0x010, 'B', 0xFFFF, ((0, 10),)),
+    0x0104: (0x010, 'ffff', 0x0004, ((-1.5, 1.5), (-1.5, 1.5), (-1.5, 1.5), (-1.5, 1.5))),
+    0x0105: (0x010, 'Bf', 0x0004, ((0, 2), (-180.0, 180.0))),
+    0x0111: (0x011, 'ffff', 0x0038, ((-1000.0, 1000.0), (-1000.0, 1000.0), (-1000.0, 1000.0), (60.0, 20000.0))),
+    0x0112: (0x011, 'fffff', 0x0038, ((5.0, 500.0), (5.0, 500.0), (-180.0, 180.0), (-1000.0, 1000.0), (60.0, 20000.0))),
+    0x0113: (0x011, '', 0x0038, ()),
+    0x0131: (0x013, 'B', 0x007C, ((1, 48),)),
     0x0201: (0x020, 'B', 0xFFFF, ((0, 4),)),
     0x0202: (0x020, 'BBf', 0xFFFF, ((1, 8), (1, 5), (-1000.0, 1000.0))),
     0x0203: (0x020, 'B', 0xFFFF, ((0, 8),)),
@@ -241,6 +320,7 @@ FUNCTION_NAMES = {
     0x0101: ({0: 'SAFE', 1: 'DETUMBLE', 2: 'SUN_POINT', 3: 'TARGET_POINT', 4: 'APPROACH', 5: 'FLY_AROUND', 6: 'ABORT'}, ),
     0x0102: ({1: 'imu', 2: 'magnetometer', 3: 'sun_sensor', 4: 'star_tracker', 5: 'rel_nav', 6: 'wheels', 7: 'magnetorquers', 8: 'thrusters', 9: 'camera', 10: 'battery'}, {1: 'dropout', 2: 'stuck', 3: 'leak', 4: 'stall', 5: 'over_temperature'}, None, ),
     0x0103: ({1: 'imu', 2: 'magnetometer', 3: 'sun_sensor', 4: 'star_tracker', 5: 'rel_nav', 6: 'wheels', 7: 'magnetorquers', 8: 'thrusters', 9: 'camera', 10: 'battery'}, ),
+    0x0105: ({0: 'x', 1: 'y', 2: 'z'}, None, ),
     0x0201: ({0: 'SURVIVAL', 1: 'IDLE', 2: 'DRIVE', 3: 'DRILL', 4: 'CHARGE'}, ),
     0x0202: ({1: 'wheels', 2: 'encoders', 3: 'imu', 4: 'sun_sensor', 5: 'hazard', 6: 'drill', 7: 'spectrometer', 8: 'battery'}, {1: 'dropout', 2: 'stuck', 3: 'leak', 4: 'stall', 5: 'over_temperature'}, None, ),
     0x0203: ({1: 'wheels', 2: 'encoders', 3: 'imu', 4: 'sun_sensor', 5: 'hazard', 6: 'drill', 7: 'spectrometer', 8: 'battery'}, ),
