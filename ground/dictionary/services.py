@@ -171,6 +171,7 @@ MESSAGES = [
         (f("transaction", "u16", "large-data transaction ID"), List("parts", (f("part", "u16", "part sequence number"),), "parts to send again (none: every part)")),
         "send parts of a transfer again (mission-specific subtype)",
     ),
+    Message(13, 128, "downlink_log", "tc", (), "downlink the board's recent event log as a large-data transfer, product 3 log (mission-specific subtype)"),
     # ST17 test
     Message(17, 1, "ping", "tc", (), "are-you-alive connection test"),
     Message(17, 2, "pong", "tm", (), "are-you-alive connection test report"),
@@ -190,5 +191,6 @@ REPLIES = {
     "time.set_time": ("event.low",),
     "sched.summary": ("sched.summary_report",),
     "large.resend": ("large.first_part", "large.intermediate_part", "large.last_part"),
+    "large.downlink_log": ("event.info",),
 }
 FUNCTION_REPLIES = ("event.info", "event.low", "event.medium", "event.high")
