@@ -17,6 +17,7 @@ from fsw.security import Security, load_keys
 from fsw.services.st3 import Housekeeping
 from fsw.services.st5 import Events
 from fsw.services.st9 import Time
+from fsw.services.st11 import Schedule
 from fsw.services.st17 import Test
 from fsw.services.st20 import Parameters
 
@@ -25,6 +26,7 @@ _GC_EVERY = const(50)  # ticks between chosen garbage collections (about 1 s)
 _BOOT_STORE = "boot.dat"
 _STORE_PARAMS = const(1)
 _STORE_BOOT = const(2)
+_STORE_SCHED = const(4)
 _FAULT_LOAD = const(1)
 _FAULT_WRITE = const(2)
 
@@ -66,10 +68,16 @@ class Obc:
         self.hk = Housekeeping(D.APID_OBC, self.tm, send, self.clock)
         self.hk.add(D.HK_OBC, self.obc_hk, self.params.get(D.PAR_OBC_HK_PERIOD_MS))
         self.time = Time(D.APID_OBC, self.tm, send, self.clock, self.events)
+        # ST11: released TCs go through the dispatcher as if from the ground
+        self.sched = Schedule(D.APID_OBC, self.tm, send, self.clock, self.dispatcher, self.events)
+        self.sched.load()
+        if self.sched.load_fault:
+            self._faults.append((_STORE_SCHED, _FAULT_LOAD))
         for service in (
             self.events,
             self.hk,
             self.time,
+            self.sched,
             Test(D.APID_OBC, self.tm, send),
             Parameters(D.APID_OBC, self.tm, send, self.params, self.events),
         ):
@@ -129,6 +137,7 @@ class Obc:
             now = self.clock.uptime_ms()
             self.hk.tick(now)
             self.time.tick(now)
+            self.sched.tick(self.clock.cuc())
             hal.feed_watchdog(watchdog)
             ticks += 1
             if ticks >= _GC_EVERY:
