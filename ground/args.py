@@ -108,6 +108,10 @@ def payload(command, tokens):
     """The operator's values for `command` (a `d.command()`: service TC or ST8 function) from CLI tokens."""
     fields = command.payload
     name = command.name
+    if name in ("sched.insert", "sched.delete"):
+        from ground import schedule  # AT COMMAND [ARGS...] and printed request IDs: ground/schedule.py
+
+        return schedule.insert(tokens) if name == "sched.insert" else schedule.delete(tokens)
     if name == "time.set_time":
         when = _time(fields, tokens)
         if when is not None:

@@ -44,10 +44,17 @@ def _fields(data, names=None):
         elif isinstance(value, dict):
             parts += _fields(value, names)
         elif isinstance(value, list):
-            parts.append("%s=[%s]" % (key, ", ".join(" ".join(_fields(v)) if isinstance(v, dict) else str(v) for v in value)))
+            parts.append("%s=[%s]" % (key, ", ".join(" ".join(_fields(_release(v))) if isinstance(v, dict) else str(v) for v in value)))
         else:
             parts.append("%s=%s" % (key, _value(key, value, names.get(key))))
     return parts
+
+
+def _release(item):
+    # a schedule summary's activity: its release time as a date-time, not CUC fields
+    if "request_id" in item and "coarse" in item and "fine" in item:
+        return {"request_id": item["request_id"], "release": cuc_text(item)}
+    return item
 
 
 def line(packet):
