@@ -114,8 +114,24 @@ def firmware_tables():
     for h in d.HK_STRUCTURES:
         lines.append("    %d: 0x%03X," % (h.sid, d.OWNER[("hk", h.sid)]))
     lines.append("}")
+    lines += _fdir_lines()
     lines += _vehicle_lines()
     return "\n".join(lines) + "\n"
+
+
+def _fdir_lines():
+    """FDIR: safing reasons, and the limit checks grouped by SID (one HK sample serves a group)."""
+    lines = ["", "# Safing reasons (event safed, the safing record)"]
+    for n, name in sorted(d.SAFING_REASONS.items()):
+        lines.append("SAFING_%s = const(%d)" % (_ident(name), n))
+    lines.append("# Limit checks: (SID, field index, low, high, action 0 report / 1 safe); +-1e38: unbounded")
+    lines.append("LIMITS = (")
+    for lim in sorted(d.LIMITS, key=lambda x: x.sid):
+        low = _num(lim.low) if lim.low is not None else "-1e38"
+        high = _num(lim.high) if lim.high is not None else "1e38"
+        lines.append("    (%d, %d, %s, %s, %d),  # %s.%s: %s" % (lim.sid, d.limit_field(lim), low, high, lim.action, d.HK_BY_SID[lim.sid].name, lim.field, lim.doc))
+    lines.append(")")
+    return lines
 
 
 def _range(arg):
@@ -228,6 +244,7 @@ def dictionary_json():
                 "events": [e.id for e in c.events],
                 "parameters": [p.id for p in c.params],
                 "hk_structures": [h.sid for h in c.hk],
+                "limits": [{"sid": x.sid, "field": x.field, "low": x.low, "high": x.high, "action": x.action, "doc": x.doc} for x in c.limits],
             }
             for c in d.COMPONENTS
         ],

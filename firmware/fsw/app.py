@@ -10,6 +10,7 @@ from fsw import dictionary as D
 from fsw import storage
 from fsw.clock import Clock
 from fsw.dispatcher import Dispatcher
+from fsw.fdir import Fdir
 from fsw.link import Link
 from fsw.packet import TmWriter
 from fsw.params import Params
@@ -89,6 +90,10 @@ class Obc:
         obs[D.PAR_LINK_REPLAY_WINDOW] = self._set_window
         obs[D.PAR_OBC_EVENT_MIN_SEVERITY] = self._set_min_severity
 
+        # FDIR loads the safing record now: a vehicle built after this boots safe while it is set
+        self.fdir = Fdir(self)
+        self.fdir.register(self.dispatcher)
+
     # --- wiring callbacks -----------------------------------------------------
 
     def _packet(self, buf, start, end):
@@ -138,7 +143,8 @@ class Obc:
             self.hk.tick(now)
             self.time.tick(now)
             self.sched.tick(self.clock.cuc())
-            hal.feed_watchdog(watchdog)
+            if self.fdir.tick(now):
+                hal.feed_watchdog(watchdog)  # only while every task is alive: else the WDT resets the board
             ticks += 1
             if ticks >= _GC_EVERY:
                 ticks = 0
@@ -154,6 +160,7 @@ class Obc:
         self.events.emit(D.EVT_BOOT, (self.boot_count, hal.reset_cause()))
         for store, action in self._faults:
             self.events.emit(D.EVT_STORAGE_FAULT, (store, action))
+        self.fdir.report_boot()
         if self.vehicle is not None:
             self.vehicle.start_tasks()
         hal.collect()

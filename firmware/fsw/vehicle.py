@@ -20,10 +20,11 @@ REASON_AUTONOMOUS = const(1)
 REASON_FDIR = const(2)
 REASON_BOOT = const(3)
 _MAX_CATCH_UP = const(50)
+_MIN_TOLERANCE_MS = const(1000)  # FDIR's floor on how late a heartbeat may be (flight ms)
 
 
 class Task:
-    def __init__(self, number, name, period_ms, fn, now_ms):
+    def __init__(self, number, name, period_ms, fn, now_ms, tolerance_ms=0):
         self.number = number  # the task's number in event reports
         self.name = name
         self.period_ms = period_ms
@@ -35,6 +36,9 @@ class Task:
         self.overruns = 0
         self.last_error = None
         self.coro = None
+        # FDIR calls the task hung when its heartbeat is older than this (default: 3 periods, at least the floor)
+        self.tolerance_ms = tolerance_ms or max(3 * period_ms, _MIN_TOLERANCE_MS)
+        self.hang = None  # an asyncio.Event nobody sets: fdir.hang_task (tests, demos)
 
 
 class Vehicle:
@@ -43,6 +47,9 @@ class Vehicle:
         self.hw = hw  # the emulated (or attached) devices: hw.inspector / hw.rover
         self.name = name
         self.mode, self.apids = D.VEHICLES[name]
+        fdir = getattr(obc, "fdir", None)
+        if fdir is not None and fdir.record is not None:
+            self.mode = safe_mode  # safed before this boot and not cleared by the ground: stay safe
         self.mode_event = mode_event
         self.safe_mode = safe_mode
         self.events = obc.events
@@ -97,8 +104,8 @@ class Vehicle:
 
     # --- tasks -------------------------------------------------------------------
 
-    def task(self, name, period_ms, fn):
-        t = Task(len(self.tasks), name, period_ms, fn, self.clock.uptime_ms())
+    def task(self, name, period_ms, fn, tolerance_ms=0):
+        t = Task(len(self.tasks), name, period_ms, fn, self.clock.uptime_ms(), tolerance_ms)
         self.tasks.append(t)
         return t
 
@@ -128,4 +135,6 @@ class Vehicle:
                 missed = (now - t.due) // t.period_ms + 1
                 t.overruns += missed
                 t.due += missed * t.period_ms
+            if t.hang is not None:
+                await t.hang.wait()  # hung on command: never returns, the heartbeat stops
             await hal.sleep_ms(clock.real_ms(t.due - clock.uptime_ms()))

@@ -39,6 +39,7 @@ from ground.dictionary.types import (  # noqa: F401 (re-exported)
     F,
     Function,
     HkStructure,
+    Limit,
     List,
     Message,
     Param,
@@ -62,6 +63,9 @@ EVENTS = [e for c in COMPONENTS for e in c.events]
 PARAMS = [p for c in COMPONENTS for p in c.params]
 HK_STRUCTURES = [h for c in COMPONENTS for h in c.hk]
 FUNCTIONS = [fn for c in COMPONENTS for fn in c.functions]
+LIMITS = [lim for c in COMPONENTS for lim in c.limits]
+LIMIT_ACTIONS = {0: "report", 1: "safe"}
+SAFING_REASONS = obc.SAFING_REASONS
 
 # --- Look-ups ----------------------------------------------------------------------
 
@@ -213,6 +217,25 @@ def _check():
             lo, hi = SCALARS[a.type][2:]
             if a.type != "f32" and ((a.minimum is not None and a.minimum < lo) or (a.maximum is not None and a.maximum > hi)):
                 raise ValueError("function %s: range of %s exceeds its type" % (fn.name, a.name))
+    for lim in LIMITS:
+        limit_field(lim)
+        if lim.action not in LIMIT_ACTIONS:
+            raise ValueError("limit on %s: action %r is not one of %s" % (lim.field, lim.action, sorted(LIMIT_ACTIONS)))
+        if (lim.low is None and lim.high is None) or (lim.low is not None and lim.high is not None and lim.low > lim.high):
+            raise ValueError("limit on %s: needs low <= high, at least one of them" % lim.field)
+
+
+def limit_field(lim):
+    """The index of a limit's field in its housekeeping structure (a scalar), or raise ValueError."""
+    h = HK_BY_SID.get(lim.sid)
+    if h is None:
+        raise ValueError("limit on %s: no housekeeping structure %r" % (lim.field, lim.sid))
+    for i, field in enumerate(h.fields):
+        if field.name == lim.field:
+            if not isinstance(field, F):
+                raise ValueError("limit on %s.%s: not a scalar field" % (h.name, lim.field))
+            return i
+    raise ValueError("limit: structure %s has no field %r" % (h.name, lim.field))
 
 
 _check()

@@ -1,7 +1,7 @@
 """The on-board computer (APID 0x001): the framework services, their events,
 parameters and housekeeping. Every vehicle runs it."""
 
-from ground.dictionary.types import Component, Event, HkStructure, Param, f
+from ground.dictionary.types import Component, Event, HkStructure, Limit, Param, f
 
 SECURITY_REASONS = {1: "unknown_spi", 2: "bad_mac", 3: "replay", 4: "short", 5: "clear_refused", 6: "store_failed"}
 PRODUCTS = {1: "image", 2: "spectrum", 3: "log"}
@@ -140,6 +140,13 @@ HK = [
     ),
 ]
 
+LIMITS = [
+    # Under 8 KB free, a fragmented heap may no longer find a block for a frame (up to 1 KB) or a
+    # camera slice: the ground should know before a MemoryError. Report only: safing frees no heap.
+    # (CPython reports 0, not a measurement: fsw/fdir.py turns heap limits off there.)
+    Limit(1, "heap_free", 8192, None, 0, "free heap running out"),
+]
+
 COMPONENT = Component(
     0x001,
     "obc",
@@ -147,5 +154,6 @@ COMPONENT = Component(
     events=EVENTS,
     params=PARAMS,
     hk=HK,
-    services=(3, 5, 9, 11, 13, 17, 20),
+    services=(3, 5, 9, 11, 12, 13, 17, 20),
+    limits=LIMITS,
 )

@@ -71,6 +71,9 @@ SERVICES = [
     Service(8, "function", "ST8 function management"),
     Service(9, "time", "ST9 time management"),
     Service(11, "sched", "ST11 time-based scheduling"),
+    # PUS-C's home for limit checks is ST12 on-board monitoring; ours is FDIR (fsw/fdir.py): the
+    # limits are a generated table, not ST12 definitions, so only mission subtypes are used
+    Service(12, "fdir", "ST12 on-board monitoring: FDIR (mission subtypes)"),
     Service(13, "large", "ST13 large packet transfer (downlink)"),
     Service(17, "test", "ST17 test"),
     Service(20, "param", "ST20 on-board parameter management"),
@@ -158,6 +161,17 @@ MESSAGES = [
             List("activities", REQUEST_ID + CUC, "scheduled activities: request ID and release time"),
         ),
         "schedule summary",
+    ),
+    # ST12 FDIR: the safing record (persisted, re-reported at boot, the vehicle stays in its safe
+    # mode until the ground clears it, then commands the mode) and a hang on command (tests, demos)
+    Message(12, 128, "clear_safing", "tc", (), "clear the safing record; the ground then commands the mode (mission-specific subtype)"),
+    Message(
+        12,
+        129,
+        "hang_task",
+        "tc",
+        (f("task", "u8", "task number in the vehicle's task table"),),
+        "make a vehicle task await forever, so FDIR's watchdogs can be shown to work (tests, demos; mission-specific subtype)",
     ),
     # ST13 large data downlink: parts of one transaction; the ground asks for missing parts again
     Message(13, 1, "first_part", "tm", PART, "first part of a large-data transfer"),

@@ -40,7 +40,11 @@ HkStructure = namedtuple("HkStructure", "sid name fields doc")
 Function = namedtuple("Function", "id name args doc modes", defaults=(None,))
 # One application process: what it serves and owns. `services`: the PUS services its
 # APID answers besides ST8 (which it answers when it has functions).
-Component = namedtuple("Component", "apid name doc functions events params hk services", defaults=((), (), (), (), ()))
+Component = namedtuple("Component", "apid name doc functions events params hk services limits", defaults=((), (), (), (), (), ()))
+# A limit check FDIR runs on a housekeeping value (fsw/fdir.py): the structure (SID), the
+# field by name, the allowed range (None: unbounded on that side), and the action when it
+# is crossed: 0 report a limit_violation event, 1 also put the vehicle in its safe mode.
+Limit = namedtuple("Limit", "sid field low high action doc")
 # A vehicle: its modes ((number, name, doc), ...), the mode it boots in, and its components.
 Vehicle = namedtuple("Vehicle", "name doc modes boot_mode components")
 
