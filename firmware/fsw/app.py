@@ -19,6 +19,7 @@ from fsw.services.st3 import Housekeeping
 from fsw.services.st5 import Events
 from fsw.services.st9 import Time
 from fsw.services.st11 import Schedule
+from fsw.services.st13 import LargeData
 from fsw.services.st17 import Test
 from fsw.services.st20 import Parameters
 
@@ -69,6 +70,9 @@ class Obc:
         self.hk = Housekeeping(D.APID_OBC, self.tm, send, self.clock)
         self.hk.add(D.HK_OBC, self.obc_hk, self.params.get(D.PAR_OBC_HK_PERIOD_MS))
         self.time = Time(D.APID_OBC, self.tm, send, self.clock, self.events)
+        # ST13: products in parts, paced by the schedule loop; it keeps the events for downlink_log
+        self.large_data = LargeData(D.APID_OBC, self.tm, send, self.events, max_frame, link_cfg.get("baud", 921600))
+        self.events.send = self.large_data.tap(send)
         # ST11: released TCs go through the dispatcher as if from the ground
         self.sched = Schedule(D.APID_OBC, self.tm, send, self.clock, self.dispatcher, self.events)
         self.sched.load()
@@ -79,6 +83,7 @@ class Obc:
             self.hk,
             self.time,
             self.sched,
+            self.large_data,
             Test(D.APID_OBC, self.tm, send),
             Parameters(D.APID_OBC, self.tm, send, self.params, self.events),
         ):
@@ -142,6 +147,7 @@ class Obc:
             now = self.clock.uptime_ms()
             self.hk.tick(now)
             self.time.tick(now)
+            self.large_data.tick(now)
             self.sched.tick(self.clock.cuc())
             if self.fdir.tick(now):
                 hal.feed_watchdog(watchdog)  # only while every task is alive: else the WDT resets the board
