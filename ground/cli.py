@@ -199,6 +199,12 @@ def cmd_sitl(opts):
     return 0
 
 
+def cmd_fetch(opts):
+    from ground.transfer import cmd_fetch as fetch
+
+    return fetch(opts, _link)
+
+
 def cmd_demo(opts):
     from ground.demo import run_demo
 
@@ -273,6 +279,13 @@ def build_parser():
     p.add_argument("--spi", type=int, default=1)
     p.add_argument("--force", action="store_true")
     table.append((p, cmd_keys))
+
+    p = sub.add_parser("fetch", help="wait for or resume an ST13 large-data transfer, write the product, print its path")
+    _link_options(p)
+    from ground.transfer import add_fetch_options
+
+    add_fetch_options(p)
+    table.append((p, cmd_fetch))
 
     p = sub.add_parser("demo", help="start SITL, ping it, set a parameter, read housekeeping")
     _runtime_options(p)
