@@ -203,7 +203,8 @@ class Terrain:
         # the steepest line of sight to the fixed march distances and to each feature's
         # critical points on the ray (a crater's rim crossings: inside a bowl the rim is
         # the horizon, the secant of a convex profile grows with distance; a mound's
-        # point of closest approach). Returns early once it exceeds `stop`.
+        # highest point on the ray, and 0.7 of the way there, where a near mound's
+        # flank can stand higher in the line of sight). Returns early once it exceeds `stop`.
         cs = math.cos(az)
         sn = math.sin(az)
         h0 = self.height(x, y) + mast
@@ -223,7 +224,16 @@ class Terrain:
                     return t
         m = self.mounds
         for i in range(0, len(m), 7):
-            t = self._ratio(x, y, h0, cs, sn, (m[i] - x) * cs + (m[i + 1] - y) * sn, t)
+            # the ray's highest point over the mound: the minimum of its quadratic form
+            fx = x - m[i]
+            fy = y - m[i + 1]
+            u0 = fx * m[i + 3] + fy * m[i + 4]
+            v0 = fy * m[i + 3] - fx * m[i + 4]
+            du = cs * m[i + 3] + sn * m[i + 4]
+            dv = sn * m[i + 3] - cs * m[i + 4]
+            s = -(u0 * du * m[i + 5] + v0 * dv * m[i + 6]) / (du * du * m[i + 5] + dv * dv * m[i + 6])
+            t = self._ratio(x, y, h0, cs, sn, s, t)
+            t = self._ratio(x, y, h0, cs, sn, 0.7 * s, t)
             if t > stop:
                 return t
         for d in _MARCH:
