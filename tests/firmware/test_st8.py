@@ -116,7 +116,7 @@ def test_st8_arguments_too_short_or_long_are_bad_length():
 @pytest.mark.parametrize(
     "fid, payload",
     [
-        (D.FN_INSPECTOR_ADCS_SET_MODE, struct.pack(">B", 7)),  # one past the last mode
+        (D.FN_INSPECTOR_ADCS_SET_MODE, struct.pack(">B", D.FUNCTIONS[D.FN_INSPECTOR_ADCS_SET_MODE][3][0][1] + 1)),  # one past the last commandable mode
         (D.FN_INSPECTOR_ADCS_INJECT_FAULT, struct.pack(">BBf", 0, 1, 0.0)),  # device 0
         (D.FN_INSPECTOR_ADCS_INJECT_FAULT, struct.pack(">BBf", 1, 6, 0.0)),  # fault past the table
         (D.FN_INSPECTOR_ADCS_INJECT_FAULT, struct.pack(">BBf", 1, 1, 1000.5)),
@@ -149,8 +149,8 @@ def test_st8_function_not_allowed_in_the_current_mode(monkeypatch):
 
 def test_st8_owner_check_and_execute_errors_are_start_and_completion_failures():
     b = Board()
-    b.functions.add(D.FN_INSPECTOR_ADCS_SET_MODE, lambda args: D.ERR_EXECUTION_FAILED, lambda args: D.ERR_BUSY if args[0] == 4 else 0)
-    assert b.tc(_fn("inspector_adcs.set_mode", {"mode": 4}))[-1] == (ADCS, "verification.start_failure", d.ERROR_BY_NAME["BUSY"])
+    b.functions.add(D.FN_INSPECTOR_ADCS_SET_MODE, lambda args: D.ERR_EXECUTION_FAILED, lambda args: D.ERR_BUSY if args[0] == 3 else 0)
+    assert b.tc(_fn("inspector_adcs.set_mode", {"mode": 3}))[-1] == (ADCS, "verification.start_failure", d.ERROR_BY_NAME["BUSY"])
     assert b.tc(_fn("inspector_adcs.set_mode", {"mode": 2}))[-1] == (ADCS, "verification.completion_failure", d.ERROR_BY_NAME["EXECUTION_FAILED"])
 
 
@@ -206,7 +206,7 @@ print(calls)
 @pytest.mark.micropython
 def test_st8_routing_and_checks_on_micropython(micropython):
     cases = [
-        _fn("inspector_adcs.set_mode", {"mode": 5}),
+        _fn("inspector_adcs.set_mode", {"mode": 3}),
         fp_raw_tc(ADCS, 8, 1, struct.pack(">HB", D.FN_INSPECTOR_ADCS_SET_MODE, 9)),
         _fn("rover_mobility.set_mode", {"mode": 1}),
         fp_raw_tc(ADCS, 8, 1, struct.pack(">HB", 0x7FFF, 1)),
@@ -219,4 +219,4 @@ def test_st8_routing_and_checks_on_micropython(micropython):
         b.dispatcher.handle(raw, 0, len(raw))
         want = [(p["apid"], p["service"], p["subtype"], codec.build_payload("tm", p["service"], p["subtype"], p["data"]).hex()) for p in b.sent]
         assert line == repr(want)
-    assert out[-1] == "[[5]]"
+    assert out[-1] == "[[3]]"
