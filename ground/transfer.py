@@ -196,14 +196,15 @@ def resend_request(transfer):
     return missing[:MAX_RESEND_ITEMS]
 
 
-def fetch(link, transaction=None, wait=30.0, quiet=1.0, retries=5, keep=None, log=None, resend_first=None):
+def fetch(link, transaction=None, wait=30.0, quiet=1.0, retries=5, keep=None, log=None, resend_first=None, seen=()):
     """Follow one transfer on `link` (a GroundLink) to a checked product; returns the Transfer.
 
     `transaction` None: the first transfer that shows up within `wait` seconds. Given:
     that one; unless `resend_first` is False, every part is asked for at once (a fresh
     ground holds none of it). After `quiet` seconds without a part of any transfer, the
     missing parts are asked for again (TC 13.129), at most `retries` times. `keep(p)`
-    filters what the reassembler sees (tests drop parts with it); `log(text)` gets progress.
+    filters what the reassembler sees (tests drop parts with it); `log(text)` gets progress;
+    `seen`: packets read before (a command's replies, such as the transfer_started it caused).
     """
     reasm = Reassembler()
     state = {"last": time.monotonic(), "tid": transaction}
@@ -229,6 +230,8 @@ def fetch(link, transaction=None, wait=30.0, quiet=1.0, retries=5, keep=None, lo
                 raise TransferError("transaction %d is no longer on the board (UNKNOWN_TRANSACTION): it keeps the last few only" % state["tid"]) from None
             raise
 
+    for p in seen:
+        take(p)
     if transaction is not None and resend_first is not False:
         ask([])
     deadline = time.monotonic() + wait
