@@ -54,6 +54,18 @@ def test_rover_build_creates_only_listed_devices():
     hw.step(DT)  # no battery, no encoders: still steps
 
 
+def test_rover_build_from_the_board_files_makes_every_rover_device():
+    import json
+
+    from ground import FIRMWARE_DIR
+
+    for name in ("rp2-pico", "esp32-devkitc"):
+        board = json.loads((FIRMWARE_DIR.parent / "boards" / ("%s.json" % name)).read_text())
+        hw = build(board)
+        assert hw.devices == DEVICES, name
+        hw.step(DT)
+
+
 def test_rover_default_start_is_lit_a_few_hundred_metres_from_the_psr_rim():
     hw = rover()
     x, y, psi = hw.world.pose
