@@ -32,9 +32,9 @@ SUN_EL_MAX = 3.0 * _DEG
 
 # The permanently shadowed crater (fixed, not seeded, so routes and tests can name
 # it): centre x, y, rim radius, depth below the datum, rim height. depth/diameter
-# 0.075 keeps its walls under 19 deg (a rover can drive in) while the floor inside
-# half the rim radius sees a horizon at least 4.4 deg up in every direction, above
-# any Sun elevation the model allows.
+# 0.075 keeps its walls under 20 deg (a rover can drive in) while the floor inside
+# half the rim radius sees a horizon above 3 deg in every direction, above any Sun
+# elevation the model allows (both checked in tests/firmware/hw/test_rover_hw.py).
 PSR_X = 400.0
 PSR_Y = 0.0
 PSR_R = 100.0
@@ -79,15 +79,17 @@ class Terrain:
         # mounds: [cx, cy, height, cos th, sin th, 1/sigma_along^2, 1/sigma_across^2]
         m = []
         for cx, cy, h, sa, sc, th in (
-            (-150.0, 140.0, 6.0, 40.0, 40.0, 0.0),  # broad hill, ~5 deg: passable
-            (200.0, 70.0, 3.0, 4.0, 4.0, 0.0),  # blocky mound, ~24 deg: a slope hazard
-            (250.0, -75.0, 4.0, 30.0, 4.0, 20.0),  # ridge, ~31 deg across: a slope hazard
+            # steepest flank over seeds 1-5, from Terrain.slope:
+            (-150.0, 140.0, 6.0, 40.0, 40.0, 0.0),  # broad hill, 5-6 deg: passable
+            (200.0, 70.0, 3.0, 4.0, 4.0, 0.0),  # blocky mound, 23-27 deg: a slope hazard
+            (250.0, -75.0, 4.0, 30.0, 4.0, 20.0),  # ridge, 30-31 deg across: a slope hazard
         ):
             th = (th + 20.0 * (j() - 0.5)) * _DEG
             m.extend((cx + 20.0 * (j() - 0.5), cy + 20.0 * (j() - 0.5), h * (0.9 + 0.2 * j()),
                       math.cos(th), math.sin(th), 1.0 / (sa * sa), 1.0 / (sc * sc)))
         self.mounds = array("f", m)
-        # long swells: [kx, ky, phase, amplitude]; 0.3 m over 150-250 m: under 0.8 deg
+        # long swells: [kx, ky, phase, amplitude]; 0.3 m over 150-250 m wavelength: each
+        # at most atan(0.3 * 2 pi / 150) = 0.72 deg
         w = []
         for _ in range(2):
             lam = 150.0 + 100.0 * j()

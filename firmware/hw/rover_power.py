@@ -11,8 +11,9 @@
 #
 # Loads: base + drive (rolling resistance per wheel speed, plus lifting the rover
 # up the slope along its heading) + the drill motor + the heater when on.
-# Battery: energy in J with compensated summation (a 0.1 s step moves the state
-# of charge by ~1e-6, below float32's resolution near 1), limited to 0..capacity
+# Battery: energy in J with compensated summation (a 0.1 s step adds a few J to
+# about a MJ: the boards' single-precision floats would round a good part of each
+# step away, and the error would pile up over an excursion), limited to 0..capacity
 # (a full battery sheds the excess; an empty one sets `empty`).
 # Thermal: one lumped mass, all electrical load ends up as heat, losing it to a
 # sink that is cold in sunlight and far colder in shadow (a PSR floor radiates to
