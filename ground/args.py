@@ -126,7 +126,10 @@ def payload(command, tokens):
     positional = [t for t in tokens if "=" not in t]
     named = dict(t.split("=", 1) for t in tokens if "=" in t)
     for field in fields:
-        if field.name in named:
+        if isinstance(field, d.List) and field is fields[-1]:
+            out[field.name] = _list(field, positional)  # a trailing list takes the remaining arguments (large.resend)
+            positional = []
+        elif field.name in named:
             out[field.name] = scalar(field, named.pop(field.name))
         elif positional:
             out[field.name] = scalar(field, positional.pop(0))

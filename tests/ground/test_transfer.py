@@ -298,3 +298,16 @@ def test_fetch_crc_mismatch_is_an_error_not_a_file():
     link.queue[0] = started_packet(5, 3, DATA, crc=crc16(DATA) ^ 1)
     with pytest.raises(TransferError, match="CRC mismatch"):
         fetch(link, quiet=0.0)
+
+
+# --- the resend command on the CLI -------------------------------------------------------------
+
+
+def test_cli_resend_takes_the_transaction_then_the_parts():
+    from ground import args
+
+    command = d.command("large.resend")
+    assert args.payload(command, ["7", "3", "5"]) == {"transaction": 7, "parts": [{"part": 3}, {"part": 5}]}
+    assert args.payload(command, ["7"]) == {"transaction": 7, "parts": []}
+    with pytest.raises(args.ArgumentError, match="missing transaction"):
+        args.payload(command, [])
