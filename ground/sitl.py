@@ -154,7 +154,20 @@ class Sitl:
             return argv + [str(FIRMWARE_DIR / "main.py")]
         if isinstance(self.program, (list, tuple)):
             return argv + [str(a) for a in self.program]
-        return argv + [str(self.program)]
+        return argv + [self._flashed(Path(self.program))]
+
+    def _flashed(self, program):
+        """A program for the MicroPython runtime as it would be put on the board's flash: its
+        dictionary constants become numbers as in the firmware's .mpy (runtimes.flash_source)."""
+        if self.runtime != "micropython" or self.state_dir is None:
+            return str(program)
+        text = program.read_text()
+        flashed = runtimes.flash_source(program.name, text, runtimes.dictionary_consts())
+        if flashed == text:
+            return str(program)
+        target = self.state_dir / ("flashed-" + program.name)
+        target.write_text(flashed)
+        return str(target)
 
     def env(self):
         env = dict(os.environ)

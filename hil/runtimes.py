@@ -7,6 +7,7 @@ venv; elsewhere point MITRA_MICROPYTHON at your own `micropython` binary.
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,7 @@ def run_snippet(code, runtime="micropython", heap_bytes=None, cwd=None, stdin=No
 # ---- precompiled firmware (.mpy), as flashed on a board ---------------------------------------
 
 MPY_BUILD_DIR = REPO_ROOT / "build" / "mpy"
+_FLASH_BUILD = 2  # bump when flash_source() changes what it writes
 # sys.implementation._mpy: version | sub-version << 8 | native arch << 10 (py/persistentcode.h);
 # the arch names in MP_NATIVE_ARCH_* order, as mpy-cross's -march takes them
 _MPY_ARCHES = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
@@ -109,6 +111,37 @@ def _mpy_cross_version(cross):
     return subprocess.run(list(cross) + ["--version"], capture_output=True, timeout=30, check=True).stdout.decode()
 
 
+_CONST_LINE = re.compile(r"^([A-Z][A-Z0-9_]*) = const\((0x[0-9A-Fa-f]+|-?[0-9]+)\)", re.M)
+_DICT_USE = re.compile(r"\bD\.([A-Z][A-Z0-9_]*)\b")
+_DICT_IMPORT = "from fsw import dictionary as D"
+
+
+def dictionary_consts():
+    """{NAME: int} of the generated dictionary's const() names (firmware/fsw/dictionary.py)."""
+    text = (FIRMWARE_DIR / "fsw" / "dictionary.py").read_text()
+    return {m.group(1): int(m.group(2), 0) for m in _CONST_LINE.finditer(text)}
+
+
+def flash_source(rel, text, consts):
+    """The source of firmware file `rel` as it is compiled for a board's flash.
+
+    The dictionary's constants are free there, as underscore consts are (STYLE.md): each
+    `D.NAME` of a module that imports the dictionary as D becomes its number, and in the
+    dictionary itself the names become private so the compiler drops them. A public
+    const() name costs ~60 octets of heap in a RAM-loaded .mpy (9.5 KB for the OBC's 162);
+    the tables (layouts, events, functions) stay."""
+    if str(rel) == "fsw/dictionary.py":
+        return _CONST_LINE.sub(lambda m: "_%s = const(%s)" % (m.group(1), m.group(2)), text)
+    if _DICT_IMPORT not in text:
+        return text
+
+    def number(m):
+        value = consts.get(m.group(1))
+        return m.group(0) if value is None else str(value)
+
+    return _DICT_USE.sub(number, text)
+
+
 def flashed_packages():
     """The firmware folders that go onto a board's flash (all but the CPython stand-ins)."""
     return tuple(sorted(p.name for p in FIRMWARE_DIR.iterdir() if p.is_dir() and p.name != "cpython" and not p.name.startswith((".", "_"))))
@@ -132,7 +165,8 @@ def compile_firmware_mpy(packages=("gnc",), micropython=None):
                                                                                   micropython))
     flags = ["-march=%s" % arch] if arch else []
     sources = sorted(p for pkg in packages for p in (FIRMWARE_DIR / pkg).rglob("*.py"))
-    digest = hashlib.sha256(repr((cross_version, version, sub, flags)).encode())
+    consts = dictionary_consts()
+    digest = hashlib.sha256(repr((cross_version, version, sub, flags, _FLASH_BUILD)).encode())
     for path in sources:
         digest.update(str(path.relative_to(FIRMWARE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     out = MPY_BUILD_DIR / digest.hexdigest()[:16]
@@ -145,8 +179,11 @@ def compile_firmware_mpy(packages=("gnc",), micropython=None):
             rel = path.relative_to(FIRMWARE_DIR)
             target = tmp / rel.with_suffix(".mpy")
             target.parent.mkdir(parents=True, exist_ok=True)
-            proc = subprocess.run(list(cross) + flags + ["-s", str(rel), "-o", str(target), str(path)],
+            source = tmp / rel.with_suffix(".flash.py")
+            source.write_text(flash_source(rel.as_posix(), path.read_text(), consts))
+            proc = subprocess.run(list(cross) + flags + ["-s", str(rel), "-o", str(target), str(source)],
                                   capture_output=True, timeout=60)
+            source.unlink()
             if proc.returncode != 0:
                 raise AssertionError("mpy-cross %s failed:\n%s" % (rel, proc.stderr.decode(errors="replace")))
         try:
