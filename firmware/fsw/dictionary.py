@@ -20,9 +20,9 @@ APID_INSPECTOR_PROP = const(0x012)  # inspector propulsion
 APID_INSPECTOR_CAMERA = const(0x013)  # inspector camera payload
 APID_INSPECTOR_POWER = const(0x014)  # inspector power
 APID_ROVER_MOBILITY = const(0x020)  # rover mobility; owns the vehicle mode and fault injection
-APID_ROVER_NAV = const(0x021)  # rover navigation
+APID_ROVER_NAV = const(0x021)  # rover navigation and the waypoint route
 APID_ROVER_DRILL = const(0x022)  # rover drill
-APID_ROVER_SPECTROMETER = const(0x023)  # rover spectrometer
+APID_ROVER_SPECTROMETER = const(0x023)  # rover volatile spectrometer
 APID_ROVER_POWER_THERMAL = const(0x024)  # rover power and thermal
 APID_IDLE = const(0x7FF)  # idle packets
 
@@ -176,6 +176,17 @@ EVT_INSPECTOR_TARGET_LOST = const(112)  # relative navigation lost the debris fo
 EVT_INSPECTOR_BURN = const(120)  # a burn was performed (in pulses of at most the thrusters' per-fire limit)
 EVT_INSPECTOR_IMAGE_READY = const(130)  # an image is complete and its downlink started
 EVT_ROVER_MODE_CHANGED = const(200)  # the rover changed mode
+EVT_ROVER_HAZARD_STOP = const(201)  # the slope ahead reached the limit: the step commanded zero speed (never onto it), DRIVE -> IDLE, waypoints kept
+EVT_ROVER_WAYPOINT_REACHED = const(210)  # the path follower passed a waypoint
+EVT_ROVER_ROUTE_DONE = const(211)  # the last waypoint is reached: DRIVE -> IDLE, the route is emptied
+EVT_ROVER_ROUTE_ABORTED = const(212)  # the rest of the route would take the battery below power.reserve: DRIVE -> IDLE, waypoints kept
+EVT_ROVER_DRILL_DONE = const(220)  # the target depth was reached and the bit is out: DRILL -> IDLE
+EVT_ROVER_DRILL_RETRACT = const(221)  # the drill retracts before its target: a stall or over-temperature (autonomous, in the measuring cycle) or the retract command
+EVT_ROVER_SPECTRUM_READY = const(230)  # a spectrum is measured and its downlink started
+EVT_ROVER_LOW_BATTERY = const(240)  # the state of charge fell below power.low_soc
+EVT_ROVER_ENTERED_SHADOW = const(241)  # the sun sensor lost the Sun while it lay in its field of view
+EVT_ROVER_LEFT_SHADOW = const(242)  # the sun sensor sees the Sun again
+EVT_ROVER_RESERVE_REFUSED = const(243)  # a drive or a drill was refused: the battery would end below the reserve (no sun assumed)
 EVENTS = {
     1: (1, 'IB', 0x001),
     2: (4, 'BHII', 0x001),
@@ -196,6 +207,17 @@ EVENTS = {
     120: (2, 'Bfffff', 0x012),
     130: (2, 'HHHIH', 0x013),
     200: (2, 'BBB', 0x020),
+    201: (3, 'ffff', 0x020),
+    210: (1, 'Bff', 0x021),
+    211: (2, 'Bfff', 0x021),
+    212: (3, 'ffB', 0x021),
+    220: (2, 'ffff', 0x022),
+    221: (3, 'BffffB', 0x022),
+    230: (2, 'HBfff', 0x023),
+    240: (3, 'ff', 0x024),
+    241: (1, 'fff', 0x024),
+    242: (1, 'fff', 0x024),
+    243: (3, 'Bfff', 0x024),
 }
 
 # Parameters: (ID, struct letter, minimum, maximum, default, writable)
@@ -213,6 +235,18 @@ PAR_GNC_KEEPOUT_RADIUS = const(110)  # keep-out sphere around the debris
 PAR_GNC_HORIZON = const(111)  # keep-out prediction horizon (free drift)
 PAR_GNC_HORIZON_DT = const(112)  # keep-out prediction sample spacing
 PAR_GNC_NAV_GAIN = const(113)  # relative navigation filter gain per 10 Hz measurement
+PAR_DRIVE_V_MAX = const(200)  # top speed on a straight, flat path (the wheels' limit is 0.3 m/s)
+PAR_DRIVE_OMEGA_MAX = const(201)  # top turn rate
+PAR_DRIVE_LOOKAHEAD = const(202)  # pure-pursuit lookahead distance
+PAR_DRIVE_SLOPE_LIMIT = const(203)  # no move onto a slope at or above this (hazard sensor, 1 m ahead)
+PAR_NAV_SUN_SIGMA = const(210)  # sun-sensor heading fix uncertainty (sensor noise and the Sun reference)
+PAR_DRILL_FEED = const(220)  # feed rate down and out
+PAR_DRILL_TORQUE_MAX = const(221)  # stall: torque above this retracts
+PAR_DRILL_CURRENT_MAX = const(222)  # stall: motor current above this retracts
+PAR_DRILL_TEMP_MAX = const(223)  # over-temperature: housing above this retracts
+PAR_POWER_RESERVE = const(240)  # no drive or drill may be predicted to end below this state of charge; the path follower stops at it
+PAR_POWER_MARGIN = const(241)  # fraction added to every predicted energy use
+PAR_POWER_LOW_SOC = const(242)  # rover_low_battery below this state of charge
 PARAMS = (
     (1, 'I', 100, 3600000, 5000, True),
     (2, 'f', -500.0, 500.0, 0.0, True),
@@ -228,6 +262,18 @@ PARAMS = (
     (111, 'f', 100.0, 20000.0, 3000.0, True),
     (112, 'f', 5.0, 100.0, 10.0, True),
     (113, 'f', 0.01, 1.0, 0.1, True),
+    (200, 'f', 0.01, 0.3, 0.2, True),
+    (201, 'f', 1.0, 30.0, 10.0, True),
+    (202, 'f', 0.5, 10.0, 2.0, True),
+    (203, 'f', 1.0, 25.0, 20.0, True),
+    (210, 'f', 0.05, 10.0, 0.5, True),
+    (220, 'f', 0.0005, 0.004, 0.002, True),
+    (221, 'f', 5.0, 29.0, 25.0, True),
+    (222, 'f', 1.0, 5.0, 4.0, True),
+    (223, 'f', 0.0, 80.0, 50.0, True),
+    (240, 'f', 0.25, 0.9, 0.25, True),
+    (241, 'f', 0.0, 2.0, 0.3, True),
+    (242, 'f', 0.3, 0.95, 0.4, True),
 )
 
 # Housekeeping structures: SID -> layout of the parameters after the SID
@@ -238,6 +284,12 @@ HK_INSPECTOR_GNC = const(12)  # inspector relative navigation and guidance
 HK_INSPECTOR_PROP = const(13)  # inspector propulsion
 HK_INSPECTOR_CAMERA = const(14)  # inspector camera
 HK_INSPECTOR_POWER = const(15)  # inspector power
+HK_ROVER_MOBILITY = const(20)  # rover mobility: mode, commands, hazard and the control cycle's cost
+HK_ROVER_NAV = const(21)  # rover navigation estimate and route
+HK_ROVER_TRUTH = const(25)  # EMULATOR TRUTH from the emulated world (not flight telemetry): what the ground judges the scenarios by
+HK_ROVER_DRILL = const(22)  # rover drill
+HK_ROVER_SPECTROMETER = const(23)  # rover spectrometer
+HK_ROVER_POWER = const(24)  # rover power and thermal
 HK = {
     1: 'IIIIIIIIIIIIIIIIII',
     10: 'BffffffffffffffBIBII',
@@ -246,6 +298,12 @@ HK = {
     13: 'fffIIII',
     14: 'HBHHH',
     15: 'fffB',
+    20: 'BfffHIBII',
+    21: 'fffffIBBff',
+    25: 'ffffffBffff',
+    22: 'BffffffBH',
+    23: 'HHf',
+    24: 'fffffBBf',
 }
 HK_APID = {
     1: 0x001,
@@ -255,6 +313,12 @@ HK_APID = {
     13: 0x012,
     14: 0x013,
     15: 0x014,
+    20: 0x020,
+    21: 0x021,
+    25: 0x021,
+    22: 0x022,
+    23: 0x023,
+    24: 0x024,
 }
 
 # Safing reasons (event safed, the safing record)
@@ -267,6 +331,9 @@ SAFING_POWER = const(5)
 # Limit checks: (SID, field index, low, high, action 0 report / 1 safe); +-1e38: unbounded
 LIMITS = (
     (1, 2, 8192, 1e38, 0),  # obc.heap_free: free heap running out
+    (22, 6, -1e38, 70.0, 0),  # rover_drill.temp: drill housing hot (drill.temp_max retracts first)
+    (24, 0, 0.25, 1e38, 1),  # rover_power.soc: battery below the 25% reserve (GNC.md R4): SURVIVAL sheds every load but the heaters; CHARGE could not gain in a PSR
+    (24, 4, -40.0, 45.0, 1),  # rover_power.temp: battery outside its survival range: SURVIVAL
 )
 
 # Vehicle modes
@@ -298,9 +365,17 @@ FN_INSPECTOR_GNC_APPROACH = const(0x0111)  # two-impulse CW transfer to a hold p
 FN_INSPECTOR_GNC_ENTER_ELLIPSE = const(0x0112)  # transfer onto a drift-free safety ellipse (arriving at its phase-0 point with its velocity); mode FLY_AROUND after burn 2. ARG_OUT_OF_RANGE: the ellipse comes inside the keep-out sphere or singular transfer time; EXECUTION_FAILED: no relative navigation
 FN_INSPECTOR_GNC_ABORT = const(0x0113)  # commanded abort: the abort burn to a passively safe drift-free path (gnc abort_burn), mode ABORT; EXECUTION_FAILED: no relative navigation
 FN_INSPECTOR_CAMERA_CAPTURE = const(0x0131)  # expose one image now and downlink it as ST13 product image (u16 width, u16 height, 8-bit gray rows); BUSY while one is in progress
-FN_ROVER_MOBILITY_SET_MODE = const(0x0201)  # command a vehicle mode
+FN_ROVER_MOBILITY_SET_MODE = const(0x0201)  # command a vehicle mode: SURVIVAL, IDLE or CHARGE (as charge); DRIVE and DRILL are entered by drive and drill: ARG_OUT_OF_RANGE
 FN_ROVER_MOBILITY_INJECT_FAULT = const(0x0202)  # inject a fault into an emulated device (tests and demos)
 FN_ROVER_MOBILITY_CLEAR_FAULTS = const(0x0203)  # clear injected faults
+FN_ROVER_MOBILITY_STOP = const(0x0204)  # stop the wheels now: DRIVE or CHARGE -> IDLE; the waypoints not reached are kept for the next drive
+FN_ROVER_NAV_ADD_WAYPOINT = const(0x0211)  # append a waypoint to the route (while driving too); TABLE_FULL past gnc.MAX_PATH_POINTS - 1 waypoints (the route starts at the rover)
+FN_ROVER_NAV_CLEAR_ROUTE = const(0x0212)  # forget every waypoint (stop first while driving)
+FN_ROVER_NAV_DRIVE = const(0x0213)  # follow the waypoints not yet reached from where the rover stands: DRIVE. EXECUTION_FAILED with rover_reserve_refused when the battery would end the route below power.reserve, and with nothing else when no waypoint is left
+FN_ROVER_DRILL_DRILL = const(0x0221)  # drill to depth and retract (gnc drill_step: stall or over-temperature retracts in the same cycle): DRILL, then IDLE. Stationary only; EXECUTION_FAILED with rover_reserve_refused when the battery would end below power.reserve
+FN_ROVER_DRILL_RETRACT = const(0x0222)  # pull the bit out now (drill_retract reason command); DRILL -> IDLE when it is out
+FN_ROVER_SPECTROMETER_MEASURE = const(0x0231)  # water-ice abundance vs depth through the last hole, downlinked as ST13 product spectrum (u16 samples, f32 depth of the hole, f32 x, f32 y, then per sample f32 depth m and f32 abundance wt%, big-endian); EXECUTION_FAILED: no hole drilled here
+FN_ROVER_POWER_THERMAL_CHARGE = const(0x0241)  # turn the panel to the Sun (on-board reference) and hold still: CHARGE
 FUNCTIONS = {
     0x0101: (0x010, 'B', 0xFFFF, ((0, 3),)),
     0x0102: (0x010, 'BBf', 0xFFFF, ((1, 10), (1, 5), (-1000.0, 1000.0))),
@@ -314,6 +389,14 @@ FUNCTIONS = {
     0x0201: (0x020, 'B', 0xFFFF, ((0, 4),)),
     0x0202: (0x020, 'BBf', 0xFFFF, ((1, 8), (1, 5), (-1000.0, 1000.0))),
     0x0203: (0x020, 'B', 0xFFFF, ((0, 8),)),
+    0x0204: (0x020, '', 0x0016, ()),
+    0x0211: (0x021, 'ff', 0x001E, ((-5000.0, 5000.0), (-5000.0, 5000.0))),
+    0x0212: (0x021, '', 0x001A, ()),
+    0x0213: (0x021, '', 0x0012, ()),
+    0x0221: (0x022, 'f', 0x0002, ((0.05, 1.5),)),
+    0x0222: (0x022, '', 0x0008, ()),
+    0x0231: (0x023, 'B', 0x000A, ((4, 64),)),
+    0x0241: (0x024, '', 0x0012, ()),
 }
 # enumerated arguments: function ID -> per argument {value: name} or None
 FUNCTION_NAMES = {
