@@ -10,6 +10,7 @@ xfail). The MicroPython runs here get MPY_HEAP and report the measured peak (OBC
 """
 
 import math
+import time
 import struct
 import zlib
 
@@ -42,6 +43,9 @@ class Inspector:
         self.sitl.start()
         self.link = GroundLink(self.sitl.port, key=KeyStore().load(self.sitl.link_name), ack_window_s=0.5)
         self.seen = []
+        # periodic HK off: at SPEED x, 1 Hz reports would flood a busy host's reader (a full pty
+        # drops bytes); the tests ask for one-shots
+        self.send("hk.disable_periodic", {"sids": [{"sid": h.sid} for h in d.HK_STRUCTURES if h.sid == 1 or 10 <= h.sid < 20]})
 
     def close(self):
         try:
@@ -62,10 +66,17 @@ class Inspector:
     def event(self, name, timeout, where=None):
         """The first event `name` (already seen or next) matching `where(aux)`."""
         where = where or (lambda aux: True)
-        for p in self.seen:
-            if is_event(p, EV[name]) and where(p["data"]["aux"]):
-                return p["data"]["aux"]
-        return wait_for(self.link, lambda p: is_event(p, EV[name]) and where(p["data"]["aux"]), timeout, self.seen)["data"]["aux"]
+        start = 0
+        deadline = time.monotonic() + timeout  # a safety net, not a measurement
+        while True:
+            for p in self.seen[start:]:
+                if is_event(p, EV[name]) and where(p["data"]["aux"]):
+                    return p["data"]["aux"]
+            start = len(self.seen)
+            if time.monotonic() > deadline:
+                raise AssertionError("no event %s within %.0f s; events seen: %s" % (
+                    name, timeout, [p["data"]["event_id"] for p in self.seen if is_event(p)][-20:]))
+            self.seen += self.link.read(0.2)  # every packet of a read kept (later waits look at them)
 
     def hk(self, name):
         result = self.send("hk.one_shot", {"sids": [{"sid": SID[name]}]})
@@ -136,11 +147,21 @@ def test_inspector_approach_capture_leak_abort_and_ellipse(inspector, runtime, t
     assert truth["pointing_error"] < 1.0, truth
 
     # image: rendered in slices, downlinked by ST13, byte-exact (CRC of the transfer) and written as PNG
+    # (BUSY while rendering is checked in tests/firmware/test_inspector_app.py: here it would race the speed-up)
     ins.send("inspector_camera.capture", {"rows_per_cycle": 8})
-    ins.fails("inspector_camera.capture", {"rows_per_cycle": 8}, "BUSY")
     ready = ins.event("inspector_image_ready", 30)
     assert ready["transaction"] > 0 and ready["lit"] > 0 and ready["size"] == 4 + ready["width"] * ready["height"]
-    t = transfer.fetch(ins.link, ready["transaction"], wait=30.0)
+    # the announcement and the parts flow while we wait for image_ready: reassemble all we saw,
+    # then the rest of the link; ask again (TC 13.129, transfer.fetch) only if something was lost
+    reasm = transfer.Reassembler()
+    for p in ins.seen:
+        reasm.feed(p)
+    t = reasm.get(ready["transaction"])
+    if not (t.complete and t.announced):
+        try:
+            wait_for(ins.link, lambda p: reasm.feed(p) is not None and t.complete and t.announced, 20)
+        except AssertionError:
+            t = transfer.fetch(ins.link, ready["transaction"], wait=30.0)
     data = t.data()  # checks size and CRC against transfer_started
     assert struct.unpack(">HH", data[:4]) == (ready["width"], ready["height"])
     assert sum(1 for px in data[4:] if px) == ready["lit"]
