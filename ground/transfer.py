@@ -155,10 +155,43 @@ def _raw_writer(suffix):
     return write
 
 
+def write_spectrum(directory, stem, data):
+    """The rover's spectrum product (firmware/rover/drill.py: u16 samples, f32 hole depth, x, y,
+    then f32 depth and f32 abundance per sample, big-endian) as CSV, with a PNG plot beside it;
+    returns the CSV's path. ValueError for a product whose size does not match its count."""
+    import struct
+
+    head = struct.calcsize(">Hfff")
+    if len(data) < head:
+        raise ValueError("spectrum: %d octets, shorter than its header" % len(data))
+    n, depth, x, y = struct.unpack_from(">Hfff", data)
+    if len(data) != head + 8 * n:
+        raise ValueError("spectrum: %d octets for %d samples (expected %d)" % (len(data), n, head + 8 * n))
+    rows = [struct.unpack_from(">ff", data, head + 8 * i) for i in range(n)]
+    path = Path(directory) / (stem + ".csv")
+    lines = ["# hole depth %.3f m at x %.2f m, y %.2f m" % (depth, x, y), "depth_m,abundance_wt_pct"]
+    path.write_text("\n".join(lines + ["%.4f,%.4f" % r for r in rows]) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 5))
+    ax.plot([r[1] for r in rows], [r[0] for r in rows], marker="o")
+    ax.invert_yaxis()
+    ax.set_xlabel("water ice (wt%)")
+    ax.set_ylabel("depth (m)")
+    ax.set_title("hole at (%.1f, %.1f) m" % (x, y))
+    fig.tight_layout()
+    fig.savefig(str(Path(directory) / (stem + ".png")))
+    plt.close(fig)
+    return path
+
+
 # product kind -> writer(directory, stem, data) -> path; replace an entry to render differently
 WRITERS = {
     "image": _raw_writer(".pgm"),
-    "spectrum": _raw_writer(".bin"),
+    "spectrum": write_spectrum,  # the rover's spectrometer: CSV + PNG
     "log": _raw_writer(".txt"),
 }
 DEFAULT_WRITER = _raw_writer(".bin")  # a product whose kind is unknown (its event was lost and not re-sent)
