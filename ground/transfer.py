@@ -155,6 +155,12 @@ def _raw_writer(suffix):
     return write
 
 
+def _image():
+    from ground import image  # imported on use: the camera product's PNG encoder
+
+    return image
+
+
 def write_spectrum(directory, stem, data):
     """The rover's spectrum product (firmware/rover/drill.py: u16 samples, f32 hole depth, x, y,
     then f32 depth and f32 abundance per sample, big-endian) as CSV, with a PNG plot beside it;
@@ -190,7 +196,7 @@ def write_spectrum(directory, stem, data):
 
 # product kind -> writer(directory, stem, data) -> path; replace an entry to render differently
 WRITERS = {
-    "image": _raw_writer(".pgm"),
+    "image": lambda directory, stem, data: _image().write_png(directory, stem, data),  # the inspector's camera: PNG
     "spectrum": write_spectrum,  # the rover's spectrometer: CSV + PNG
     "log": _raw_writer(".txt"),
 }
