@@ -14,7 +14,7 @@ from hil.scenarios import Result, scenario
 
 R4_CRITERION = "state of charge never below the 25% reserve"
 RESERVE = 0.25
-SOC0 = 0.45
+SOC0 = 0.7  # the drill on the floor is predicted (no sun, power.margin) to need ~0.3 of it
 START = (250.0, 0.0, 0.0)
 FLOOR = (400.0, 0.0)
 DEPTH = 1.5
