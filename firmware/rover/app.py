@@ -39,6 +39,7 @@ class Rover(Vehicle):
         self.backend = _BACKENDS.get(gnc.BACKEND, 0)
         self.hazard_stops = 0
         self.reached = 0
+        self.measure_pending = 0  # samples of a spectrum asked for (0: none)
 
         fn = self.functions
         fn.add(D.FN_ROVER_MOBILITY_SET_MODE, self.cmd_set_mode, self.check_set_mode)
@@ -96,6 +97,9 @@ class Rover(Vehicle):
         if drilling and dr.after_step() and self.mode == _DRILL:
             self.set_mode(_IDLE, REASON_AUTONOMOUS)
         pw.check(s[0], s[1], dv.sun_valid, dv.sun_in_fov)
+        if self.measure_pending:
+            n, self.measure_pending = self.measure_pending, 0
+            dr.measure(n, self.hw.world.pose)  # the emulated instrument needs the true place
         dt = ticks_diff(ticks_us(), t0)
         dv.cycle_us = dt
         if dt > dv.cycle_us_max:
@@ -211,7 +215,10 @@ class Rover(Vehicle):
         return self.drill.check_measure(s[0], s[1])
 
     def cmd_measure(self, args):
-        return self.drill.measure(args[0], self.hw.world.pose)
+        # measured in the next cycle, not inside the TC's handler: the product's events and
+        # ST13 parts must not interleave with this TC's own verification reports
+        self.measure_pending = args[0]
+        return 0
 
     def cmd_charge(self, args):
         if self.mode != _CHARGE:

@@ -235,6 +235,7 @@ def test_drill_done_retract_command_and_spectrum_product(tmp_path, monkeypatch):
     assert done["depth"] == pytest.approx(0.3, abs=1e-3)
     fails(obc, "rover_spectrometer.measure", {"samples": 2}, "ARG_OUT_OF_RANGE")
     assert tc(obc, "rover_spectrometer.measure", {"samples": 16}) == OK
+    run(rover, 0.1)
     ready = events(obc, "rover_spectrum_ready")[0][1]
     started = events(obc, "transfer_started")[-1][1]
     assert started["transaction"] == ready["transaction"] and started["product"] == 2
