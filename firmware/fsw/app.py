@@ -44,6 +44,7 @@ def load_board(path="board.json"):
 class Obc:
     def __init__(self, board, hal_link):
         self.board = board
+        D.use_vehicle(board.get("vehicle"))  # its parameters, events, HK and functions join the tables first
         link_cfg = board.get("link", {})
         max_frame = link_cfg.get("max_frame", D.MAX_FRAME)
         self._faults = []
@@ -98,6 +99,11 @@ class Obc:
         # FDIR loads the safing record now: a vehicle built after this boots safe while it is set
         self.fdir = Fdir(self)
         self.fdir.register(self.dispatcher)
+
+    def tables_changed(self):
+        # a vehicle's dictionary tables joined after construction (fsw.vehicle)
+        self.params.adopt()
+        self.fdir.adopt_limits()
 
     # --- wiring callbacks -----------------------------------------------------
 

@@ -156,7 +156,7 @@ TM_LAYOUT = {
     0x1402: '[HP]',
 }
 
-# Events: ID -> (severity, auxiliary data layout, owner APID)
+# Events
 EVT_BOOT = const(1)  # the flight software started
 EVT_SECURITY_REJECTED = const(2)  # an uplink frame failed the security check and was discarded
 EVT_PARAM_CHANGED = const(3)  # a parameter was set by command
@@ -187,40 +187,8 @@ EVT_ROVER_LOW_BATTERY = const(240)  # the state of charge fell below power.low_s
 EVT_ROVER_ENTERED_SHADOW = const(241)  # the sun sensor lost the Sun while it lay in its field of view
 EVT_ROVER_LEFT_SHADOW = const(242)  # the sun sensor sees the Sun again
 EVT_ROVER_RESERVE_REFUSED = const(243)  # a drive or a drill was refused: the battery would end below the reserve (no sun assumed)
-EVENTS = {
-    1: (1, 'IB', 0x001),
-    2: (4, 'BHII', 0x001),
-    3: (2, 'H', 0x001),
-    4: (2, 'II', 0x001),
-    5: (3, 'BB', 0x001),
-    6: (1, 'I', 0x001),
-    7: (3, 'III', 0x001),
-    8: (1, 'HBIHH', 0x001),
-    9: (4, 'BI', 0x001),
-    10: (3, 'HBffB', 0x001),
-    11: (4, 'BHII', 0x001),
-    100: (2, 'BBB', 0x010),
-    101: (2, 'ff', 0x010),
-    110: (4, 'BffB', 0x011),
-    111: (2, 'f', 0x011),
-    112: (3, 'f', 0x011),
-    120: (2, 'Bfffff', 0x012),
-    130: (2, 'HHHIH', 0x013),
-    200: (2, 'BBB', 0x020),
-    201: (3, 'ffff', 0x020),
-    210: (1, 'Bff', 0x021),
-    211: (2, 'Bfff', 0x021),
-    212: (3, 'ffB', 0x021),
-    220: (2, 'ffff', 0x022),
-    221: (3, 'BffffB', 0x022),
-    230: (2, 'HBfff', 0x023),
-    240: (3, 'ff', 0x024),
-    241: (1, 'fff', 0x024),
-    242: (1, 'fff', 0x024),
-    243: (3, 'Bfff', 0x024),
-}
 
-# Parameters: (ID, struct letter, minimum, maximum, default, writable)
+# Parameters
 PAR_OBC_HK_PERIOD_MS = const(1)  # period of the OBC housekeeping report at boot
 PAR_OBC_CLOCK_DRIFT_PPM = const(2)  # correction applied to the on-board clock rate
 PAR_LINK_REPLAY_WINDOW = const(3)  # anti-replay window: accepted SNs lie in (last, last + window]
@@ -247,36 +215,8 @@ PAR_DRILL_TEMP_MAX = const(223)  # over-temperature: housing above this retracts
 PAR_POWER_RESERVE = const(240)  # no drive or drill may be predicted to end below this state of charge; the path follower stops at it
 PAR_POWER_MARGIN = const(241)  # fraction added to every predicted energy use
 PAR_POWER_LOW_SOC = const(242)  # rover_low_battery below this state of charge
-PARAMS = (
-    (1, 'I', 100, 3600000, 5000, True),
-    (2, 'f', -500.0, 500.0, 0.0, True),
-    (3, 'H', 16, 4096, 1024, True),
-    (4, 'B', 1, 4, 1, True),
-    (5, 'I', 0, 4294967295, 0, False),
-    (100, 'f', 0.05, 5.0, 0.5, True),
-    (101, 'f', 1000.0, 100000000.0, 1000000.0, True),
-    (102, 'f', 1e-05, 1.0, 0.0024, True),
-    (103, 'f', 1e-05, 1.0, 0.0216, True),
-    (104, 'f', 0.0, 1.0, 0.01, True),
-    (110, 'f', 5.0, 500.0, 15.0, True),
-    (111, 'f', 100.0, 20000.0, 3000.0, True),
-    (112, 'f', 5.0, 100.0, 10.0, True),
-    (113, 'f', 0.01, 1.0, 0.1, True),
-    (200, 'f', 0.01, 0.3, 0.2, True),
-    (201, 'f', 1.0, 30.0, 10.0, True),
-    (202, 'f', 0.5, 10.0, 2.0, True),
-    (203, 'f', 1.0, 25.0, 20.0, True),
-    (210, 'f', 0.05, 10.0, 0.5, True),
-    (220, 'f', 0.0005, 0.004, 0.002, True),
-    (221, 'f', 5.0, 29.0, 25.0, True),
-    (222, 'f', 1.0, 5.0, 4.0, True),
-    (223, 'f', 0.0, 80.0, 50.0, True),
-    (240, 'f', 0.25, 0.9, 0.25, True),
-    (241, 'f', 0.0, 2.0, 0.3, True),
-    (242, 'f', 0.3, 0.95, 0.4, True),
-)
 
-# Housekeeping structures: SID -> layout of the parameters after the SID
+# Housekeeping structures
 HK_OBC = const(1)  # on-board computer housekeeping
 HK_INSPECTOR_ADCS = const(10)  # inspector attitude: estimate, wheels, commands, sensors and the control cycle's cost
 HK_INSPECTOR_TRUTH = const(11)  # EMULATOR TRUTH from the emulated world (not flight telemetry): what the ground judges the scenarios by
@@ -290,36 +230,6 @@ HK_ROVER_TRUTH = const(25)  # EMULATOR TRUTH from the emulated world (not flight
 HK_ROVER_DRILL = const(22)  # rover drill
 HK_ROVER_SPECTROMETER = const(23)  # rover spectrometer
 HK_ROVER_POWER = const(24)  # rover power and thermal
-HK = {
-    1: 'IIIIIIIIIIIIIIIIII',
-    10: 'BffffffffffffffBIBII',
-    11: 'fffffffffffffffff',
-    12: 'BffffffffBBBfHfff',
-    13: 'fffIIII',
-    14: 'HBHHH',
-    15: 'fffB',
-    20: 'BfffHIBII',
-    21: 'fffffIBBff',
-    25: 'ffffffBffff',
-    22: 'BffffffBH',
-    23: 'HHf',
-    24: 'fffffBBf',
-}
-HK_APID = {
-    1: 0x001,
-    10: 0x010,
-    11: 0x010,
-    12: 0x011,
-    13: 0x012,
-    14: 0x013,
-    15: 0x014,
-    20: 0x020,
-    21: 0x021,
-    25: 0x021,
-    22: 0x022,
-    23: 0x023,
-    24: 0x024,
-}
 
 # Safing reasons (event safed, the safing record)
 SAFING_NONE = const(0)
@@ -328,13 +238,6 @@ SAFING_LIMIT = const(2)
 SAFING_COMMAND = const(3)
 SAFING_KEEPOUT = const(4)
 SAFING_POWER = const(5)
-# Limit checks: (SID, field index, low, high, action 0 report / 1 safe); +-1e38: unbounded
-LIMITS = (
-    (1, 2, 8192, 1e38, 0),  # obc.heap_free: free heap running out
-    (22, 6, -1e38, 70.0, 0),  # rover_drill.temp: drill housing hot (drill.temp_max retracts first)
-    (24, 0, 0.25, 1e38, 1),  # rover_power.soc: battery below the 25% reserve (GNC.md R4): SURVIVAL sheds every load but the heaters; CHARGE could not gain in a PSR
-    (24, 4, -40.0, 45.0, 1),  # rover_power.temp: battery outside its survival range: SURVIVAL
-)
 
 # Vehicle modes
 MODE_INSPECTOR_SAFE = const(0)  # sun-pointing on wheels or magnetorquers only, payload off; what FDIR enters
@@ -355,7 +258,7 @@ VEHICLES = {
     'rover': (1, (0x020, 0x021, 0x022, 0x023, 0x024,)),
 }
 
-# ST8 functions: ID -> (owner APID, argument layout, allowed-mode bit mask, argument ranges)
+# ST8 functions
 FN_INSPECTOR_ADCS_SET_MODE = const(0x0101)  # command a vehicle mode: SAFE, DETUMBLE, SUN_POINT or TARGET_POINT (APPROACH, FLY_AROUND and ABORT are entered by approach, enter_ellipse and abort)
 FN_INSPECTOR_ADCS_INJECT_FAULT = const(0x0102)  # inject a fault into an emulated device (tests and demos)
 FN_INSPECTOR_ADCS_CLEAR_FAULTS = const(0x0103)  # clear injected faults
@@ -376,35 +279,71 @@ FN_ROVER_DRILL_DRILL = const(0x0221)  # drill to depth and retract (gnc drill_st
 FN_ROVER_DRILL_RETRACT = const(0x0222)  # pull the bit out now (drill_retract reason command); DRILL -> IDLE when it is out
 FN_ROVER_SPECTROMETER_MEASURE = const(0x0231)  # water-ice abundance vs depth through the last hole, downlinked as ST13 product spectrum (u16 samples, f32 depth of the hole, f32 x, f32 y, then per sample f32 depth m and f32 abundance wt%, big-endian); EXECUTION_FAILED: no hole drilled here
 FN_ROVER_POWER_THERMAL_CHARGE = const(0x0241)  # turn the panel to the Sun (on-board reference) and hold still: CHARGE
+
+# --- tables of the on-board computer; a vehicle's are merged in by use_vehicle() ---
+
+# Events: ID -> (severity, auxiliary data layout, owner APID)
+EVENTS = {
+    1: (1, 'IB', 0x001),
+    2: (4, 'BHII', 0x001),
+    3: (2, 'H', 0x001),
+    4: (2, 'II', 0x001),
+    5: (3, 'BB', 0x001),
+    6: (1, 'I', 0x001),
+    7: (3, 'III', 0x001),
+    8: (1, 'HBIHH', 0x001),
+    9: (4, 'BI', 0x001),
+    10: (3, 'HBffB', 0x001),
+    11: (4, 'BHII', 0x001),
+}
+
+# Parameters: (ID, struct letter, minimum, maximum, default, writable)
+PARAMS = (
+    (1, 'I', 100, 3600000, 5000, True),
+    (2, 'f', -500.0, 500.0, 0.0, True),
+    (3, 'H', 16, 4096, 1024, True),
+    (4, 'B', 1, 4, 1, True),
+    (5, 'I', 0, 4294967295, 0, False),
+)
+PARAM_TYPE = {1: 'I', 2: 'f', 3: 'H', 4: 'B', 5: 'I'}
+
+# Housekeeping structures: SID -> layout of the parameters after the SID
+HK = {
+    1: 'IIIIIIIIIIIIIIIIII',
+}
+HK_APID = {
+    1: 0x001,
+}
+# Limit checks: (SID, field index, low, high, action 0 report / 1 safe); +-1e38: unbounded
+LIMITS = (
+    (1, 2, 8192, 1e38, 0),  # obc.heap_free: free heap running out
+)
+
+# ST8 functions: ID -> (owner APID, argument layout, allowed-mode bit mask, argument ranges)
 FUNCTIONS = {
-    0x0101: (0x010, 'B', 0xFFFF, ((0, 3),)),
-    0x0102: (0x010, 'BBf', 0xFFFF, ((1, 10), (1, 5), (-1000.0, 1000.0))),
-    0x0103: (0x010, 'B', 0xFFFF, ((0, 10),)),
-    0x0104: (0x010, 'ffff', 0x0004, ((-1.5, 1.5), (-1.5, 1.5), (-1.5, 1.5), (-1.5, 1.5))),
-    0x0105: (0x010, 'Bf', 0x0004, ((0, 2), (-180.0, 180.0))),
-    0x0111: (0x011, 'ffff', 0x0038, ((-1000.0, 1000.0), (-1000.0, 1000.0), (-1000.0, 1000.0), (60.0, 20000.0))),
-    0x0112: (0x011, 'fffff', 0x0038, ((5.0, 500.0), (5.0, 500.0), (-180.0, 180.0), (-1000.0, 1000.0), (60.0, 20000.0))),
-    0x0113: (0x011, '', 0x0038, ()),
-    0x0131: (0x013, 'B', 0x007C, ((1, 48),)),
-    0x0201: (0x020, 'B', 0xFFFF, ((0, 4),)),
-    0x0202: (0x020, 'BBf', 0xFFFF, ((1, 8), (1, 5), (-1000.0, 1000.0))),
-    0x0203: (0x020, 'B', 0xFFFF, ((0, 8),)),
-    0x0204: (0x020, '', 0x0016, ()),
-    0x0211: (0x021, 'ff', 0x001E, ((-5000.0, 5000.0), (-5000.0, 5000.0))),
-    0x0212: (0x021, '', 0x001A, ()),
-    0x0213: (0x021, '', 0x0012, ()),
-    0x0221: (0x022, 'f', 0x0002, ((0.05, 1.5),)),
-    0x0222: (0x022, '', 0x0008, ()),
-    0x0231: (0x023, 'B', 0x000A, ((4, 64),)),
-    0x0241: (0x024, '', 0x0012, ()),
 }
 # enumerated arguments: function ID -> per argument {value: name} or None
 FUNCTION_NAMES = {
-    0x0101: ({0: 'SAFE', 1: 'DETUMBLE', 2: 'SUN_POINT', 3: 'TARGET_POINT', 4: 'APPROACH', 5: 'FLY_AROUND', 6: 'ABORT'}, ),
-    0x0102: ({1: 'imu', 2: 'magnetometer', 3: 'sun_sensor', 4: 'star_tracker', 5: 'rel_nav', 6: 'wheels', 7: 'magnetorquers', 8: 'thrusters', 9: 'camera', 10: 'battery'}, {1: 'dropout', 2: 'stuck', 3: 'leak', 4: 'stall', 5: 'over_temperature'}, None, ),
-    0x0103: ({1: 'imu', 2: 'magnetometer', 3: 'sun_sensor', 4: 'star_tracker', 5: 'rel_nav', 6: 'wheels', 7: 'magnetorquers', 8: 'thrusters', 9: 'camera', 10: 'battery'}, ),
-    0x0105: ({0: 'x', 1: 'y', 2: 'z'}, None, ),
-    0x0201: ({0: 'SURVIVAL', 1: 'IDLE', 2: 'DRIVE', 3: 'DRILL', 4: 'CHARGE'}, ),
-    0x0202: ({1: 'wheels', 2: 'encoders', 3: 'imu', 4: 'sun_sensor', 5: 'hazard', 6: 'drill', 7: 'spectrometer', 8: 'battery'}, {1: 'dropout', 2: 'stuck', 3: 'leak', 4: 'stall', 5: 'over_temperature'}, None, ),
-    0x0203: ({1: 'wheels', 2: 'encoders', 3: 'imu', 4: 'sun_sensor', 5: 'hazard', 6: 'drill', 7: 'spectrometer', 8: 'battery'}, ),
 }
+
+
+def use_vehicle(name):
+    # Merge the tables of vehicle `name` (fsw/tables_<name>.py, generated) into these, once,
+    # before the OBC is built: a board holds only its own vehicle's tables in RAM.
+    global PARAMS, LIMITS
+    if not name or name in _USED:
+        return
+    import sys
+
+    module = 'fsw.tables_' + name
+    t = __import__(module, None, None, ('EVENTS',))
+    for mine, theirs in ((EVENTS, t.EVENTS), (PARAM_TYPE, t.PARAM_TYPE), (HK, t.HK), (HK_APID, t.HK_APID),
+                         (FUNCTIONS, t.FUNCTIONS), (FUNCTION_NAMES, t.FUNCTION_NAMES)):
+        mine.update(theirs)
+    PARAMS = PARAMS + t.PARAMS
+    LIMITS = LIMITS + t.LIMITS
+    _USED.append(name)
+    del sys.modules[module]  # its entries live on in these tables
+
+
+_USED = []

@@ -67,6 +67,14 @@ class Fdir:
             self.disable_limit(D.HK_OBC, _HEAP_FREE)  # CPython: no fixed heap, 0 is not a measurement
         self._load()
 
+    def adopt_limits(self):
+        # limits that joined D.LIMITS after construction (a vehicle's tables merged late)
+        grow = len(D.LIMITS) - len(self.limit_on)
+        if grow > 0:
+            self.limit_on.extend(b"\x01" * grow)
+            self.tripped.extend(bytearray(grow))
+            self._in_range.extend(bytearray(grow))
+
     # --- safing record ------------------------------------------------------------
 
     def _load(self):

@@ -20,9 +20,6 @@ OK = const(0)
 BAD_LENGTH = const(1)
 BAD_PEC = const(2)
 
-_PARAM_TYPE = {}
-for _p in D.PARAMS:
-    _PARAM_TYPE[_p[0]] = _p[1]
 
 
 def check(buf, start, end):
@@ -85,7 +82,7 @@ class Tc:
 
 def _tail(letter, key):
     if letter == "P":
-        return _PARAM_TYPE.get(key)
+        return D.PARAM_TYPE.get(key)
     if letter == "K":
         return D.HK.get(key)
     if letter == "A":

@@ -21,6 +21,13 @@ class Params:
             self.values[pid] = default
         self.load_fault = False
 
+    def adopt(self):
+        # parameters that joined D.PARAMS after construction (a vehicle's tables merged late), at their defaults
+        for pid, letter, lo, hi, default, writable in D.PARAMS:
+            if pid not in self.spec:
+                self.spec[pid] = (letter, lo, hi, writable)
+                self.values[pid] = default
+
     def load(self):
         # Values from flash; a missing store keeps the defaults, a damaged or
         # out-of-range record keeps that default and sets load_fault.

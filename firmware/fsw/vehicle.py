@@ -43,6 +43,12 @@ class Task:
 
 class Vehicle:
     def __init__(self, obc, hw, name, mode_event, safe_mode):
+        # the vehicle's tables: main.py's Obc merged them at boot (board "vehicle"); an OBC
+        # built without (tests, a vehicle started by hand) gets them now
+        D.use_vehicle(name)
+        adopt = getattr(obc, "tables_changed", None)
+        if adopt is not None:
+            adopt()
         self.obc = obc
         self.hw = hw  # the emulated (or attached) devices: hw.inspector / hw.rover
         self.name = name

@@ -38,7 +38,7 @@ APID = d.APID_BY_NAME["obc"]
 # (3 go through, 1 is refused), HK comes once a second, plus events and reports.
 #   (label, service, subtype, packets per second)
 MIX = [
-    ("hk.report sid 1 (obc, 17 x u32)", 3, 25, 1),
+    ("hk.report sid 1 (obc, %d x u32)" % len(d.HK_BY_SID[1].fields), 3, 25, 1),
     ("verification.acceptance_success", 1, 1, 3),
     ("verification.start_success", 1, 3, 3),
     ("verification.completion_success", 1, 7, 3),
@@ -54,6 +54,7 @@ PINGS = 200
 PING_WARMUP = 5
 FW_PACKETS = 2000  # half HK reports, half ST1 completion reports
 FW_HEAP = 100 * 1024  # the ESP32 budget (boards/esp32-devkitc.json), the tighter one
+OBC_HK = [x.name for x in d.HK_BY_SID[1].fields]
 
 _medians = {}  # benchmark name -> median seconds, for ratios within one run
 
@@ -68,7 +69,7 @@ def _payload(service, subtype, t, k):
             data["error"] = d.ERROR_BY_NAME["ARG_OUT_OF_RANGE"]
         return data
     if service == 3:
-        values = [t, 3, 61000 - t, 4 * t, 0, 0, 0, 1, 0, 0, t, 0, 0, 0, 3 * t, t, 16 * t]
+        values = [t, 3, 61000 - t, 4 * t, 0, 0, 0, 1, 0, 0, t, 0, 0, 0, 3 * t, t, 16 * t, 98000]
         names = [x.name for x in d.HK_BY_SID[1].fields]
         return {"sid": 1, "params": dict(zip(names, values))}
     if service == 5 and subtype == 2:
@@ -205,7 +206,7 @@ except AttributeError:  # CPython
 N = %d
 tm = TmWriter(Clock(hal.ticks_ms, hal.ticks_diff), D.MAX_FRAME)
 build = tm.build
-hk = tuple(range(1000, 1017))
+hk = tuple(range(1000, 1000 + %d))
 gc.collect()
 t0 = ticks_us()
 for i in range(N // 2):
@@ -232,7 +233,7 @@ def test_bench_firmware_tm_encode(benchmark, runtime, request):
     benchmark.group = "firmware encode"
 
     def run():
-        return runtimes.run_snippet(FW_ENCODE % FW_PACKETS, runtime=runtime, heap_bytes=heap).decode()
+        return runtimes.run_snippet(FW_ENCODE % (FW_PACKETS, len(OBC_HK)), runtime=runtime, heap_bytes=heap).decode()
 
     # One subprocess run; the rate is timed inside it with ticks_us (pytest-benchmark's
     # own figure for this test includes interpreter start-up).
@@ -242,7 +243,7 @@ def test_bench_firmware_tm_encode(benchmark, runtime, request):
     n, us = int(m.group(1)), int(m.group(2))
     assert n == FW_PACKETS
     hk = codec.decode(bytes.fromhex(re.search(r"hk ([0-9a-f]+)", out).group(1)))
-    assert hk["name"] == "hk.report" and hk["data"]["params"]["tm_sent"] == 1016
+    assert hk["name"] == "hk.report" and hk["data"]["params"]["tm_sent"] == 1000 + OBC_HK.index("tm_sent")
     st1 = codec.decode(bytes.fromhex(re.search(r"st1 ([0-9a-f]+)", out).group(1)))
     assert st1["name"] == "verification.completion_success" and st1["data"]["request_id"] == 0x1801C000
     benchmark.extra_info.update(

@@ -16,6 +16,10 @@ from fsw import packet as fp
 from ground import codec
 from ground import dictionary as d
 
+# a board merges its vehicle's tables at boot; the codec is tested on both vehicles'
+D.use_vehicle("inspector")
+D.use_vehicle("rover")
+
 # --- strategies: a valid payload dict for any dictionary message --------------------
 
 
@@ -321,6 +325,8 @@ _MP_CASES = r"""
 import sys, json, struct, binascii
 from fsw import packet as fp
 from fsw import dictionary as D
+D.use_vehicle("inspector")
+D.use_vehicle("rover")
 
 class Clock:
     def __init__(self, t):

@@ -13,6 +13,10 @@ from fsw.services.st8 import Functions
 from ground import codec
 from ground import dictionary as d
 
+# a board merges its vehicle's tables at boot; these tests look at both vehicles'
+D.use_vehicle("inspector")
+D.use_vehicle("rover")
+
 
 class Clock:
     def cuc(self):
@@ -174,6 +178,7 @@ def fp_raw_tc(apid, service, subtype, payload):
 
 _MP_ST8 = r"""
 from fsw import dictionary as D
+D.use_vehicle("inspector")
 from fsw import packet as fp
 from fsw.dispatcher import Dispatcher
 from fsw.services.st8 import Functions

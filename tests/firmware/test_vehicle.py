@@ -13,6 +13,10 @@ from fsw.vehicle import REASON_COMMAND, REASON_FDIR, Vehicle
 from ground import codec
 from ground import dictionary as d
 
+# a board merges its vehicle's tables at boot; these tests look at both vehicles'
+D.use_vehicle("inspector")
+D.use_vehicle("rover")
+
 
 class Clock:
     """Flight time that the test moves; real_ms 0 so tasks never sleep long."""

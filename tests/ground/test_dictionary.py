@@ -8,6 +8,10 @@ from fsw import dictionary as D
 from fsw import packet as fp
 from ground import codec
 from ground import dictionary as d
+
+# a board merges its vehicle's tables at boot; these tests look at both vehicles'
+D.use_vehicle("inspector")
+D.use_vehicle("rover")
 from ground.errors import DictionaryError
 
 

@@ -9,29 +9,43 @@ from ground import export
 
 
 def test_export_committed_firmware_tables_are_current():
-    committed = export.FIRMWARE_TABLES.read_text()
-    assert committed == export.firmware_tables(), (
-        "firmware/fsw/dictionary.py is stale: run `python -m ground.export` and commit the result"
-    )
+    for path, text in export.generated_files().items():
+        assert path.read_text() == text, "%s is stale: run `python -m ground.export` and commit the result" % path.name
 
 
-def test_export_main_writes_firmware_tables(tmp_path, capsys):
-    target = tmp_path / "dictionary.py"
-    assert export.main([str(target)]) == 0
-    assert target.read_text() == export.firmware_tables()
-    assert str(target) in capsys.readouterr().out
+def test_export_main_writes_every_generated_module(tmp_path, capsys):
+    assert export.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    names = ["dictionary.py"] + ["tables_%s.py" % v.name for v in d.VEHICLES]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+    for path, text in export.generated_files(tmp_path).items():
+        assert path.read_text() == text
+        assert str(path) in out
 
 
-def test_export_firmware_tables_are_valid_python_with_every_message():
+def _exec(source, name):
     namespace = {}
-    source = export.firmware_tables().replace("from micropython import const", "const = lambda v: v")
-    exec(compile(source, "dictionary.py", "exec"), namespace)
-    assert sorted(namespace["TC_LAYOUT"]) == sorted((m.service << 8) | m.subtype for m in d.tc_messages())
-    assert sorted(namespace["TM_LAYOUT"]) == sorted((m.service << 8) | m.subtype for m in d.tm_messages())
-    assert sorted(namespace["EVENTS"]) == sorted(e.id for e in d.EVENTS)
-    assert [p[0] for p in namespace["PARAMS"]] == [p.id for p in d.PARAMS]
-    assert sorted(namespace["HK"]) == sorted(h.sid for h in d.HK_STRUCTURES)
-    assert namespace["ERR_BAD_LENGTH"] == 4 and namespace["TC_PARAM_SET"] == 0x1403
+    exec(compile(source.replace("from micropython import const", "const = lambda v: v"), name, "exec"), namespace)
+    return namespace
+
+
+def test_export_firmware_tables_are_valid_python_with_every_message_and_merge_per_vehicle():
+    core = _exec(export.firmware_tables(), "dictionary.py")
+    assert sorted(core["TC_LAYOUT"]) == sorted((m.service << 8) | m.subtype for m in d.tc_messages())
+    assert sorted(core["TM_LAYOUT"]) == sorted((m.service << 8) | m.subtype for m in d.tm_messages())
+    assert core["ERR_BAD_LENGTH"] == 4 and core["TC_PARAM_SET"] == 0x1403
+    obc = d.APID_BY_NAME["obc"]
+    owned = lambda kind, ids, apids: sorted(i for i in ids if d.OWNER[(kind, i)] in apids)  # noqa: E731
+    assert sorted(core["EVENTS"]) == owned("event", [e.id for e in d.EVENTS], {obc})
+    assert [p[0] for p in core["PARAMS"]] == owned("param", [p.id for p in d.PARAMS], {obc})
+    for v in d.VEHICLES:
+        apids = {c.apid for c in v.components}
+        tables = _exec(export.vehicle_tables(v), "tables_%s.py" % v.name)
+        assert sorted(tables["EVENTS"]) == owned("event", [e.id for e in d.EVENTS], apids)
+        assert sorted(p[0] for p in tables["PARAMS"]) == owned("param", [p.id for p in d.PARAMS], apids)
+        assert sorted(tables["HK"]) == owned("hk", [h.sid for h in d.HK_STRUCTURES], apids)
+        assert sorted(tables["FUNCTIONS"]) == sorted(fn.id for c in v.components for fn in c.functions)
+        assert tables["PARAM_TYPE"] == {p[0]: p[1] for p in tables["PARAMS"]}
 
 
 @pytest.mark.parametrize(
