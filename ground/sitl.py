@@ -149,17 +149,20 @@ class Sitl:
         return self._flight.proc.pid if self._flight else None
 
     def argv(self):
+        program = FIRMWARE_DIR / "main.py" if self.program is None else self.program
+        if self.runtime == "micropython" and not isinstance(program, (list, tuple)):
+            # the firmware deployed as ROMFS and run in place, as on a board (hil/romboot.py);
+            # the app gets the board's heap budget beside the image
+            return runtimes.romfs_argv(runtimes.require_micropython(), self.board["heap_budget"], self._flashed(Path(program)))
         argv = runtimes.command(self.runtime, heap_bytes=self.board["heap_budget"])
-        if self.program is None:
-            return argv + [str(FIRMWARE_DIR / "main.py")]
-        if isinstance(self.program, (list, tuple)):
-            return argv + [str(a) for a in self.program]
-        return argv + [self._flashed(Path(self.program))]
+        if isinstance(program, (list, tuple)):
+            return argv + [str(a) for a in program]
+        return argv + [str(program)]
 
     def _flashed(self, program):
         """A program for the MicroPython runtime as it would be put on the board's flash: its
         dictionary constants become numbers as in the firmware's .mpy (runtimes.flash_source)."""
-        if self.runtime != "micropython" or self.state_dir is None:
+        if self.runtime != "micropython" or self.state_dir is None or program == FIRMWARE_DIR / "main.py":
             return str(program)
         text = program.read_text()
         flashed = runtimes.flash_source(program.name, text, runtimes.dictionary_consts())
@@ -177,8 +180,8 @@ class Sitl:
                 extra.append(env["PYTHONPATH"])
             env["PYTHONPATH"] = os.pathsep.join(extra)
         else:
-            # the packages precompiled to .mpy, as `ground flash` puts them on a board (a
-            # board compiling .py at import would spend its heap on the compiler); main.py as source
+            # the firmware comes from the ROMFS image (argv); a list `program` runs as given,
+            # with the .mpy build and the sources importable
             mpy = runtimes.compile_firmware_mpy(runtimes.flashed_packages())
             env["MICROPYPATH"] = str(mpy) + ":" + str(FIRMWARE_DIR) + ":" + (env.get("MICROPYPATH") or MICROPY_DEFAULT_PATH)
         return env

@@ -194,3 +194,43 @@ def compile_firmware_mpy(packages=("gnc",), micropython=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+# ---- ROMFS: the flashed firmware executed in place, as on a board ------------------------------
+
+ROMBOOT = Path(__file__).resolve().parent / "romboot.py"
+ROM_SLACK = 256  # octets of the heap cap beyond the image and the board's budget (GC block rounding)
+
+
+def mpremote_command():
+    """argv prefix of mpremote: the script beside the venv's python, on PATH, or `python -m mpremote`."""
+    beside = Path(sys.executable).with_name("mpremote")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("mpremote")
+    return [found] if found else [sys.executable, "-m", "mpremote"]
+
+
+def build_romfs(packages=None, micropython=None):
+    """A ROMFS image (`mpremote romfs build`) of the firmware precompiled to .mpy: what
+    `mpremote romfs deploy` puts in a board's ROM partition, where MicroPython (1.25+) runs the
+    bytecode in place so only run-time objects take heap. Cached beside the .mpy build."""
+    mpy = compile_firmware_mpy(packages or flashed_packages(), micropython)
+    image = mpy.with_name(mpy.name + ".romfs")
+    if image.exists():
+        return image
+    tmp = image.with_name(image.name + ".%d.tmp" % os.getpid())
+    proc = subprocess.run(mpremote_command() + ["romfs", "--no-mpy", "-o", str(tmp), "build", str(mpy)],
+                          capture_output=True, timeout=120)
+    if proc.returncode != 0 or not tmp.exists():
+        raise AssertionError("mpremote romfs build failed:\n%s" % (proc.stdout + proc.stderr).decode(errors="replace"))
+    os.replace(tmp, image)
+    return image
+
+
+def romfs_argv(micropython, heap_bytes, program, image=None):
+    """argv that runs `program` on the unix port from the ROMFS image, the heap capped so the
+    app gets exactly `heap_bytes` (plus ROM_SLACK) beside the image (hil/romboot.py)."""
+    image = image or build_romfs(micropython=micropython)
+    heap = heap_bytes + image.stat().st_size + ROM_SLACK
+    return [micropython, "-X", "heapsize=%d" % heap, str(ROMBOOT), str(image), str(program)]

@@ -23,8 +23,14 @@ def heap_free():
     return gc.mem_free()
 
 
+try:
+    from sitl_rom import size as _ROM_IN_HEAP  # type: ignore[import-not-found]  # SITL only (hil/romboot.py)
+except ImportError:
+    _ROM_IN_HEAP = 0  # a board: the ROMFS image is in flash, not in the heap
+
+
 def heap_used():
-    return gc.mem_alloc()
+    return gc.mem_alloc() - _ROM_IN_HEAP
 
 
 def reset_cause():
