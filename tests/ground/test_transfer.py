@@ -174,15 +174,35 @@ def test_reassembly_a_reused_transaction_id_with_another_product_starts_over():
     assert r.transfers[3].data() == other
 
 
-@pytest.mark.parametrize("product,suffix", [(2, ".bin"), (3, ".txt")])  # image: the camera's writer (ground.image)
-def test_write_product_by_kind(tmp_path, product, suffix):
-    start, parts = packets(12, DATA, product=product)
+def test_write_product_by_kind_log_as_text(tmp_path):
+    # image and spectrum have their own writers (ground.image, transfer.write_spectrum)
+    start, parts = packets(12, DATA, product=3)
     r = Reassembler()
     for p in [start] + parts:
         r.feed(p)
     path = write_product(r.transfers[12], tmp_path / "out")
-    assert path.name == "%s-00012%s" % (d.obc.PRODUCTS[product], suffix)
+    assert path.name == "%s-00012.txt" % d.obc.PRODUCTS[3]
     assert path.read_bytes() == DATA
+
+
+def test_write_spectrum_csv_and_png_from_its_layout(tmp_path):
+    import struct
+
+    from ground.transfer import write_spectrum
+
+    samples = [(0.0, 0.02), (0.5, 1.5), (1.5, 4.25)]
+    data = struct.pack(">Hfff", len(samples), 1.5, 410.0, -2.5) + b"".join(struct.pack(">ff", *s) for s in samples)
+    path = write_spectrum(tmp_path, "spectrum-00003", data)
+    assert path.read_text().splitlines() == [
+        "# hole depth 1.500 m at x 410.00 m, y -2.50 m",
+        "depth_m,abundance_wt_pct",
+        "0.0000,0.0200",
+        "0.5000,1.5000",
+        "1.5000,4.2500",
+    ]
+    assert (tmp_path / "spectrum-00003.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="spectrum: 29 octets for 3 samples \\(expected 38\\)"):
+        write_spectrum(tmp_path, "bad", data[:29])
 
 
 def test_write_product_uses_a_replaced_writer(tmp_path, monkeypatch):
