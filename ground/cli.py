@@ -208,7 +208,7 @@ def cmd_fetch(opts):
 def cmd_demo(opts):
     from ground.demo import run_demo
 
-    return run_demo(board=opts.board, runtime=opts.runtime)
+    return run_demo(board=opts.board, runtime=opts.runtime, out=opts.out, vehicles=opts.vehicle or ("inspector", "rover"))
 
 
 # --- the table ---------------------------------------------------------------------
@@ -287,8 +287,10 @@ def build_parser():
     add_fetch_options(p)
     table.append((p, cmd_fetch))
 
-    p = sub.add_parser("demo", help="start SITL, ping it, set a parameter, read housekeeping")
+    p = sub.add_parser("demo", help="fly both vehicles from the ground on the default virtual board (what `make demo` runs)")
     _runtime_options(p)
+    p.add_argument("--out", default="out/demo", help="folder for the products (image PNG, spectrum CSV + PNG)")
+    p.add_argument("--vehicle", action="append", choices=sorted(d.VEHICLE_BY_NAME), help="fly only this vehicle (repeatable)")
     table.append((p, cmd_demo))
 
     for p, handler in table:

@@ -1,81 +1,198 @@
-"""`ground demo` (what `make demo` runs): the flight app on the default virtual
-board, commanded by the ground station over its pty, with a short session log."""
+"""`ground demo` (what `make demo` runs): both vehicles flown from the ground on the default
+virtual board, with a session log a person can follow and the products written as files.
 
-import sys
+The inspector detumbles, points at the Sun and then at the debris, approaches a hold point,
+images the debris (a PNG), enters its safety ellipse and aborts on an injected thruster leak.
+The rover drives a waypoint route into a permanently shadowed crater, drills to 1.5 m,
+downlinks a water-ice spectrum (CSV + PNG) and drives back into the light.
+
+Each vehicle is the flight app on its board in a SITL (hil.mission: the MicroPython unix port
+with the board's heap cap, firmware deployed as ROMFS) in virtual time: flight time runs as
+fast as the host computes it, so an hour of a mission takes seconds. Every line shows the
+wall-clock time, the board's flight time, and what the ground saw or did.
+"""
+
 import time
+from pathlib import Path
 
-from ground import show
-from ground.keys import KeyStore
-from ground.link import GroundLink
-
-
-def _log(text):
-    print("%8.3f  %s" % (time.monotonic() - _T0, text), flush=True)
-
+from ground import transfer
 
 _T0 = time.monotonic()
 
 
-def run_demo(board="rp2-pico", runtime="micropython", out=None):
-    from ground.cli import _start_sitl
+class Session:
+    """The log of one vehicle's pass: `say(text)` prints wall-clock and flight time."""
+
+    def __init__(self, mission, name):
+        self.m = mission
+        self.name = name
+
+    def say(self, text):
+        print("%7.2f  t=%7.0f s  %-9s %s" % (time.monotonic() - _T0, self.m.elapsed, self.name, text), flush=True)
+
+    def wait_event(self, name, flight_s, where=None):
+        """The first event `name` (seen already or next) whose aux matches `where`; its aux."""
+        m = self.m
+
+        def found(m):
+            return [p for p in m.events(name) if where is None or where(p["data"]["aux"])]
+
+        m.run_until(lambda m: found(m), flight_s=flight_s)
+        return found(m)[0]["data"]["aux"]
+
+    def status(self, hk):
+        """A one-shot report of HK structure `hk` (by name): its fields."""
+        self.m.send("hk.one_shot", hk)
+        self.m.run_until(lambda m: m.hk(hk) is not None, flight_s=5)
+        return self.m.hk(hk)
+
+    def product(self, transaction, out):
+        """Reassemble ST13 transfer `transaction` from what was seen (asking for lost parts) and write it."""
+        m = self.m
+        r = transfer.Reassembler()
+        fed = [0]
+
+        def complete(m):
+            for p in m.packets[fed[0]:]:
+                r.feed(p)
+            fed[0] = len(m.packets)
+            t = r.get(transaction)
+            return t is not None and t.complete and t.announced
+
+        try:
+            m.run_until(complete, flight_s=120)
+            t = r.get(transaction)
+        except AssertionError:  # parts lost on the way: ask the board for them (TC 13.129)
+            t = transfer.fetch(m.link, transaction, wait=20.0)
+        return transfer.write_product(t, out)
+
+
+def fly_inspector(runtime, board, out):
+    from hil.mission import Mission
+
+    with Mission("inspector", runtime=runtime, board=board, scenario={"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]}) as m:
+        s = Session(m, "inspector")
+        m.send("inspector_adcs.set_mode", "DETUMBLE")
+        truth = s.status("inspector_truth")
+        s.say("up in SAFE, tumbling at %.2f deg/s (truth), debris %.0f m ahead on the V-bar; set_mode DETUMBLE"
+              % (truth["rate"], truth["range"]))
+        aux = s.wait_event("inspector_detumbled", 6000)
+        s.say("detumbled: %.2f deg/s after %.0f s of B-dot; the app went to SUN_POINT on its own" % (aux["rate"], aux["duration"]))
+        m.run_for(200)
+        s.say("sun pointing: error %.2f deg (truth)" % s.status("inspector_truth")["pointing_error"])
+        m.send("inspector_adcs.set_mode", "TARGET_POINT")
+        aux = s.wait_event("inspector_target_acquired", 60)
+        s.say("TARGET_POINT: relative navigation locked at %.1f m" % aux["range"])
+        m.send("inspector_gnc.approach", "x=0", "y=-60", "z=0", "t=600")
+        s.say("approach to the V-bar hold point 60 m behind the debris, 600 s transfer")
+        b1 = s.wait_event("inspector_burn", 30, lambda a: a["burn"] == 1)
+        s.say("burn 1: %.3f m/s" % b1["dv"])
+        b2 = s.wait_event("inspector_burn", 700, lambda a: a["burn"] == 2)
+        s.say("burn 2: %.3f m/s (delta-v used %.3f m/s)" % (b2["dv"], b2["dv_used"]))
+        m.run_for(120)
+        truth = s.status("inspector_truth")
+        s.say("holding at (%.1f, %.1f, %.1f) m LVLH, range %.1f m, camera %.2f deg off the debris (truth)"
+              % (truth["r_x"], truth["r_y"], truth["r_z"], truth["range"], truth["pointing_error"]))
+        m.send("inspector_camera.capture", "8")
+        ready = s.wait_event("inspector_image_ready", 120)
+        path = s.product(ready["transaction"], out)
+        s.say("image %dx%d (%d lit pixels) downlinked by ST13 transaction %d -> %s"
+              % (ready["width"], ready["height"], ready["lit"], ready["transaction"], path))
+        m.send("inspector_gnc.enter_ellipse", "a=20", "c=20", "phase=90", "y_c=0", "t=900")
+        s.say("enter_ellipse: a 20 m safety ellipse around the debris, 900 s transfer")
+        s.wait_event("inspector_mode_changed", 1200, lambda a: a["new"] == _mode_number("FLY_AROUND"))
+        truth = s.status("inspector_truth")
+        s.say("FLY_AROUND: range %.1f m, closest so far %.1f m (keep-out 15 m)" % (truth["range"], truth["min_range"]))
+        m.send("inspector_adcs.inject_fault", "thrusters", "leak", "0.002")
+        s.say("inject_fault thrusters leak 0.002 m/s^2 toward the debris")
+        aux = s.wait_event("inspector_abort", 600)
+        s.say("AUTONOMOUS ABORT: predicted minimum range %.1f m, abort burn %.3f m/s, path safe: %s"
+              % (aux["min_range"], aux["dv"], "yes" if aux["safe"] else "no"))
+        m.send("inspector_adcs.clear_faults", "thrusters")
+        m.run_for(600)
+        truth = s.status("inspector_truth")
+        s.say("after 600 s of drift: range %.1f m, closest ever %.1f m; mode %s"
+              % (truth["range"], truth["min_range"], _mode(s, "inspector_adcs")))
+        _summary(s)
+    return path
+
+
+def fly_rover(runtime, board, out):
+    from hil.mission import Mission
+
+    with Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}) as m:
+        s = Session(m, "rover")
+        truth = s.status("rover_truth")
+        s.say("up at (%.0f, %.0f) m, %s; the shadowed crater's rim is 100 m around (400, 0)"
+              % (truth["x"], truth["y"], "in sunlight" if truth["lit"] else "in shadow"))
+        m.send("rover_nav.add_waypoint", "360", "0")
+        m.send("rover_nav.drive")
+        s.say("waypoint (360, 0) on the crater floor; drive")
+        s.wait_event("rover_entered_shadow", 1500)
+        s.say("entered the permanently shadowed region: on battery")
+        s.wait_event("rover_route_done", 1500)
+        m.run_for(2)
+        power = s.status("rover_power")
+        s.say("route done; battery %.0f%%, solar %.1f W" % (100 * power["soc"], power["solar_w"]))
+        m.send("rover_drill.drill", "1.5")
+        s.say("drill to 1.5 m")
+        aux = s.wait_event("rover_drill_done", 3600)
+        s.say("drill done at %.2f m" % aux["depth"])
+        m.run_until(lambda m: (m.hk("rover_mobility") or {}).get("mode") == 1, flight_s=120)
+        m.send("rover_spectrometer.measure", "16")
+        ready = s.wait_event("rover_spectrum_ready", 60)
+        path = s.product(ready["transaction"], out)
+        s.say("water-ice spectrum downlinked by ST13 transaction %d -> %s (and .png)" % (ready["transaction"], path))
+        m.run_for(5)
+        m.send("rover_nav.add_waypoint", "300", "0")
+        m.send("rover_nav.drive")
+        s.say("waypoint (300, 0) back in the light; drive")
+        m.run_until(lambda m: len(m.events("rover_route_done")) >= 2, flight_s=1500)
+        m.run_for(2)
+        truth, power = s.status("rover_truth"), s.status("rover_power")
+        s.say("route done at (%.1f, %.1f) m, %s (truth); battery %.0f%% (lowest %.0f%%, reserve 25%%)"
+              % (truth["x"], truth["y"], "in sunlight" if truth["lit"] else "STILL IN SHADOW", 100 * power["soc"], 100 * power["soc_min"]))
+        _summary(s)
+    return path
+
+
+def _mode_number(name):
+    from ground import dictionary as d
+
+    return {n: k for k, n in d.inspector.MODE_NAMES.items()}[name]
+
+
+def _mode(s, hk):
+    from ground import dictionary as d
+
+    mode = s.status(hk)["mode"]
+    names = d.mode_names(s.m.vehicle)
+    return names.get(mode, str(mode))
+
+
+def _summary(s):
+    obc = s.status("obc")
+    budget = s.m.sitl.board["heap_budget"]
+    heap = ("heap peak %d of %d B" % (obc["heap_peak"], budget)) if obc["heap_peak"] else "heap not measured (CPython)"
+    s.say("pass over: %.0f s of flight in %.1f s (%.0fx real time); %s; TCs accepted %d, rejected %d"
+          % (s.m.elapsed, time.monotonic() - s.m._real0, s.m.real_time_factor(), heap, obc["tc_accepted"], obc["tc_rejected"]))
+
+
+def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=("inspector", "rover")):
     from hil.runtimes import micropython_binary
 
     global _T0
     _T0 = time.monotonic()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     if runtime == "micropython" and micropython_binary() is None:
-        _log("no MicroPython unix port here: falling back to the CPython runtime")
+        print("ground: no MicroPython unix port here: flying on the CPython runtime instead", flush=True)
         runtime = "cpython"
-    _log("starting SITL: board %s, runtime %s" % (board, runtime))
-    sitl = _start_sitl(board, runtime, log=lambda line: None)
-    try:
-        _log("flight app up on %s (state in %s)" % (sitl.port, sitl.state_dir))
-        key = KeyStore().load(sitl.link_name)
-        with GroundLink(sitl.port, key=key) as link:
-            link.flush_input()
-            seen = []
-
-            def note(p):
-                seen.append(p)
-
-            t = time.monotonic()
-            link.command("test.ping", on_packet=note)
-            _log("ping: alive, round trip %.1f ms" % ((time.monotonic() - t) * 1000))
-
-            link.command("param.set", {"params": [{"param_id": 1, "value": 1000}]}, on_packet=note)
-            _log("param.set obc.hk_period_ms=1000: completed")
-            values = []
-            link.command("param.get", {"param_ids": [{"param_id": 1}]}, on_packet=values.append)
-            for p in values:
-                if p["service"] == 20:
-                    _log("param.get: " + " ".join(show.line(p).split()[5:]))
-
-            try:
-                link.command("param.set", {"params": [{"param_id": 5, "value": 7}]}, on_packet=note)
-            except Exception as exc:  # the expected refusal, shown as the operator sees it
-                _log("param.set obc.boot_count=7 refused as expected: %s" % exc)
-
-            hk = []
-            link.command("hk.one_shot", {"sids": [{"sid": 1}]}, on_packet=hk.append)
-            for p in hk:
-                if p["service"] == 3:
-                    params = p["data"]["params"]
-                    _log(
-                        "housekeeping: uptime %d s, boot %d, heap free %d B, frames ok %d, TCs accepted %d rejected %d, TM sent %d"
-                        % (
-                            params["uptime"],
-                            params["boot_count"],
-                            params["heap_free"],
-                            params["frames_ok"],
-                            params["tc_accepted"],
-                            params["tc_rejected"],
-                            params["tm_sent"],
-                        )
-                    )
-                    break
-            events = [p for p in seen + hk + values if p["service"] == 5]
-            for p in events:
-                _log("event: " + " ".join(show.line(p).split()[4:]))
-        _log("session done; stopping SITL")
-    finally:
-        sitl.stop()
+    print("mitra demo: board %s, runtime %s, products in %s" % (board, runtime, out), flush=True)
+    products = []
+    if "inspector" in vehicles:
+        products.append(fly_inspector(runtime, board, out))
+    if "rover" in vehicles:
+        products.append(fly_rover(runtime, board, out))
+    print("%7.2f  demo done; products: %s" % (time.monotonic() - _T0, ", ".join(str(p) for p in products)), flush=True)
     return 0

@@ -12,6 +12,8 @@ registers in the ground key store under the port's link name.
 
 The relay behaves like a serial line: bytes the flight app writes while no one
 reads the port are dropped and counted, so the flight app never blocks on its link.
+In virtual time (speed "max") it holds the flight back instead: flight time then
+waits for the ground rather than telemetry being lost.
 """
 
 import collections
@@ -19,6 +21,7 @@ import errno
 import json
 import os
 import queue
+import select
 import selectors
 import shutil
 import subprocess
@@ -400,6 +403,26 @@ class Sitl:
             with self._lock:
                 self._stats[key] += n
 
+    def _to_ground(self, data):
+        """Write the flight's output to the port; the octets written.
+
+        Real time: a serial line drops what no one reads (the port's buffer is full).
+        Virtual time (speed "max"): the flight is held back instead, so flight time waits
+        for the ground rather than telemetry being lost when the ground reads slowly."""
+        if self.speed != "max":
+            try:
+                return os.write(self._master, data)
+            except BlockingIOError:  # no one reads the port and its buffer is full
+                return 0
+        view = memoryview(data)
+        sent = 0
+        while sent < len(data) and not self._stopped:
+            try:
+                sent += os.write(self._master, view[sent:])
+            except BlockingIOError:
+                select.select([], [self._master], [], 0.05)
+        return sent
+
     def _relay(self):
         """master -> flight stdin (back-pressure when the flight does not read); flight stdout -> master (drop)."""
         sel = selectors.DefaultSelector()
@@ -509,10 +532,7 @@ class Sitl:
                     if not data:
                         detach()  # EOF: the process ended; wait for the next boot
                         break
-                    try:
-                        n = os.write(self._master, data)
-                    except BlockingIOError:  # no one reads the port and its buffer is full
-                        n = 0
+                    n = self._to_ground(data)
                     self._count("to_ground", n)
                     self._count("dropped_to_ground", len(data) - n)
         sel.close()

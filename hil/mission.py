@@ -9,7 +9,9 @@ benchmarks use, so their evidence is the flight app's own telemetry.
 A Mission starts the flight app of `vehicle` in a SITL (ground.sitl.Sitl: the MicroPython unix
 port with the board's heap cap, or CPython with the C core) in virtual time by default
 (speed "max": flight time runs as fast as the host computes it), opens an authenticated
-GroundLink, and keeps every decoded TM packet. Flight time is the TM packets' CUC time.
+GroundLink, and keeps every decoded TM packet. `t` is the latest TM (on-board CUC) time;
+`elapsed` the flight seconds of the pass, which a time.set_time does not jump. In virtual time
+the board's clock stands still until the first packet from the ground (the start ping).
 """
 
 import time
@@ -18,6 +20,9 @@ from ground import args as cliargs
 from ground import dictionary as d
 from ground.link import GroundLink
 from ground.sitl import Sitl
+
+
+_CLOCK_JUMP_S = 86400.0  # a step of TM time this large is the clock being set, not flight time
 
 
 class MissionTimeout(AssertionError):
@@ -36,12 +41,14 @@ class Mission:
         self.timeout_s = timeout_s  # real seconds a command may take to complete
         self.link = None
         self.packets = []
-        self.t = 0.0  # latest flight time seen
+        self.t = 0.0  # latest on-board time seen (TM time: jumps when the ground sets the clock)
+        self.elapsed = 0.0  # flight seconds of the pass: the steps of TM time, jumps left out
+        self._timed = False
         self._hk_names = {h.sid: h.name for h in d.HK_STRUCTURES}
         self._latest = {}
         self._series = {}
         self._real0 = None
-        self._t0 = None
+        self._elapsed0 = 0.0
 
     # --- life cycle -------------------------------------------------------------
 
@@ -57,7 +64,7 @@ class Mission:
             self.stop()
             raise
         self._real0 = time.monotonic()
-        self._t0 = self.t
+        self._elapsed0 = self.elapsed
         return self
 
     def stop(self):
@@ -96,8 +103,15 @@ class Mission:
         if p["type"] != "tm":
             return
         t = tm_time(p)
-        if t > self.t:
+        step = t - self.t
+        if not self._timed:
+            self._timed = True
             self.t = t
+        elif 0.0 < step < _CLOCK_JUMP_S:
+            self.elapsed += step
+            self.t = t
+        elif abs(step) >= _CLOCK_JUMP_S:
+            self.t = t  # the ground set the clock: on-board time jumps, the pass does not
         if p["name"] == "hk.report" and isinstance(p["data"].get("params"), dict):
             name = self._hk_names.get(p["data"]["sid"])
             self._latest[name] = p["data"]["params"]
@@ -112,21 +126,21 @@ class Mission:
 
     def run_for(self, flight_s, real_limit_s=None):
         """Let `flight_s` seconds of flight time pass (read everything meanwhile)."""
-        end = self.t + flight_s
-        return self.run_until(lambda m: m.t >= end, flight_s=flight_s + 60.0, real_limit_s=real_limit_s)
+        end = self.elapsed + flight_s
+        return self.run_until(lambda m: m.elapsed >= end, flight_s=flight_s + 60.0, real_limit_s=real_limit_s)
 
     def run_until(self, condition, flight_s, real_limit_s=None):
         """Read telemetry until condition(self) is true; MissionTimeout after `flight_s` of flight
         time (or `real_limit_s` real seconds, a safety net). Returns the flight time it took."""
-        start = self.t
+        start = self.elapsed
         real_end = time.monotonic() + (real_limit_s if real_limit_s is not None else max(60.0, flight_s))
         while True:
             if condition(self):
-                return self.t - start
-            if self.t - start > flight_s:
-                raise MissionTimeout("%s: not within %.0f s of flight time (at t=%.1f s)" % (self.vehicle, flight_s, self.t))
+                return self.elapsed - start
+            if self.elapsed - start > flight_s:
+                raise MissionTimeout("%s: not within %.0f s of flight time (at %.1f s into the pass)" % (self.vehicle, flight_s, self.elapsed))
             if time.monotonic() > real_end:
-                raise MissionTimeout("%s: not within the real-time limit (flight t=%.1f s, %d packets)" % (self.vehicle, self.t, len(self.packets)))
+                raise MissionTimeout("%s: not within the real-time limit (%.1f s into the pass, %d packets)" % (self.vehicle, self.elapsed, len(self.packets)))
             self.read(0.1)
 
     def hk(self, name):
@@ -154,5 +168,5 @@ class Mission:
 
     def real_time_factor(self):
         """Flight seconds per real second since start()."""
-        elapsed = time.monotonic() - self._real0
-        return (self.t - self._t0) / elapsed if elapsed > 0 else 0.0
+        real = time.monotonic() - self._real0
+        return (self.elapsed - self._elapsed0) / real if real > 0 else 0.0

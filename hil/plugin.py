@@ -353,9 +353,11 @@ def wait_for(link, predicate, timeout=10.0, seen=None):
     seen = seen if seen is not None else []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for p in link.read(min(0.2, max(0.0, deadline - time.monotonic()))):
+        batch = link.read(min(0.2, max(0.0, deadline - time.monotonic())))
+        for i, p in enumerate(batch):
             seen.append(p)
             if predicate(p):
+                link._pending = batch[i + 1 :] + link._pending  # the rest of the read is the next wait's
                 return p
     raise AssertionError(
         "no matching packet within %.1f s; saw %d: %s" % (timeout, len(seen), [p.get("name") for p in seen][-20:])

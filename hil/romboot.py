@@ -28,4 +28,8 @@ with open(_program) as _f:
     _source = _f.read()
 _code = compile(_source, _program, "exec")
 del _f, _source
-exec(_code, {"__name__": "__main__", "__file__": _program})
+try:
+    exec(_code, {"__name__": "__main__", "__file__": _program})
+except Exception as _exc:  # noqa: BLE001 (the unix port prints an uncaught traceback on stdout: the link)
+    sys.print_exception(_exc, sys.stderr)
+    sys.exit(1)

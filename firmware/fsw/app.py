@@ -65,6 +65,7 @@ class Obc:
         send = self.link.send
         self.dispatcher = Dispatcher(self.tm, send)
         self.vehicle = None  # a vehicle app (inspector, rover) sets itself here
+        self.waiting = self.clock.virtual
         self.heap_peak = 0
 
         self.events = Events(D.APID_OBC, self.tm, send, self.params.get(D.PAR_OBC_EVENT_MIN_SEVERITY))
@@ -108,6 +109,7 @@ class Obc:
     # --- wiring callbacks -----------------------------------------------------
 
     def _packet(self, buf, start, end):
+        self.waiting = False  # virtual time starts with the ground's first packet
         self.dispatcher.handle(buf, start, end)
 
     def _rejected(self, reason, spi, sn, floor):
@@ -149,7 +151,13 @@ class Obc:
         virtual = self.clock.virtual
         while True:
             if virtual:
-                self.clock.advance(_TICK_MS)  # SITL at speed max: each round is one tick of flight time
+                if self.waiting:
+                    # SITL at speed max: flight time stands still until the ground's first
+                    # packet, so a pass starts from the board's boot state, not from wherever
+                    # it drifted while the ground was connecting
+                    await hal.sleep_ms(1)
+                    continue
+                self.clock.advance(_TICK_MS)  # then each round is one tick of flight time
             now = self.clock.uptime_ms()
             self.hk.tick(now)
             self.time.tick(now)
