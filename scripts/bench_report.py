@@ -59,6 +59,17 @@ COLUMNS = {
         ("per_step_us", "us per step"),
         ("c_loop_speedup", "time / C loop time"),
     ],
+    "sitl app": [
+        ("vehicle", "vehicle"),
+        ("runtime", "runtime"),
+        ("backend", "GNC backend (0 fallback, 1 cffi)"),
+        ("flight_s", "flight s"),
+        ("rtf", "x real time"),
+        ("cycle_us_median", "10 Hz task median us"),
+        ("cycle_us_max", "10 Hz task max us"),
+        ("heap_peak", "heap peak B"),
+        ("heap_budget", "heap budget B"),
+    ],
 }
 
 
