@@ -75,7 +75,10 @@ class Dispatcher:
         request_id = tc.request_id
         if flags & _ACK_ACCEPT:
             self._report(D.TM_VERIFICATION_ACCEPTANCE_SUCCESS, (request_id,))
-        code = validate(args)
+        try:
+            code = validate(args)
+        except Exception:  # a handler's bug refuses its TC, never ends the app
+            code = D.ERR_EXECUTION_FAILED
         if code:
             self._report(D.TM_VERIFICATION_START_FAILURE, (request_id, code))
             return
@@ -85,8 +88,9 @@ class Dispatcher:
             code = execute(args)
         except OSError:
             code = D.ERR_STORAGE_FAILED
-        except ValueError:
-            # e.g. a reply that does not fit the frame: refused with a code, never fatal
+        except Exception:
+            # a reply that does not fit the frame, a handler's bug: the TC fails with a code,
+            # the app goes on (no TC, valid or not, may end it)
             code = D.ERR_EXECUTION_FAILED
         if code:
             self._report(D.TM_VERIFICATION_COMPLETION_FAILURE, (request_id, code))

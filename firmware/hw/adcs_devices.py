@@ -244,7 +244,7 @@ class Wheels:
         _fault_name(self, fault)
         if value is None or value is True or value is False or value not in (0, 1, 2):
             raise ValueError("wheels: stuck needs an axis 0, 1 or 2, got %r" % (value,))
-        self.stuck[value] = 1
+        self.stuck[int(value)] = 1  # an integral float from the ST8 argument (f32) is an axis too
 
     def clear(self, fault=None):
         if fault is not None:

@@ -225,3 +225,16 @@ def test_st8_routing_and_checks_on_micropython(micropython):
         want = [(p["apid"], p["service"], p["subtype"], codec.build_payload("tm", p["service"], p["subtype"], p["data"]).hex()) for p in b.sent]
         assert line == repr(want)
     assert out[-1] == "[[3]]"
+
+
+def test_st8_a_handler_that_raises_fails_its_tc_and_the_dispatcher_goes_on():
+    b = Board()
+
+    def broken(args):
+        return [][args[0]]  # IndexError: a bug in a handler
+
+    b.functions.add(D.FN_INSPECTOR_ADCS_SET_MODE, broken, lambda args: {}[args[0]] if args[0] == 2 else 0)
+    assert b.tc(_fn("inspector_adcs.set_mode", {"mode": 2}))[-1] == (ADCS, "verification.start_failure", d.ERROR_BY_NAME["EXECUTION_FAILED"])
+    assert b.tc(_fn("inspector_adcs.set_mode", {"mode": 1}))[-1] == (ADCS, "verification.completion_failure", d.ERROR_BY_NAME["EXECUTION_FAILED"])
+    b.functions.add(D.FN_INSPECTOR_ADCS_SET_MODE, lambda args: 0)
+    assert b.tc(_fn("inspector_adcs.set_mode", {"mode": 1})) == OK
