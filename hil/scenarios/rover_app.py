@@ -7,6 +7,9 @@ starts at SOC0. Figures come from the app's own telemetry: the minimum state of 
 lowest rover_power.soc reported (1 Hz HK), and the truth HK (rover_truth.lit) shows the rover
 really was in the shadow. The app's reserve logic (drive and drill refused when predicted to end
 below power.reserve, a drive aborted when its prediction falls below it) is what is judged.
+
+Importing this module registers every rover scenario, all flown through the app: R1 and R3
+(rover_app_drive), R2 (rover_app_heading), R5 (rover_app_drill); rover_mission holds what they share.
 """
 
 from hil.mission import Mission
@@ -62,3 +65,6 @@ def r4(runs=1, plots=None, seed=0):
     ok = r["arrived"] and r["drilled"] and r["returned"] and r["dark_s"] > 0 and r["soc_min"] >= RESERVE
     figure = "min soc %.3f (%d s in shadow)" % (r["soc_min"], r["dark_s"])
     return Result("R4", figure, R4_CRITERION, ok, details=r)
+
+
+from hil.scenarios import rover_app_drill, rover_app_drive, rover_app_heading  # noqa: E402,F401 (R5; R1, R3; R2)

@@ -1,7 +1,9 @@
-"""Rover closed-loop scenarios (GNC.md R1 R2 R3 R5) through the registry, C core in the loop.
+"""Rover scenarios R1 R2 R3 R5 flown through the rover flight app from the ground (hil/scenarios/
+rover_app_drive.py, rover_app_heading.py, rover_app_drill.py), through the registry.
 
-Each test runs the scenario with its default runs and seed 0, asserts it passes and that it drew
-its PNG, then checks the figures the criterion is made of from the details.
+Each test runs the scenario, asserts it passes and drew its PNG, then checks from the details the
+figures its criterion is made of (all from the app's HK, truth HK and events). R1 also flies on the
+MicroPython unix port. R4 has its own file (test_scenarios_rover_app.py).
 """
 
 import math
@@ -10,74 +12,105 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from hil.scenarios import SCENARIOS  # noqa: E402
-import hil.scenarios.rover  # noqa: E402,F401 (registers the rover scenarios)
-from hil.scenarios.terrain import SYNODIC_DAY, Terrain  # noqa: E402
+from hil.plugin import need_micropython  # noqa: E402
+from hil.scenarios import SCENARIOS, load_all  # noqa: E402
+from hil.scenarios import rover_app_drill, rover_app_drive, rover_app_heading  # noqa: E402
 
 
-def _run(sid, tmp_path, runs=None, seed=0):
-    result = SCENARIOS[sid].run(runs=runs, plots=str(tmp_path), seed=seed)
+def _run(sid, tmp_path):
+    load_all()
+    result = SCENARIOS[sid].run(plots=str(tmp_path))
     assert result.id == sid
     assert result.plot == str(tmp_path / ("%s.png" % sid))
+    assert (tmp_path / ("%s.png" % sid)).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / ("%s.png" % sid)).stat().st_size > 10_000
     assert result.passed, "%s: %s (criterion: %s) %r" % (sid, result.figure, result.criterion, result.details)
+    assert result.line().endswith("PASS")
     return result
 
 
-def test_rover_scenarios_registered():
-    assert {"R1", "R2", "R3", "R5"} <= set(SCENARIOS)
+def test_rover_scenarios_registered_from_the_app_modules_only():
+    load_all()
+    assert {"R1", "R2", "R3", "R4", "R5"} <= set(SCENARIOS)
+    for sid, module in (("R1", rover_app_drive), ("R3", rover_app_drive), ("R2", rover_app_heading), ("R5", rover_app_drill)):
+        assert SCENARIOS[sid].fn.__module__ == module.__name__
 
 
-def test_r1_square_tracks_within_criterion_at_three_speeds(tmp_path):
-    result = _run("R1", tmp_path)
-    runs = result.details["runs"]
-    assert sorted(r["v_max"] for r in runs) == [0.05, 0.1, 0.2]
+def test_polyline_distance_is_measured_from_the_nearest_leg():
+    square = ((0.0, 0.0),) + rover_app_drive.SQUARE
+    assert rover_app_drive.polyline_distance(10.0, 0.3, square) == pytest.approx(0.3)
+    assert rover_app_drive.polyline_distance(20.5, 20.5, square) == pytest.approx(math.hypot(0.5, 0.5))
+    assert rover_app_drive.polyline_distance(10.0, 10.0, square) == pytest.approx(10.0)
+
+
+def _check_square(r):
+    assert r["done"] and r["waypoints_max"] == 4  # the ST11-released waypoint joined the route
+    assert r["rms_m"] < 0.1 and r["max_m"] < 0.3 and r["end_m"] < 0.2, r
+    assert r["gap_max_s"] <= 0.25 and r["samples"] >= 0.9 * r["drive_s"] / 0.2, r  # 5 Hz truth over the drive
+    assert r["step_errors"] == 0
+
+
+def test_r1_square_from_truth_hk_at_both_ends_of_the_speed_range(tmp_path):
+    runs = _run("R1", tmp_path).details["runs"]
+    assert sorted(r["v_max"] for r in runs) == [0.05, 0.2]
     for r in runs:
-        assert r["done"] and r["fixes"] > 0
-        assert r["rms_m"] < 0.1 and r["max_m"] < 0.3 and r["end_m"] < 0.2
+        _check_square(r)
+    slow, fast = sorted(runs, key=lambda r: r["v_max"])
+    assert slow["drive_s"] > 3.0 * fast["drive_s"]  # the speed limit parameter took effect
 
 
-def test_r2_heading_recovers_after_sun_fixes(tmp_path):
-    result = _run("R2", tmp_path)
-    for r in result.details["runs"]:
-        assert abs(abs(r["bias_deg_h"]) - 10.0) < 1e-9
-        assert r["before_deg"] > 5.0  # the gyro-only hour did drift: the fixes have work to do
-        assert r["max_after_deg"] < 2.0 and r["fixes"] >= 25
+@pytest.mark.micropython
+def test_r1_square_on_the_micropython_unix_port():
+    need_micropython()
+    r = rover_app_drive.fly_square(0.2, runtime="micropython")
+    _check_square(r)
+    assert r["heap_peak"] > 0
 
 
 def test_r3_never_moves_onto_a_slope_above_the_limit(tmp_path):
     result = _run("R3", tmp_path)
+    limit = result.details["slope_limit_deg"]
     runs = {r["path"]: r for r in result.details["runs"]}
-    assert all(r["cmd_violations"] == 0 and r["stand_violations"] == 0 for r in runs.values())
-    assert all(r["max_slope_under_deg"] < result.details["slope_limit_deg"] for r in runs.values())
-    # The traverses that head into steep ground stop short; those that pass it arrive.
-    assert not runs["across the ridge"]["reached_end"] and not runs["into the crater"]["reached_end"]
-    assert runs["over the hill"]["reached_end"] and runs["past the block"]["reached_end"]
+    assert set(runs) == {"over the hill", "into the block", "across the ridge"}
+    for r in runs.values():
+        assert r["max_slope_under_deg"] < limit and r["moves_at_limit"] == 0 and r["mobility_samples"] > 50, r
+        assert r["gap_max_s"] <= 0.25
+    for name in ("into the block", "across the ridge"):  # the steep ones stop short, reported
+        r = runs[name]
+        assert not r["reached_end"] and r["hazard_stops"] == 1 and r["end_to_goal_m"] > 10.0, r
+        assert r["stop_limit_deg"] == [limit] and r["stop_slope_ahead_deg"][0] >= limit
+    hill = runs["over the hill"]
+    assert hill["reached_end"] and hill["hazard_stops"] == 0 and hill["max_slope_under_deg"] > 3.0  # a real slope
 
 
-def test_r5_drill_retracts_in_the_fault_cycle_and_reaches_depth(tmp_path):
-    result = _run("R5", tmp_path)
-    for r in result.details["runs"]:
-        assert [f["kind"] for f in r["faults"]] == ["stall", "over-temperature"]
-        assert all(f["latency"] <= 1 and f["fed_after"] == 0 for f in r["faults"])
-        assert r["done"] and r["attempts"] == 3 and r["max_depth_m"] >= 1.5 - 1e-4
+def test_r3_route_planning_crosses_the_steep_features():
+    ter = rover_app_drive.terrain_map()
+    for name, start, goal, steep in rover_app_drive.traverses(ter):
+        n = 200
+        peak = max(ter.slope(start[0] + (goal[0] - start[0]) * i / n, start[1] + (goal[1] - start[1]) * i / n) for i in range(n + 1))
+        assert (peak > rover_app_drive.SLOPE_LIMIT) == steep, (name, peak)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sid", ["R1", "R3", "R5"])
-def test_rover_scenarios_pass_with_other_seeds(sid, tmp_path):
-    for seed in (1, 2):
-        _run(sid, tmp_path, seed=seed)
+def test_r2_heading_recovers_after_sun_fixes(tmp_path):
+    r = _run("R2", tmp_path).details
+    assert r["fixes_in_dark_hour"] == 0 and r["fixes"] > 1000
+    assert abs(r["before_deg"]) > 5.0  # the gyro-only hour did drift: the fixes had work to do
+    assert r["first_fix_s"] < 5.0 and r["judged_s"] > 600.0
+    assert r["max_after_deg"] < 2.0 and r["route_done"]
+    assert r["gap_max_s"] <= 2.0
 
 
-def test_terrain_has_steep_patches_a_shadowed_crater_and_a_low_sun():
-    ter = Terrain()
-    slope = ter.slope_grid
-    assert (slope > math.radians(25.0)).any()  # steep patches beyond any rover limit
-    assert math.degrees(float(ter.slope(-45.0, -40.0))) < 8.0  # R1's square is on gentle ground
-    _, _, psr = ter.psr_mask()
-    cx, cy, _ = ter.crater
-    assert psr.sum() > 100 and not ter.sunlit(cx, cy, 0.0)[0]
-    az, el = Terrain.sun([0.0, SYNODIC_DAY / 4, SYNODIC_DAY / 2])
-    assert all(abs(e) < math.radians(3.0) for e in el)
-    assert abs((az[2] - az[0]) - math.pi) < 1e-9  # half a synodic day turns the Sun half-way round
+def test_r5_retracts_in_the_measuring_cycle_each_time_and_reaches_depth(tmp_path):
+    r = _run("R5", tmp_path).details
+    assert [f["fault"] for f in r["faults"]] == ["stall", "over_temperature"]
+    stall, hot = r["faults"]
+    assert stall["reason"] in (1, 2) and hot["reason"] == 3
+    assert stall["measured"]["torque"] > r["limits"]["torque"] or stall["measured"]["current"] > r["limits"]["current"]
+    assert hot["measured"]["temp"] > r["limits"]["temp"]
+    for f in r["faults"]:
+        assert f["cycles"] == 0 and f["over_limit_while_drilling"] == 0, f
+        assert 0.0 < f["after_last_drilling_s"] <= 0.105 and f["deeper_after_m"] <= 0.0, f
+        assert f["drill_gap_max_s"] <= 0.2
+    assert stall["since_injection_s"] <= 0.105  # the stall is measured in the first cycle after the TC
+    assert r["done_depth_m"] >= 1.49 and r["holes"] == 3 and r["drill_events"] == 2
