@@ -1,8 +1,8 @@
 # The inspector's camera payload: capture() latches the exposure (hw camera start), then
 # the 10 Hz payload task ray-casts a few rows per cycle (render_rows) so no cycle is blocked
-# for a whole frame; when the image is complete it is copied into the product buffer
-# (u16 width, u16 height, then the 8-bit gray rows; allocated once) and downlinked as ST13
-# product image (fsw/services/st13.py stores it on flash, so the buffer is free again at once).
+# for a whole frame, straight into the product buffer (u16 width, u16 height, then the 8-bit
+# gray rows; allocated once); the finished product is downlinked as ST13 product image
+# (fsw/services/st13.py stores it on flash, so the buffer is free again at once).
 import struct
 
 from micropython import const
@@ -30,6 +30,9 @@ class Payload:
         if camera is not None:
             self.product = bytearray(_HEADER + camera.width * camera.height)
             struct.pack_into(">HH", self.product, 0, camera.width, camera.height)
+            # the camera reads its frame out straight into the product, after the header (as a
+            # driver's readinto would): one frame buffer on the board, not the camera's plus a copy
+            camera.image = memoryview(self.product)[_HEADER:]
 
     def check(self, args):
         if self.camera is None:
@@ -58,8 +61,7 @@ class Payload:
             return
         self.busy = False
         self.captures += 1
-        prod, img = self.product, cam.image
-        prod[_HEADER:] = img
+        prod, img = self.product, cam.image  # img: the product's pixels (__init__)
         lit = 0
         for p in img:
             if p:
