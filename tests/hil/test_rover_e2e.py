@@ -3,9 +3,8 @@ with hil.mission as an operator would: a waypoint scheduled with ST11, the drive
 (truth HK: lit 0), a drill with an injected stall (retract event), a drill and a spectrum
 reassembled by the ground (ground/transfer.py) and written as CSV + PNG, the return to light.
 
-Memory: the OBC, the GNC fallback, the emulated rover and this app need about 220 KB of heap
-on the unix port (OBC HK heap_peak); the RP2040's 160 KB does not hold them (README), so the
-MicroPython run gets MPY_HEAP."""
+Memory: the MicroPython run has the board's own heap budget (rp2-pico: 160 KB beside the ROMFS
+image); tests/hil/test_memory_budget.py reports the rover's high-water mark."""
 
 import datetime
 
@@ -15,7 +14,6 @@ from ground import transfer
 from hil.mission import Mission
 from hil.plugin import need_micropython
 
-MPY_HEAP = 320 * 1024
 RUNTIMES = [pytest.param("micropython", marks=[pytest.mark.micropython, pytest.mark.slow], id="sitl-mpy"), pytest.param("cpython", id="sitl-py")]
 
 
@@ -25,8 +23,6 @@ def test_rover_drive_into_shadow_drill_stall_spectrum_and_back(runtime, tmp_path
     if runtime == "micropython":
         need_micropython()
     m = Mission("rover", runtime=runtime, scenario={"start": [300.0, 0.0, 0.0]})
-    if runtime == "micropython":
-        m.sitl.board["heap_budget"] = MPY_HEAP
     with m:
         now = datetime.datetime.now(datetime.timezone.utc)
         us = (now - datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(microseconds=1)
