@@ -14,6 +14,7 @@ Importing this module registers every rover scenario, all flown through the app:
 
 from hil.mission import Mission
 from hil.scenarios import Result, scenario
+from hil.scenarios.rover_mission import plot_file, pyplot, save
 
 R4_CRITERION = "state of charge never below the 25% reserve"
 RESERVE = 0.25
@@ -56,6 +57,9 @@ def fly(runtime="cpython", soc0=SOC0, depth=DEPTH, heap=None):
         out["heap_peak"] = m.hk("obc")["heap_peak"]
         out["cycle_us_max"] = m.hk("rover_mobility")["cycle_us_max"]
         out["flight_s"] = m.t
+        t0 = soc[0][0]
+        out["soc_series"] = [(t - t0, v) for t, v in soc]
+        out["lit_series"] = [(t - t0, v) for t, v in lit]
     return out
 
 
@@ -64,7 +68,28 @@ def r4(runs=1, plots=None, seed=0):
     r = fly()
     ok = r["arrived"] and r["drilled"] and r["returned"] and r["dark_s"] > 0 and r["soc_min"] >= RESERVE
     figure = "min soc %.3f (%d s in shadow)" % (r["soc_min"], r["dark_s"])
-    return Result("R4", figure, R4_CRITERION, ok, details=r)
+    path = plot_file(plots, "R4")
+    if path:
+        _plot(path, r, ok)
+    return Result("R4", figure, R4_CRITERION, ok, details={k: v for k, v in r.items() if not k.endswith("_series")}, plot=path)
+
+
+def _plot(path, r, passed):
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    t, soc = zip(*r["soc_series"])
+    ax.plot([v / 60.0 for v in t], soc, label="state of charge (rover_power HK)")
+    ax.axhline(RESERVE, color="tab:red", ls="--", label="25% reserve")
+    t, lit = zip(*r["lit_series"])
+    ax.fill_between([v / 60.0 for v in t], 0.0, 1.0, where=[v == 0 for v in lit], color="0.85", step="post",
+                    label="in shadow (truth HK)")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel("flight time (min)")
+    ax.set_ylabel("state of charge")
+    ax.set_title("R4 %s: min soc %.3f" % ("PASS" if passed else "FAIL", r["soc_min"]))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, path)
 
 
 from hil.scenarios import rover_app_drill, rover_app_drive, rover_app_heading  # noqa: E402,F401 (R5; R1, R3; R2)
