@@ -1,6 +1,6 @@
 # The rover's drill on the emulated board: an auger fed into layered regolith.
-# The plant follows hil/scenarios/rover_drill.py (the offline R5 model) in
-# float-friendly form:
+# The plant (the offline R5 model's, in float-friendly form; R5 now flies the
+# app against it: hil/scenarios/rover_app_drill.py):
 # - auger torque while spinning = idle + wall friction per metre of depth +
 #   cutting torque x the hardness at the bit (loose, compacted, ice-cemented
 #   below ice_depth) x feed / nominal feed; re-cutting the hole already drilled
