@@ -170,6 +170,7 @@ EVT_LIMIT_VIOLATION = const(10)  # a monitored housekeeping value crossed its li
 EVT_SAFED = const(11)  # the vehicle entered its safe mode autonomously (re-reported after each boot until cleared)
 EVT_INSPECTOR_MODE_CHANGED = const(100)  # the inspector changed mode
 EVT_INSPECTOR_DETUMBLED = const(101)  # the body rate stayed below adcs.detumble_rate for 10 s: DETUMBLE -> SUN_POINT
+EVT_INSPECTOR_WHEEL_FAULT = const(102)  # a reaction wheel did not follow its torque commands for 2 s (stuck): the vehicle is safed (safed reason device, detail the wheel's axis)
 EVT_INSPECTOR_ABORT = const(110)  # abort burn commanded or autonomous (keep-out breach predicted): mode ABORT
 EVT_INSPECTOR_TARGET_ACQUIRED = const(111)  # relative navigation locked on the debris
 EVT_INSPECTOR_TARGET_LOST = const(112)  # relative navigation lost the debris for 1 s
@@ -177,6 +178,7 @@ EVT_INSPECTOR_BURN = const(120)  # a burn was performed (in pulses of at most th
 EVT_INSPECTOR_IMAGE_READY = const(130)  # an image is complete and its downlink started
 EVT_ROVER_MODE_CHANGED = const(200)  # the rover changed mode
 EVT_ROVER_HAZARD_STOP = const(201)  # the slope ahead reached the limit: the step commanded zero speed (never onto it), DRIVE -> IDLE, waypoints kept
+EVT_ROVER_WHEEL_FAULT = const(202)  # a side's wheels did not follow their speed command for 2 s (stuck): wheels stopped, the vehicle is safed (safed reason device, detail the side)
 EVT_ROVER_WAYPOINT_REACHED = const(210)  # the path follower passed a waypoint
 EVT_ROVER_ROUTE_DONE = const(211)  # the last waypoint is reached: DRIVE -> IDLE, the route is emptied
 EVT_ROVER_ROUTE_ABORTED = const(212)  # the rest of the route would take the battery below power.reserve: DRIVE -> IDLE, waypoints kept
@@ -218,7 +220,7 @@ PAR_POWER_LOW_SOC = const(242)  # rover_low_battery below this state of charge
 
 # Housekeeping structures
 HK_OBC = const(1)  # on-board computer housekeeping
-HK_INSPECTOR_ADCS = const(10)  # inspector attitude: estimate, wheels, commands, sensors and the control cycle's cost
+HK_INSPECTOR_ADCS = const(10)  # inspector attitude: estimate and its 1-sigma, wheels, commands, sensors and the control cycle's cost
 HK_INSPECTOR_TRUTH = const(11)  # EMULATOR TRUTH from the emulated world (not flight telemetry): what the ground judges the scenarios by
 HK_INSPECTOR_GNC = const(12)  # inspector relative navigation and guidance
 HK_INSPECTOR_PROP = const(13)  # inspector propulsion
@@ -238,6 +240,7 @@ SAFING_LIMIT = const(2)
 SAFING_COMMAND = const(3)
 SAFING_KEEPOUT = const(4)
 SAFING_POWER = const(5)
+SAFING_DEVICE = const(6)
 
 # Vehicle modes
 MODE_INSPECTOR_SAFE = const(0)  # sun-pointing on wheels or magnetorquers only, payload off; what FDIR enters

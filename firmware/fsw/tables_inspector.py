@@ -5,6 +5,7 @@
 EVENTS = {
     100: (2, 'BBB', 0x010),
     101: (2, 'ff', 0x010),
+    102: (4, 'Bff', 0x010),
     110: (4, 'BffB', 0x011),
     111: (2, 'f', 0x011),
     112: (3, 'f', 0x011),
@@ -28,8 +29,8 @@ PARAM_TYPE = {100: 'f', 101: 'f', 102: 'f', 103: 'f', 104: 'f', 110: 'f', 111: '
 
 # Housekeeping structures: SID -> layout of the parameters after the SID
 HK = {
-    10: 'BffffffffffffffBIBII',
-    11: 'fffffffffffffffff',
+    10: 'BffffffffffffffBIBIIfff',
+    11: 'ffffffffffffffffff',
     12: 'BffffffffBBBfHfff',
     13: 'fffIIII',
     14: 'HBHHH',

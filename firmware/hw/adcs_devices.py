@@ -128,12 +128,12 @@ class StarTracker(_Sensor):
     # invalid when the body rate smears the stars (|w| > max_rate)
     NAME = "star_tracker"
 
-    def __init__(self, world, rng, sigma=1e-4, max_rate=math.radians(1.0)):
+    def __init__(self, world, rng, sigma=1e-4, max_rate=math.radians(1.0), dropout=False):
         self.world = world
         self.rng = rng
         self.sigma = sigma
         self.max_rate = max_rate
-        self.dropout = False
+        self.dropout = bool(dropout)  # True: out from boot (a scenario's filter starts without a fix)
 
     def read(self, out):
         if self.dropout:

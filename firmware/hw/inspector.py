@@ -32,6 +32,7 @@ _OPTIONS = {
     "sun_boresight": ("sun_sensor", "boresight"), "sun_fov": ("sun_sensor", "fov"),
     "sun_sigma": ("sun_sensor", "sigma"),
     "star_sigma": ("star_tracker", "sigma"), "star_max_rate": ("star_tracker", "max_rate"),
+    "star_dropout": ("star_tracker", "dropout"),
     "rel_max_range": ("rel_nav", "max_range"), "rel_sigma_pos": ("rel_nav", "sigma_pos"),
     "rel_sigma_pos_frac": ("rel_nav", "sigma_pos_frac"), "rel_sigma_vel": ("rel_nav", "sigma_vel"),
     "tau_max": ("wheels", "tau_max"), "h_max": ("wheels", "h_max"),

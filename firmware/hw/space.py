@@ -5,7 +5,7 @@
 # The same functions serve as the flight app's ON-BOARD REFERENCE MODELS (sun_dir, field,
 # lvlh_to_inertial, eclipse): an emulated vehicle has no better ephemeris than its own
 # world, so truth and reference coincide here; sensor noise and biases are what separate
-# the estimate from the truth. Models match hil/scenarios/world.py (the float64 reference):
+# the estimate from the truth. Models match hil/offline/world.py (the float64 reference):
 #   orbit   circular two-body, basis p (ascending node), q (90 deg ahead in the plane);
 #   field   IGRF-13 (2020) dipole terms, turning with the Earth (Wertz, appendix H);
 #   Sun     mean Sun, ecliptic longitude from the day of year, obliquity 23.44 deg;

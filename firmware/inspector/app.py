@@ -86,6 +86,10 @@ class Inspector(Vehicle):
         if k % _PARAM_EVERY == 0:
             a.load_params()
         a.read_sensors(t)
+        axis = a.wheel_check()
+        if axis >= 0:  # a stuck reaction wheel: report it and safe the vehicle (FDIR's record keeps why)
+            self.events.emit(D.EVT_INSPECTOR_WHEEL_FAULT, (axis, a.fault_torque, a.fault_ratio))
+            self.obc.fdir.safe(D.SAFING_DEVICE, axis)
         g.nav(self.hw.rel_nav, self.obc.params.get(D.PAR_GNC_NAV_GAIN), mode >= _TARGET_POINT, a.rel)
         g.fire(k)
         a.reference(self.mode, t, g.have, g.est)
@@ -203,7 +207,7 @@ class Inspector(Vehicle):
         s, h, tau, m = a.s, a.h, a.out, a.m_cmd if self.mode == _DETUMBLE else a.m_dump
         return (self.mode, s[0], s[1], s[2], s[3], a.rate_deg(), h[0], h[1], h[2], tau[0], tau[1], tau[2],
                 m[0], m[1], m[2], a.sensors | (16 if self.guidance.valid else 0), a.step_errors, a.backend,
-                a.cycle_us, a.cycle_us_max)
+                a.cycle_us, a.cycle_us_max, math.sqrt(s[7]) * _DEG, math.sqrt(s[14]) * _DEG, math.sqrt(s[21]) * _DEG)
 
     def hk_truth(self):
         a, w = self.adcs, self.adcs.world
@@ -231,8 +235,15 @@ class Inspector(Vehicle):
             x = abs(b[7 + i]) / hm if hm > 0.0 else 0.0
             if x > hf:
                 hf = x
+        nees = -1.0  # the filter against the truth: the true attitude and the emulated gyro's bias
+        imu = self.hw.imu
+        if imu is not None and hasattr(imu, "bias"):
+            try:
+                nees = gnc.mekf_nees(a.mekf, q, imu.bias)
+            except gnc.GncError:
+                pass  # P not positive definite: reported as -1
         return (q[0], q[1], q[2], q[3], rate, point, est_err, c[0], c[1], c[2], c[3], c[4], c[5], r,
-                a.min_range_true, hf, w.t)
+                a.min_range_true, hf, w.t, nees)
 
     def hk_gnc(self):
         g, e, h = self.guidance, self.guidance.est, self.guidance.hold

@@ -102,6 +102,17 @@ ADCS = Component(
             (f("rate", "f32", "body rate from the gyro", "deg/s"), f("duration", "f32", "time spent in DETUMBLE", "s")),
             "the body rate stayed below adcs.detumble_rate for 10 s: DETUMBLE -> SUN_POINT",
         ),
+        Event(
+            102,
+            "inspector_wheel_fault",
+            4,
+            (
+                f("axis", "u8", "body axis of the wheel", names=AXES),
+                f("torque", "f32", "wheel torque commanded in the declaring cycle", "N m"),
+                f("response", "f32", "wheel momentum change seen in that cycle over the change commanded (0: none)"),
+            ),
+            "a reaction wheel did not follow its torque commands for 2 s (stuck): the vehicle is safed (safed reason device, detail the wheel's axis)",
+        ),
     ],
     params=[
         Param(100, "adcs.detumble_rate", "f32", 0.05, 5.0, 0.5, True, "deg/s", "DETUMBLE ends when the gyro rate stays below this for 10 s"),
@@ -126,8 +137,9 @@ ADCS = Component(
                 f("backend", "u8", "GNC core running the step", names=BACKENDS),
                 f("cycle_us", "u32", "cost of the last 10 Hz cycle (sensors, step, actuators, world)", "us"),
                 f("cycle_us_max", "u32", "largest cost of a 10 Hz cycle since boot", "us"),
-            ),
-            "inspector attitude: estimate, wheels, commands, sensors and the control cycle's cost",
+            )
+            + _vec("sigma", "MEKF attitude 1-sigma (square root of the covariance diagonal), body axis", "deg"),
+            "inspector attitude: estimate and its 1-sigma, wheels, commands, sensors and the control cycle's cost",
         ),
         HkStructure(
             11,
@@ -145,6 +157,7 @@ ADCS = Component(
                 f("min_range", "f32", "EMULATOR TRUTH smallest range since boot", "m"),
                 f("h_frac", "f32", "EMULATOR TRUTH largest wheel momentum as a fraction of capacity"),
                 f("time", "f32", "EMULATOR TRUTH world time since boot", "s"),
+                f("nees", "f32", "EMULATOR TRUTH MEKF normalised estimation error squared (attitude and gyro bias, 6 dof; -1: P not positive definite or no IMU model)"),
             ),
             "EMULATOR TRUTH from the emulated world (not flight telemetry): what the ground judges the scenarios by",
         ),

@@ -9,7 +9,7 @@ is a directory). `python -m hil scenarios [ID ...]` runs them.
 import importlib
 
 SCENARIOS = {}
-MODULES = ("hil.scenarios.inspector", "hil.scenarios.rover_app")
+MODULES = ("hil.scenarios.inspector_app", "hil.scenarios.rover_app")
 
 
 class Result:

@@ -1,5 +1,5 @@
 """hw.space, hw.adcs_devices, hw.prop, hw.camera, hw.space_power, hw.inspector: the inspector's emulated
-hardware, against float64 references computed here (hil.scenarios.world, closed forms, numpy)."""
+hardware, against float64 references computed here (hil.offline.world, closed forms, numpy)."""
 
 import json
 import math
@@ -13,7 +13,7 @@ import pytest
 import gnc
 from ground import REPO_ROOT
 from hil import runtimes
-from hil.scenarios import world as ref
+from hil.offline import world as ref
 from hw import inspector
 from hw.space import R_EARTH, SpaceWorld
 

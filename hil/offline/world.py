@@ -1,4 +1,6 @@
-"""Truth models for the inspector scenarios, in numpy float64 (the reference the C core is judged by).
+"""Truth and reference models for the inspector (not flight code), in numpy float64: what the app-flown
+scenarios compute their ground references with (hil/scenarios/inspector_app.py) and the hardware tests
+judge the emulator by.
 
 Circular two-body orbit, a tilted dipole magnetic field turning with the Earth, the Sun direction,
 rigid-body attitude dynamics with three reaction wheels, the gyro error model, and the nonlinear
