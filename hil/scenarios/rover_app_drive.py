@@ -24,7 +24,6 @@ import sys
 
 from hil.scenarios import Result, scenario
 from hil.scenarios.rover_mission import (
-    DRIVE,
     between,
     dropped,
     gap_max,

@@ -14,7 +14,7 @@ from hil.mission import Mission, tm_time
 
 MPY_HEAP = 320 * 1024  # the app does not fit the RP2040's 160 KB on the unix port (README)
 TRUTH_MS = 200  # truth HK interval the drives are judged at (5 Hz: 4 cm apart at 0.2 m/s)
-IDLE, DRIVE, DRILL = 1, 2, 3
+DRIVE = 2  # rover mode
 
 
 def open_mission(runtime="cpython", scenario=None):
@@ -32,10 +32,6 @@ def truth_every(m, ms=TRUTH_MS):
 
 def event_time(p):
     return tm_time(p)
-
-
-def aux(p):
-    return p["data"]["aux"]
 
 
 def wait_drive_end(m, flight_s):
