@@ -12,17 +12,13 @@ import os
 
 from hil.mission import Mission, tm_time
 
-MPY_HEAP = 320 * 1024  # the app does not fit the RP2040's 160 KB on the unix port (README)
 TRUTH_MS = 200  # truth HK interval the drives are judged at (5 Hz: 4 cm apart at 0.2 m/s)
 DRIVE = 2  # rover mode
 
 
 def open_mission(runtime="cpython", scenario=None):
     """A Mission of the rover app on `runtime` (not started)."""
-    m = Mission("rover", runtime=runtime, scenario=scenario or {})
-    if runtime == "micropython":
-        m.sitl.board["heap_budget"] = MPY_HEAP
-    return m
+    return Mission("rover", runtime=runtime, scenario=scenario or {})  # the board's own heap budget
 
 
 def truth_every(m, ms=TRUTH_MS):

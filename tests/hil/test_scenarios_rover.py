@@ -64,7 +64,7 @@ def test_r1_square_on_the_micropython_unix_port():
     need_micropython()
     r = rover_app_drive.fly_square(0.2, runtime="micropython")
     _check_square(r)
-    assert r["heap_peak"] > 0
+    assert 0 < r["heap_peak"] <= 160 * 1024  # the RP2040 board's own heap budget
 
 
 def test_r3_never_moves_onto_a_slope_above_the_limit(tmp_path):
