@@ -1,7 +1,7 @@
 """The inspector scenarios (GNC.md D1 P1 E1 M1 G1 S1 A1) flown by the ground against the inspector
 app in a SITL (hil/scenarios/inspector_app.py): each passes through the registry, draws its PNG,
 and its details hold the telemetry figures its criterion is made of. The long ones (M1: 10 orbits,
-S1: hours of drift) are slow; P1 also flies on the MicroPython unix port."""
+S1: hours of drift) are slow; P1's 30 deg slew also flies on the MicroPython unix port (~11 s)."""
 
 import pytest
 
@@ -92,11 +92,11 @@ def test_a_failing_criterion_is_a_fail(monkeypatch, tmp_path):
     assert not result.passed and result.line().endswith("FAIL") and "2.0e-03" in result.figure
 
 
-@pytest.mark.slow
 @pytest.mark.micropython
 def test_p1_30_deg_slew_flies_on_the_micropython_unix_port():
     need_micropython()
-    r = inspector_app.fly_p1("micropython", slews=(("z", 30.0),))
+    # the app does not fit the RP2040 heap on the unix port yet (README): the e2e tests' 384 KB
+    r = inspector_app.fly_p1("micropython", slews=(("z", 30.0),), heap=384 * 1024)
     s = r["slews"][0]
     assert s["settled"] and s["no_unwinding"] and s["wheels_within_limits"], s
     assert r["backend"] != "cffi"
