@@ -10,6 +10,7 @@ from micropython import const
 
 import gnc
 from fsw import dictionary as D
+from fsw.stall import Stall
 
 try:
     from time import ticks_diff, ticks_us
@@ -32,6 +33,7 @@ _ABORT = const(6)
 _BDOT_EVERY = const(10)  # B-dot period, cycles
 _BDOT_OFF = const(8)  # torquers off from this cycle of the period (measure with them off)
 _CALM_CYCLES = const(100)  # DETUMBLE ends after 10 s below the rate threshold
+_STUCK_CYCLES = const(20)  # a wheel that does not follow 2 s of torque commands is stuck
 _DEG = 57.29578
 # MEKF tuning (sensor models of hw.adcs_devices; magnetometer: bias and noise over ~30 uT)
 _SIGMA_V = 3.2e-5  # rad/s/sqrt(Hz): 1e-4 rad/s per 10 Hz sample
@@ -97,6 +99,12 @@ class Adcs:
         self.cycle_us_max = 0
         self.backend = _BACKENDS.get(gnc.BACKEND, 0)
         self.min_range_true = 1e30
+        self.tau_sent = _f(3)  # wheel torque commanded last cycle
+        self.h_prev = _f(3)  # wheel momentum read last cycle
+        self.h_seen = False
+        self.fault_torque = 0.0  # the declaring cycle's torque and response ratio (wheel fault event)
+        self.fault_ratio = 0.0
+        self.stall = (Stall(_STUCK_CYCLES, 0.0, 0.2), Stall(_STUCK_CYCLES, 0.0, 0.2), Stall(_STUCK_CYCLES, 0.0, 0.2))
         q1 = array("f", (1.0, 0.0, 0.0, 0.0))
         gnc.mekf_init(self.mekf, q1, self.zero3, 1.0, 1e-3)
         for i in range(4):
@@ -204,8 +212,31 @@ class Adcs:
             return
         if hw.wheels is not None:
             hw.wheels.command(self.tau)
+            t = self.tau_sent
+            t[0], t[1], t[2] = self.tau[0], self.tau[1], self.tau[2]
         if hw.magnetorquers is not None:
             hw.magnetorquers.command(self.m_dump)
+
+    def wheel_check(self):
+        # After read_sensors: the axis of a wheel whose momentum has not followed its torque
+        # commands (|dh| < 20% of |tau| dt) for _STUCK_CYCLES cycles of at least 10% of the
+        # torque limit, declared once; else -1. Momentum changes by -tau dt (hw.adcs_devices).
+        h, hp, t = self.h, self.h_prev, self.tau_sent
+        axis = -1
+        if self.hw.wheels is not None and self.h_seen:
+            floor = 0.1 * self.prm[11] * _DT
+            for i in range(3):
+                s = self.stall[i]
+                s.min_command = floor
+                cmd, resp = abs(t[i]) * _DT, abs(h[i] - hp[i])
+                if s.check(cmd, resp) and axis < 0:
+                    axis = i
+                    self.fault_torque = t[i]
+                    self.fault_ratio = resp / cmd
+        hp[0], hp[1], hp[2] = h[0], h[1], h[2]
+        t[0] = t[1] = t[2] = 0.0  # judged once: a cycle that commands nothing says nothing
+        self.h_seen = True
+        return axis
 
     def safe_actuators(self):
         if self.hw.wheels is not None:

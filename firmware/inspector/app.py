@@ -119,6 +119,9 @@ class Inspector(Vehicle):
     # ---- modes --------------------------------------------------------------------------
     def enter(self, mode, old):
         a = self.adcs
+        if mode != _SAFE:  # leaving safe re-arms the wheel checks (a wheel still stuck is found again)
+            for s in a.stall:
+                s.reset()
         a.holding = False  # an inertial hold lasts until the next mode change
         if mode == _DETUMBLE:
             a.detumble_reset()

@@ -75,6 +75,11 @@ class Rover(Vehicle):
         soc = pw.read()
         drilling = dr.active()
         dv.sense(soc, pw.bat[2], pw.lit, drilling)
+        if dv.wheel_fault:  # stuck wheels: stop, report, safe the vehicle (FDIR's record keeps why)
+            side, dv.wheel_fault = dv.wheel_fault, 0
+            dv.wheels(0.0, 0.0)
+            self.events.emit(D.EVT_ROVER_WHEEL_FAULT, (side, dv.fault_cmd, dv.fault_meas))
+            self.obc.fdir.safe(D.SAFING_DEVICE, side)
         try:
             dv.step()
         except gnc.GncError:

@@ -16,6 +16,7 @@ from micropython import const
 
 import gnc
 from fsw import dictionary as D
+from fsw.stall import Stall
 from hw.moon import SUN_AZ_PEAK, SUN_EL_AMP, SUN_EL_MEAN, sun_position, wrap
 
 try:
@@ -77,6 +78,12 @@ class Drive:
         s[_S_SOC] = 1.0
         self.k = 0  # cycles since boot
         self.vl = 0.0  # wheel commands in force
+        # a side whose encoders show under 20% of a command of at least 3 cm/s for 2 s is stuck
+        self.stall_l = Stall(20, 0.03, 0.2)
+        self.stall_r = Stall(20, 0.03, 0.2)
+        self.wheel_fault = 0  # 1 left, 2 right: declared this cycle (the app reports and safes)
+        self.fault_cmd = 0.0
+        self.fault_meas = 0.0
         self.vr = 0.0
         self.v = 0.0
         self.omega = 0.0
@@ -137,7 +144,9 @@ class Drive:
         return self.count - self.next
 
     def begin(self):
-        # the path: from here through the waypoints not reached
+        # the path: from here through the waypoints not reached; a new drive re-arms the stall checks
+        self.stall_l.reset()
+        self.stall_r.reset()
         p, s, w = self.path, self.s, self.wp
         p[0], p[1] = s[0], s[1]
         n = 1
@@ -188,6 +197,10 @@ class Drive:
         b1, b2 = self.b1, self.b2
         if hw.encoders is not None and hw.encoders.read(b2):
             inp[0], inp[1] = b2[0], b2[1]
+            if self.stall_l.check(abs(self.vl), abs(b2[0])):
+                self.wheel_fault, self.fault_cmd, self.fault_meas = 1, self.vl, b2[0]
+            elif self.stall_r.check(abs(self.vr), abs(b2[1])):
+                self.wheel_fault, self.fault_cmd, self.fault_meas = 2, self.vr, b2[1]
         else:  # no odometry: dead reckoning on the commands
             inp[0], inp[1] = self.vl, self.vr
         if hw.imu is not None and hw.imu.read(b1):

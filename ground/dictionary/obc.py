@@ -5,7 +5,7 @@ from ground.dictionary.types import Component, Event, HkStructure, Limit, Param,
 
 SECURITY_REASONS = {1: "unknown_spi", 2: "bad_mac", 3: "replay", 4: "short", 5: "clear_refused", 6: "store_failed"}
 PRODUCTS = {1: "image", 2: "spectrum", 3: "log"}
-SAFING_REASONS = {0: "none", 1: "task_hung", 2: "limit", 3: "command", 4: "keepout", 5: "power"}
+SAFING_REASONS = {0: "none", 1: "task_hung", 2: "limit", 3: "command", 4: "keepout", 5: "power", 6: "device"}
 
 EVENTS = [
     Event(

@@ -82,6 +82,17 @@ MOBILITY = Component(
             ),
             "the slope ahead reached the limit: the step commanded zero speed (never onto it), DRIVE -> IDLE, waypoints kept",
         ),
+        Event(
+            202,
+            "rover_wheel_fault",
+            4,
+            (
+                f("side", "u8", "1 left, 2 right"),
+                f("command", "f32", "wheel speed commanded", "m/s"),
+                f("measured", "f32", "wheel speed from the encoders", "m/s"),
+            ),
+            "a side's wheels did not follow their speed command for 2 s (stuck): wheels stopped, the vehicle is safed (safed reason device, detail the side)",
+        ),
     ],
     params=[
         Param(200, "drive.v_max", "f32", 0.01, 0.3, 0.2, True, "m/s", "top speed on a straight, flat path (the wheels' limit is 0.3 m/s)"),

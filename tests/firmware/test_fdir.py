@@ -152,6 +152,7 @@ def run_schedule(obc, monkeypatch, until_ms, actions=None):
     async def main():
         if obc.vehicle is not None:
             obc.vehicle.start_tasks()
+        obc.waiting = False  # virtual time starts with the ground's first packet: the test is the ground
         sched = asyncio.create_task(obc._schedule())
         while obc.clock.uptime_ms() < until_ms:
             while pending and obc.clock.uptime_ms() >= pending[0][0]:

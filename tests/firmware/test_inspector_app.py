@@ -47,6 +47,7 @@ class LargeData:
 
 class Obc:
     def __init__(self):
+        D.use_vehicle("inspector")  # as fsw.app.Obc does first for board.json's vehicle
         self.clock = Clock()
         self.tm = fp.TmWriter(self.clock, D.MAX_FRAME)
         self.sent = []
