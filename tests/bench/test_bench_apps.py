@@ -24,6 +24,10 @@ import pytest
 from hil.mission import Mission
 from hil.plugin import need_micropython
 
+# The inspector does not fit the RP2040's 160 KB on the 64-bit unix port yet (tests/hil/
+# test_memory_budget.py, strict xfail): it flies here with the e2e tests' heap, and says so.
+OVER_BUDGET = {"inspector": 384 * 1024}
+
 PASSES = {
     # vehicle: (scenario, HK with cycle_us, commands, flight seconds when timed / when not)
     "inspector": ({"w0": [0.01, -0.015, 0.01]}, "inspector_adcs", [("inspector_adcs.set_mode", "DETUMBLE")], 3000, 300),
@@ -42,8 +46,12 @@ def test_bench_sitl_app_real_time_factor_and_cycle_cost(benchmark, vehicle, runt
     benchmark.group = "sitl app"
     figures = {}
 
+    mission = Mission(vehicle, runtime=runtime, scenario=scenario)
+    if runtime == "micropython" and vehicle in OVER_BUDGET:
+        mission.sitl.board["heap_budget"] = OVER_BUDGET[vehicle]  # recorded in the table as the budget flown
+
     def fly():
-        with Mission(vehicle, runtime=runtime, scenario=scenario) as m:
+        with mission as m:
             m.send("hk.change_interval", "%s:1000" % hk)
             for command in commands:
                 m.send(*command)
