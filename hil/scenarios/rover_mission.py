@@ -8,9 +8,9 @@ relay's dropped bytes and the largest gap in the series it judges, so a lossy ru
 """
 
 import math
-import os
 
 from hil.mission import Mission, tm_time
+from hil.offline.plots import plot_file, pyplot, save  # noqa: F401 (re-exported: the scenarios' plotting, one place)
 
 TRUTH_MS = 200  # truth HK interval the drives are judged at (5 Hz: 4 cm apart at 0.2 m/s)
 DRIVE = 2  # rover mode
@@ -58,6 +58,7 @@ def gap_max(series, t0, t1):
     return max(b - a for a, b in zip(ts, ts[1:]))
 
 
+
 def dropped(m):
     return m.sitl.relay_stats["dropped_to_ground"]
 
@@ -66,25 +67,3 @@ def rms(values):
     return math.sqrt(sum(v * v for v in values) / len(values)) if values else float("nan")
 
 
-def plot_file(plots, sid):
-    """Where scenario `sid` draws its PNG, or None when `plots` is not set."""
-    if not plots:
-        return None
-    os.makedirs(plots, exist_ok=True)
-    return os.path.join(plots, "%s.png" % sid)
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save(fig, path):
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    pyplot().close(fig)
-    return path
