@@ -3,6 +3,6 @@
 import sys
 
 if sys.implementation.name == "micropython":
-    from hal.mpy import Link, ticks_ms, ticks_diff, heap_free, heap_used, reset_cause, collect, sleep_ms, feed_watchdog
+    from hal.mpy import Link, ticks_ms, ticks_us, ticks_diff, heap_free, heap_used, reset_cause, collect, sleep_ms, feed_watchdog
 else:
-    from hal.cpy import Link, ticks_ms, ticks_diff, heap_free, heap_used, reset_cause, collect, sleep_ms, feed_watchdog
+    from hal.cpy import Link, ticks_ms, ticks_us, ticks_diff, heap_free, heap_used, reset_cause, collect, sleep_ms, feed_watchdog

@@ -12,6 +12,10 @@ def ticks_ms():
     return (time.monotonic_ns() - _T0) // 1000000
 
 
+def ticks_us():
+    return (time.monotonic_ns() - _T0) // 1000
+
+
 def ticks_diff(a, b):
     return a - b
 

@@ -14,6 +14,7 @@ except ImportError:
     machine = None  # type: ignore[assignment]  # the unix port has no machine module
 
 ticks_ms = time.ticks_ms
+ticks_us = time.ticks_us
 ticks_diff = time.ticks_diff
 sleep_ms = asyncio.sleep_ms
 collect = gc.collect

@@ -12,16 +12,7 @@ import gnc
 from fsw import dictionary as D
 from fsw.stall import Stall
 
-try:
-    from time import ticks_diff, ticks_us
-except ImportError:  # CPython
-    import time
-
-    def ticks_us():
-        return time.perf_counter_ns() // 1000
-
-    def ticks_diff(a, b):
-        return a - b
+from hal import ticks_diff, ticks_us  # noqa: F401 (the 10 Hz task times itself; app.py imports them from here)
 
 
 _DT = 0.1

@@ -19,16 +19,7 @@ from fsw import dictionary as D
 from fsw.stall import Stall
 from hw.moon import SUN_AZ_PEAK, SUN_EL_AMP, SUN_EL_MEAN, sun_position, wrap
 
-try:
-    from time import ticks_diff, ticks_us
-except ImportError:  # CPython
-    import time
-
-    def ticks_us():
-        return time.perf_counter_ns() // 1000
-
-    def ticks_diff(a, b):
-        return a - b
+from hal import ticks_diff, ticks_us  # noqa: F401 (the 10 Hz task times itself; app.py imports them from here)
 
 
 DT = 0.1
