@@ -22,6 +22,7 @@ from ground.link import GroundLink
 from ground.sitl import Sitl
 
 
+SILENCE_S = 30.0  # real seconds without any TM: in virtual time the board is always sending (HK, events)
 _CLOCK_JUMP_S = 86400.0  # a step of TM time this large is the clock being set, not flight time
 
 
@@ -133,6 +134,7 @@ class Mission:
         """Read telemetry until condition(self) is true; MissionTimeout after `flight_s` of flight
         time (or `real_limit_s` real seconds, a safety net). Returns the flight time it took."""
         start = self.elapsed
+        self._heard = time.monotonic()
         real_end = time.monotonic() + (real_limit_s if real_limit_s is not None else max(60.0, flight_s))
         while True:
             if condition(self):
@@ -141,7 +143,14 @@ class Mission:
                 raise MissionTimeout("%s: not within %.0f s of flight time (at %.1f s into the pass)" % (self.vehicle, flight_s, self.elapsed))
             if time.monotonic() > real_end:
                 raise MissionTimeout("%s: not within the real-time limit (%.1f s into the pass, %d packets)" % (self.vehicle, self.elapsed, len(self.packets)))
-            self.read(0.1)
+            code = self.sitl.returncode
+            if code is not None:
+                raise MissionTimeout("%s: the flight app exited with code %s (%.1f s into the pass)" % (self.vehicle, code, self.elapsed))
+            if self.read(0.1):
+                self._heard = time.monotonic()
+            elif time.monotonic() - self._heard > SILENCE_S:
+                raise MissionTimeout("%s: no telemetry for %.0f s of real time (%.1f s into the pass): the board or the link stalled"
+                                     % (self.vehicle, SILENCE_S, self.elapsed))
 
     def hk(self, name):
         """The latest report of HK structure `name` (a dict of its fields), or None."""

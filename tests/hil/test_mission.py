@@ -40,3 +40,11 @@ def test_mission_bad_commands_fail_like_the_cli(obc_mission):
     with pytest.raises(CommandFailed) as info:
         obc_mission.send("hk.one_shot", "77")
     assert (info.value.stage, info.value.error) == ("start", "UNKNOWN_STRUCTURE")
+
+
+def test_mission_fails_fast_when_the_flight_app_dies(obc_mission):
+    m = obc_mission
+    m.sitl._flight.proc.kill()
+    m.sitl.wait(5)
+    with pytest.raises(MissionTimeout, match="the flight app exited with code -9"):
+        m.run_until(lambda m: False, flight_s=1e6)
