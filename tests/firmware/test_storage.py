@@ -9,7 +9,7 @@ from fsw import storage
 from fsw.crc16 import crc16
 
 
-class PowerCut(Exception):
+class PowerCut(BaseException):  # not an Exception: no flight code can catch a power cut
     """The board lost power here."""
 
 
