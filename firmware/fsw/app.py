@@ -67,6 +67,7 @@ class Obc:
         self.vehicle = None  # a vehicle app (inspector, rover) sets itself here
         self.waiting = self.clock.virtual
         self.heap_peak = 0
+        self.schedule_errors = 0  # ticks of the schedule loop that raised
 
         self.events = Events(D.APID_OBC, self.tm, send, self.params.get(D.PAR_OBC_EVENT_MIN_SEVERITY))
         self.hk = Housekeeping(D.APID_OBC, self.tm, send, self.clock)
@@ -159,12 +160,19 @@ class Obc:
                     continue
                 self.clock.advance(_TICK_MS)  # then each round is one tick of flight time
             now = self.clock.uptime_ms()
-            self.hk.tick(now)
-            self.time.tick(now)
-            self.large_data.tick(now)
-            self.sched.tick(self.clock.cuc())
-            if self.fdir.tick(now):
-                hal.feed_watchdog(watchdog)  # only while every task is alive: else the WDT resets the board
+            try:
+                self.hk.tick(now)
+                self.time.tick(now)
+                self.large_data.tick(now)
+                self.sched.tick(self.clock.cuc())
+                if self.fdir.tick(now):
+                    hal.feed_watchdog(watchdog)  # only while every task is alive: else the WDT resets the board
+            except Exception:
+                # a failing service (a MemoryError near the heap's limit) costs its tick, never
+                # the loop: a dead loop would freeze flight time and every report; the watchdog
+                # is not fed in this tick, so a failure that repeats still resets a board
+                self.schedule_errors += 1
+                hal.collect()
             ticks += 1
             if ticks >= _GC_EVERY:
                 ticks = 0

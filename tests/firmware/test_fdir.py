@@ -408,3 +408,21 @@ def test_fdir_unknown_subtype_of_st12(tmp_path, monkeypatch):
     raw = raw_tc(12, 1)
     obc.dispatcher.handle(raw, 0, len(raw))
     assert [(p["name"], p["data"].get("error")) for p in obc.sent][-1] == ("verification.acceptance_failure", d.ERROR_BY_NAME["UNKNOWN_SUBTYPE"])
+
+
+def test_schedule_loop_survives_a_service_that_raises_and_skips_only_that_feed(tmp_path, monkeypatch):
+    obc = boot(tmp_path, monkeypatch, vehicle=False)
+    real_tick = obc.large_data.tick
+    calls = {"n": 0}
+
+    def tick_failing_once_at_500_ms(now):
+        if now == 500 and not calls["n"]:
+            calls["n"] += 1
+            raise MemoryError("memory allocation failed")
+        return real_tick(now)
+
+    monkeypatch.setattr(obc.large_data, "tick", tick_failing_once_at_500_ms)
+    fed = run_schedule(obc, monkeypatch, until_ms=1000)
+    assert obc.schedule_errors == 1
+    assert 500 not in fed and 480 in fed and 520 in fed  # that tick's feed skipped, the loop went on
+    assert obc.clock.uptime_ms() >= 1000
