@@ -42,6 +42,10 @@ def fly(runtime="cpython", soc0=SOC0, depth=DEPTH, heap=None):
         out["drilled"] = m.event("rover_drill_done") is not None
         m.run_for(2)
         m.send("rover_spectrometer.measure", "32")
+        try:  # measured in the cycle after the command (firmware/rover/app.py), then announced
+            m.run_until(lambda m: m.event("rover_spectrum_ready"), flight_s=30)
+        except AssertionError:
+            pass  # reported as spectrum False
         out["spectrum"] = m.event("rover_spectrum_ready") is not None
         m.send("rover_nav.add_waypoint", str(START[0]), str(START[1]))
         m.send("rover_nav.drive")
