@@ -98,6 +98,9 @@ def firmware_tables():
     lines += ["", "# Safing reasons (event safed, the safing record)"]
     for n, name in sorted(d.SAFING_REASONS.items()):
         lines.append("SAFING_%s = const(%d)" % (_ident(name), n))
+    lines += ["", "# Task error kinds (event task_error)"]
+    for n, name in sorted(d.TASK_ERRORS.items()):
+        lines.append("TASK_ERROR_%s = const(%d)" % (_ident(name), n))
     lines += ["", "# Vehicle modes"]
     for v in d.VEHICLES:
         for n, name, doc in v.modes:

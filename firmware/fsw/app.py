@@ -149,6 +149,7 @@ class Obc:
     async def _schedule(self):
         watchdog = self.board.get("watchdog_ms", 0)
         ticks = 0
+        failing = False  # the last tick raised: task_error is reported once per run of failures
         virtual = self.clock.virtual
         while True:
             if virtual:
@@ -167,12 +168,17 @@ class Obc:
                 self.sched.tick(self.clock.cuc())
                 if self.fdir.tick(now):
                     hal.feed_watchdog(watchdog)  # only while every task is alive: else the WDT resets the board
-            except Exception:
+            except Exception as exc:
                 # a failing service (a MemoryError near the heap's limit) costs its tick, never
                 # the loop: a dead loop would freeze flight time and every report; the watchdog
                 # is not fed in this tick, so a failure that repeats still resets a board
                 self.schedule_errors += 1
                 hal.collect()
+                if not failing:
+                    self.events.task_error(0, exc, self.schedule_errors)
+                failing = True
+            else:
+                failing = False
             ticks += 1
             if ticks >= _GC_EVERY:
                 ticks = 0

@@ -168,6 +168,7 @@ EVT_TRANSFER_STARTED = const(8)  # a large-data transfer (ST13) begins
 EVT_TASK_HUNG = const(9)  # a task stopped running: the vehicle goes to its safe mode
 EVT_LIMIT_VIOLATION = const(10)  # a monitored housekeeping value crossed its limit
 EVT_SAFED = const(11)  # the vehicle entered its safe mode autonomously (re-reported after each boot until cleared)
+EVT_TASK_ERROR = const(12)  # a cycle raised and its work was skipped (reported once per run of failures; a task that keeps failing stops its heartbeat and FDIR safes the vehicle)
 EVT_INSPECTOR_MODE_CHANGED = const(100)  # the inspector changed mode
 EVT_INSPECTOR_DETUMBLED = const(101)  # the body rate stayed below adcs.detumble_rate for 10 s: DETUMBLE -> SUN_POINT
 EVT_INSPECTOR_WHEEL_FAULT = const(102)  # a reaction wheel did not follow its torque commands for 2 s (stuck): the vehicle is safed (safed reason device, detail the wheel's axis)
@@ -242,6 +243,11 @@ SAFING_KEEPOUT = const(4)
 SAFING_POWER = const(5)
 SAFING_DEVICE = const(6)
 
+# Task error kinds (event task_error)
+TASK_ERROR_MEMORY = const(1)
+TASK_ERROR_GNC = const(2)
+TASK_ERROR_OTHER = const(3)
+
 # Vehicle modes
 MODE_INSPECTOR_SAFE = const(0)  # sun-pointing on wheels or magnetorquers only, payload off; what FDIR enters
 MODE_INSPECTOR_DETUMBLE = const(1)  # B-dot with the magnetorquers until the body rate is low
@@ -298,6 +304,7 @@ EVENTS = {
     9: (4, 'BI', 0x001),
     10: (3, 'HBffB', 0x001),
     11: (4, 'BHII', 0x001),
+    12: (3, 'BBI', 0x001),
 }
 
 # Parameters: (ID, struct letter, minimum, maximum, default, writable)

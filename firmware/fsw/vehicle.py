@@ -131,8 +131,12 @@ class Vehicle:
                     t.fn(t.due)
                 except Exception as exc:  # a failing cycle is not a good one: FDIR sees the heartbeat stop
                     t.errors += 1
+                    first = t.last_error is None
                     t.last_error = exc
+                    if first:  # once per run of failures: a task failing every cycle must not flood the link
+                        self.events.task_error(t.number, exc, t.errors)
                 else:
+                    t.last_error = None
                     t.runs += 1
                     t.last_ok_ms = t.due
                 t.due += t.period_ms

@@ -66,6 +66,7 @@ FUNCTIONS = [fn for c in COMPONENTS for fn in c.functions]
 LIMITS = [lim for c in COMPONENTS for lim in c.limits]
 LIMIT_ACTIONS = {0: "report", 1: "safe"}
 SAFING_REASONS = obc.SAFING_REASONS
+TASK_ERRORS = obc.TASK_ERRORS
 
 # --- Look-ups ----------------------------------------------------------------------
 

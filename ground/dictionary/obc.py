@@ -5,6 +5,7 @@ from ground.dictionary.types import Component, Event, HkStructure, Limit, Param,
 
 SECURITY_REASONS = {1: "unknown_spi", 2: "bad_mac", 3: "replay", 4: "short", 5: "clear_refused", 6: "store_failed"}
 PRODUCTS = {1: "image", 2: "spectrum", 3: "log"}
+TASK_ERRORS = {1: "memory", 2: "gnc", 3: "other"}
 SAFING_REASONS = {0: "none", 1: "task_hung", 2: "limit", 3: "command", 4: "keepout", 5: "power", 6: "device"}
 
 EVENTS = [
@@ -101,6 +102,18 @@ EVENTS = [
             f("coarse", "u32", "on-board time when it happened", "s"),
         ),
         "the vehicle entered its safe mode autonomously (re-reported after each boot until cleared)",
+    ),
+    Event(
+        12,
+        "task_error",
+        3,
+        (
+            f("task", "u8", "task number in the vehicle's task table; 0: the OBC's schedule loop"),
+            f("kind", "u8", "what it raised", names=TASK_ERRORS),
+            f("errors", "u32", "failed cycles of that task since boot"),
+        ),
+        "a cycle raised and its work was skipped (reported once per run of failures; a task that keeps "
+        "failing stops its heartbeat and FDIR safes the vehicle)",
     ),
 ]
 

@@ -426,3 +426,19 @@ def test_schedule_loop_survives_a_service_that_raises_and_skips_only_that_feed(t
     assert obc.schedule_errors == 1
     assert 500 not in fed and 480 in fed and 520 in fed  # that tick's feed skipped, the loop went on
     assert obc.clock.uptime_ms() >= 1000
+
+
+def test_schedule_loop_reports_task_error_once_per_run_of_failing_ticks(tmp_path, monkeypatch):
+    obc = boot(tmp_path, monkeypatch, vehicle=False)
+    real_tick = obc.large_data.tick
+
+    def tick_failing_from_500_to_560_ms(now):
+        if 500 <= now <= 560:
+            raise MemoryError("memory allocation failed")
+        return real_tick(now)
+
+    monkeypatch.setattr(obc.large_data, "tick", tick_failing_from_500_to_560_ms)
+    run_schedule(obc, monkeypatch, until_ms=1000)
+    assert obc.schedule_errors == 4  # 500, 520, 540, 560
+    reported = [p["data"]["aux"] for p in obc.sent if p["service"] == 5 and p["data"]["event_id"] == D.EVT_TASK_ERROR]
+    assert reported == [{"task": 0, "kind": D.TASK_ERROR_MEMORY, "errors": 1}]

@@ -150,6 +150,32 @@ def test_vehicle_task_that_raises_keeps_running_but_its_heartbeat_stops():
     assert isinstance(t.last_error, ValueError)
 
 
+def _task_errors(obc):
+    return [p["data"]["aux"] for p in obc.sent if p["service"] == 5 and p["data"]["event_id"] == D.EVT_TASK_ERROR]
+
+
+def test_vehicle_task_error_is_reported_once_per_run_of_failures_with_its_kind():
+    obc, v = _inspector()
+    raising = {"exc": None}
+
+    def step(cycle_ms):
+        if raising["exc"] is not None:
+            raise raising["exc"]
+
+    kinds = {name: n for n, name in d.obc.TASK_ERRORS.items()}
+    t = v.task("control", 100, step)
+    raising["exc"] = MemoryError("memory allocation failed")
+    _run_tasks(v, obc.clock, [500])  # five failed cycles in a row: one report
+    assert _task_errors(obc) == [{"task": t.number, "kind": kinds["memory"], "errors": 1}]
+    raising["exc"] = None
+    _run_tasks(v, obc.clock, [200])
+    raising["exc"] = RuntimeError("device")
+    _run_tasks(v, obc.clock, [300])  # a new run after good cycles: reported again
+    assert _task_errors(obc) == [{"task": t.number, "kind": kinds["memory"], "errors": 1},
+                                 {"task": t.number, "kind": kinds["other"], "errors": 6}]
+    assert (t.runs, t.errors) == (2, 8)
+
+
 @pytest.mark.micropython
 def test_vehicle_tasks_on_micropython(micropython):
     code = r"""

@@ -26,6 +26,20 @@ class Events:
         self.sent += 1
         return True
 
+    def task_error(self, task, exc, errors):
+        # task_error for a cycle that raised (task 0: the OBC's schedule loop), if the heap
+        # lets it: a report that fails must not turn one lost cycle into two
+        if isinstance(exc, MemoryError):
+            kind = D.TASK_ERROR_MEMORY
+        elif type(exc).__name__ == "GncError":
+            kind = D.TASK_ERROR_GNC
+        else:
+            kind = D.TASK_ERROR_OTHER
+        try:
+            self.emit(D.EVT_TASK_ERROR, (task, kind, errors))
+        except MemoryError:
+            pass
+
     def check_ids(self, args):
         for (event_id,) in args[0]:
             if event_id not in D.EVENTS:
