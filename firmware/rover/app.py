@@ -99,8 +99,10 @@ class Rover(Vehicle):
         elif mode == _CHARGE:
             w = dv.charge_turn()
         dv.wheels(v, w)
-        if drilling and dr.after_step() and self.mode == _DRILL:
-            self.set_mode(_IDLE, REASON_AUTONOMOUS)
+        if dr.busy():
+            dr.after_step()
+        if self.mode == _DRILL and not dr.busy():
+            self.set_mode(_IDLE, REASON_AUTONOMOUS)  # the hole is finished (or abandoned)
         pw.check(s[0], s[1], dv.sun_valid, dv.sun_in_fov)
         if self.measure_pending:
             n, self.measure_pending = self.measure_pending, 0

@@ -78,13 +78,20 @@ class Drill:
         i = self.inp
         self.events.emit(D.EVT_ROVER_DRILL_RETRACT, (reason, self.s[_S], i[8], i[9], i[10], 0))
 
+    def busy(self):
+        # the state last reported: after_step is owed a call until it has reported the end
+        return self.mode == DRILLING or self.mode == RETRACTING
+
     def after_step(self):
-        # after gnc.rover_step: command the drill, report transitions; True when it finished
+        # after gnc.rover_step: command the drill, report transitions; True when it finished.
+        # The new state is taken only after its report went out: a cycle that fails half-way
+        # (a MemoryError in an event) reports the same transition again in the next cycle
+        # instead of losing it, and with it the end of the hole
         s, o = self.s, self.out
         new = int(s[_S + 1])
         old = self.mode
-        self.mode = new
         if old != DRILLING and old != RETRACTING:
+            self.mode = new
             return False
         self.cycles += 1
         i = self.inp
@@ -102,12 +109,14 @@ class Drill:
         if old == DRILLING and new == RETRACTING and s[_S + 3] != 0.0:
             self._retract_event(int(s[_S + 3]))  # in the cycle the fault was measured
         if new == DONE or new == IDLE:
-            self.holes += 1
             if d is not None:
                 d.stop()
             if new == DONE:
                 self.events.emit(D.EVT_ROVER_DRILL_DONE, (self.deepest, self.torque_max, self.temp_max, self.cycles * 0.1))
+            self.holes += 1
+            self.mode = new
             return True
+        self.mode = new
         return False
 
     # ---- spectrometer ----------------------------------------------------------------------

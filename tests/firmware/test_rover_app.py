@@ -260,3 +260,37 @@ def test_charge_turns_the_panel_to_the_sun(tmp_path, monkeypatch):
     assert abs(t["psi"]) < 3.0, t  # the Sun at azimuth 0 at the start
     assert hk(obc, "rover_power")["solar_w"] > p0 + 50.0
     assert tc(obc, "rover_mobility.stop") == OK and rover.mode == MODE["IDLE"]
+
+
+def test_drill_done_survives_a_cycle_whose_report_runs_out_of_memory(tmp_path, monkeypatch):
+    # near the heap's limit the drill_done event can raise MemoryError: the cycle fails (the task
+    # counts it), and the next cycle reports the end of the hole again instead of leaving the
+    # rover in DRILL for ever
+    obc, rover = boot(tmp_path, monkeypatch, {"start": (400.0, 0.0, 0.0)})
+    real_emit = obc.events.emit
+    failed = []
+
+    def emit_failing_once_on_drill_done(event_id, aux):
+        if event_id == D.EVT_ROVER_DRILL_DONE and not failed:
+            failed.append(event_id)
+            raise MemoryError("memory allocation failed")
+        return real_emit(event_id, aux)
+
+    monkeypatch.setattr(obc.events, "emit", emit_failing_once_on_drill_done)
+    assert tc(obc, "rover_drill.drill", {"depth": 0.3}) == OK
+
+    def cycle_as_the_task_does():
+        try:
+            rover.cycle(0)
+        except MemoryError:
+            pass
+
+    for _ in range(4000):
+        cycle_as_the_task_does()
+        if rover.mode != MODE["DRILL"]:
+            break
+    assert failed == [D.EVT_ROVER_DRILL_DONE]
+    assert rover.mode == MODE["IDLE"]
+    assert len(events(obc, "rover_drill_done")) == 1
+    assert hk(obc, "rover_drill")["holes"] == 1
+    assert events(obc, "rover_mode_changed")[-1][1] == {"old": MODE["DRILL"], "new": MODE["IDLE"], "reason": 1}
