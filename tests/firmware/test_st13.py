@@ -3,6 +3,7 @@ byte budget, resend paths with every error code, downlink_log, and flash retenti
 CPython through the dispatcher; the nominal path also on the MicroPython unix port."""
 
 import os
+import struct
 
 import pytest
 
@@ -14,6 +15,7 @@ from fsw.services import st13
 from fsw.services.st13 import LargeData
 from ground import codec
 from ground import dictionary as d
+from ground.export import layout
 from ground.transfer import crc16
 
 ERR = d.ERROR_BY_NAME
@@ -372,12 +374,19 @@ def test_st13_downlink_log_sends_the_recent_events_as_text_product_3(flash):
     assert lines[1:] == ["100 apid=1 sev=1 event=1 aux=0000000301", "100 apid=1 sev=2 event=3 aux=0002"]
 
 
-def test_st13_event_log_keeps_the_last_lines_only(flash):
+def test_st13_event_log_keeps_the_last_lines_only_oldest_first(flash):
     b = Board()
     for i in range(st13.LOG_LINES + 5):
         b.events.emit(D.EVT_PARAM_CHANGED, (i,))
-    assert len(b.ld.log) == st13.LOG_LINES
-    assert b.ld.log[0].endswith("aux=%04x\n" % 5)
+    lines = b.ld.log_product().decode().splitlines()
+    assert "%d events" % st13.LOG_LINES in lines[0]
+    assert [ln.rsplit("aux=", 1)[1] for ln in lines[1:]] == ["%04x" % i for i in range(5, st13.LOG_LINES + 5)]
+
+
+def test_st13_event_log_slot_holds_the_longest_event_of_every_vehicle():
+    longest = max(struct.calcsize(">" + fmt) for fmt in (layout(e.aux) for e in d.EVENTS))
+    assert 0 < longest <= st13._LOG_AUX
+    assert st13._LOG_HEAD == struct.calcsize(st13._LOG_FMT) and st13._LOG_HEAD + st13._LOG_AUX <= st13._LOG_SLOT
 
 
 def test_st13_downlink_log_write_failure_is_storage_failed_with_storage_fault_6(flash, monkeypatch):

@@ -33,6 +33,7 @@ def _heap_peak(m, vehicle):
     print("%s on %s (%d B budget): heap_peak %d B (OBC HK), heap_free %d B" % (
         vehicle, BOARD, m.sitl.board["heap_budget"], peak, obc["heap_free"]))
     assert 0 < peak < m.sitl.board["heap_budget"]
+    assert m.events("task_error") == []  # no cycle or schedule tick ran out of memory
     return peak
 
 

@@ -54,6 +54,10 @@ _STORE_LARGE = const(6)  # storage_fault store number
 _FAULT_WRITE = const(2)
 _TM_TIME = const(13)  # offset of the CUC coarse time in a TM packet
 _TM_DATA = const(19)  # offset of the payload in a TM packet
+_LOG_FMT = ">IHBHB"  # a log slot: coarse time, APID, severity, event ID, aux length, then the aux octets
+_LOG_HEAD = const(10)
+_LOG_AUX = const(22)  # the longest event aux in the dictionary is 21 octets
+_LOG_SLOT = const(32)
 
 
 def _name(tid, product, crc):
@@ -97,7 +101,9 @@ class LargeData:
         self.files = {}  # tid -> (name, product, size, crc), transfers on flash
         self.order = []  # tids on flash, oldest first
         self.jobs = []  # [tid, parts or None (every part), index of the next to send], in order
-        self.log = []  # recent events as text lines, oldest first
+        self._log = bytearray(LOG_LINES * _LOG_SLOT)  # ring of the recent events' octets (record)
+        self._log_next = 0  # slot the next event goes to
+        self._log_count = 0  # slots holding an event
         self._file = None  # open file of the job in progress
         self._credit = 0
         self._last = None
@@ -219,18 +225,40 @@ class LargeData:
         return _send
 
     def record(self, buf, n):
-        coarse = struct.unpack_from(">I", buf, _TM_TIME)[0]
-        event_id = struct.unpack_from(">H", buf, _TM_DATA)[0]
-        aux = bytes(buf[_TM_DATA + 2 : n - packet.PEC_LEN])
-        apid = ((buf[0] << 8) | buf[1]) & 0x7FF
-        line = "%d apid=%d sev=%d event=%d aux=%s\n" % (coarse, apid, buf[8], event_id, _hex(aux))
-        self.log.append(line)
-        if len(self.log) > LOG_LINES:
-            self.log.pop(0)
+        # copy the event's octets into the next slot of the ring: no allocation per event (an
+        # event can be the last thing a board near its heap's limit manages to send, and a
+        # list of text lines kept for the log scattered small objects over the heap)
+        o = self._log_next * _LOG_SLOT
+        lb = self._log
+        for i in range(4):
+            lb[o + i] = buf[_TM_TIME + i]  # coarse time
+        lb[o + 4] = buf[0] & 0x07  # APID
+        lb[o + 5] = buf[1]
+        lb[o + 6] = buf[8]  # severity: the TM subtype
+        lb[o + 7] = buf[_TM_DATA]  # event ID
+        lb[o + 8] = buf[_TM_DATA + 1]
+        k = n - packet.PEC_LEN - _TM_DATA - 2
+        if k > _LOG_AUX:
+            k = _LOG_AUX  # the dictionary has no event this long (tested); never overrun a slot
+        lb[o + 9] = k
+        a = _TM_DATA + 2
+        o += _LOG_HEAD
+        for i in range(k):
+            lb[o + i] = buf[a + i]
+        self._log_next = (self._log_next + 1) % LOG_LINES
+        if self._log_count < LOG_LINES:
+            self._log_count += 1
 
     def log_product(self):
-        head = "# mitra event log: on-board time s, APID, severity, event ID, aux octets (hex); %d events\n" % len(self.log)
-        return (head + "".join(self.log)).encode()
+        count = self._log_count
+        lines = ["# mitra event log: on-board time s, APID, severity, event ID, aux octets (hex); %d events\n" % count]
+        lb = memoryview(self._log)
+        first = (self._log_next - count) % LOG_LINES
+        for j in range(count):
+            o = ((first + j) % LOG_LINES) * _LOG_SLOT
+            coarse, apid, sev, event_id, k = struct.unpack_from(_LOG_FMT, lb, o)
+            lines.append("%d apid=%d sev=%d event=%d aux=%s\n" % (coarse, apid, sev, event_id, _hex(lb[o + _LOG_HEAD : o + _LOG_HEAD + k])))
+        return "".join(lines).encode()
 
     def downlink_log(self, _args):
         try:
