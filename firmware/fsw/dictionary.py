@@ -49,6 +49,7 @@ ERR_TABLE_FULL = const(19)  # an on-board table (schedule, transfers) has no roo
 ERR_UNKNOWN_REQUEST = const(20)  # no scheduled activity has this request ID
 ERR_UNKNOWN_TRANSACTION = const(21)  # no large-data transfer has this transaction ID
 ERR_REPLY_TOO_LONG = const(22)  # the reply would not fit in one frame: ask for fewer items
+ERR_NO_MEMORY = const(23)  # the board had no heap left to take or run the command: retry, or send fewer items
 
 # Services
 ST_VERIFICATION = const(1)  # ST1 request verification

@@ -34,6 +34,7 @@ ERRORS = [
     (20, "UNKNOWN_REQUEST", "no scheduled activity has this request ID"),
     (21, "UNKNOWN_TRANSACTION", "no large-data transfer has this transaction ID"),
     (22, "REPLY_TOO_LONG", "the reply would not fit in one frame: ask for fewer items"),
+    (23, "NO_MEMORY", "the board had no heap left to take or run the command: retry, or send fewer items"),
 ]
 
 REQUEST_ID = (
