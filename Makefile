@@ -61,7 +61,7 @@ native-check:
 	else \
 		echo "native-check: arm-none-eabi-gcc missing, host gcc only (scripts/bootstrap.sh installs gcc-arm-none-eabi)"; \
 	fi
-	@python3 native/micropython/gen_module.py --check
+	@python3 native/mpy_module/gen_module.py --check
 
 # Processor in the loop (native/baremetal/README.md): the C core on emulated Cortex-M0 / M4F / M33
 # under qemu-system-arm with the shared vectors. `make test` runs it through tests/hil/test_qemu_pil.py;

@@ -1,7 +1,7 @@
 """The GNC core's Python-facing API, declared once: every function of native/include/gnc.h.
 
 Both bindings are generated from this table: the cffi wrapper (native/__init__.py) and the
-MicroPython user C module (native/micropython/gen_module.py -> modgnc.c). The pure-MicroPython
+MicroPython user C module (native/mpy_module/gen_module.py -> modgnc.c). The pure-MicroPython
 fallback (firmware/gnc/*.py) follows the same rules by hand. tests/gnc/test_api.py parses gnc.h
 and checks this table against every declaration (names, order, pointer/scalar types).
 

@@ -4,7 +4,7 @@
 # returned, GNC_EUNSAFE returned as a flag, every other status raised as
 # gnc.errors.GncError(code, message), a ValueError carrying .code.
 #
-#   MicroPython  gnc_native (the user C module in native/micropython/) when the firmware
+#   MicroPython  gnc_native (the user C module in native/mpy_module/) when the firmware
 #                was built with it, else the pure-MicroPython modules gnc.quat, gnc.mekf, ...
 #   CPython      the cffi package `native` when it is installed and built, else the fallback;
 #                MITRA_GNC_BACKEND=fallback forces the fallback (tests, benchmarks) and

@@ -489,17 +489,17 @@ def test_binding_steps_fallback_runs_on_micropython(micropython):
 
 
 def test_binding_micropython_module_is_generated_and_current():
-    gen = ROOT / "native" / "micropython" / "gen_module.py"
+    gen = ROOT / "native" / "mpy_module" / "gen_module.py"
     proc = subprocess.run([sys.executable, str(gen), "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    text = (ROOT / "native" / "micropython" / "modgnc.c").read_text()
+    text = (ROOT / "native" / "mpy_module" / "modgnc.c").read_text()
     for fn in api.FUNCTIONS:
         assert "MP_ROM_QSTR(MP_QSTR_%s), MP_ROM_PTR(&gnc_mp_%s_obj)" % (fn.name, fn.name) in text
         assert "gnc_status rc = gnc_%s(" % fn.name in text
 
 
 def test_binding_micropython_module_generator_detects_stale_file(tmp_path):
-    spec = importlib.util.spec_from_file_location("gen_module_t", ROOT / "native" / "micropython" / "gen_module.py")
+    spec = importlib.util.spec_from_file_location("gen_module_t", ROOT / "native" / "mpy_module" / "gen_module.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     gen.TARGET = tmp_path / "modgnc.c"

@@ -1,6 +1,6 @@
 # mitra GNC core as the MicroPython user C module `gnc_native` (make-based ports: unix, stm32, ...).
 #   make -C ports/unix USER_C_MODULES=/path/to/mitra/native
-# (make ports take the folder that holds module folders; this file is native/micropython/micropython.mk.)
+# (make ports take the folder that holds module folders; this file is native/mpy_module/micropython.mk.)
 GNC_MOD_DIR := $(USERMOD_DIR)
 GNC_DIR := $(GNC_MOD_DIR)/..
 

@@ -1,6 +1,6 @@
 # mitra GNC core as the MicroPython user C module `gnc_native` (CMake-based ports: esp32, rp2).
-#   make -C ports/rp2 BOARD=RPI_PICO USER_C_MODULES=/path/to/mitra/native/micropython/micropython.cmake
-#   (ports/esp32) idf.py -D USER_C_MODULES=/path/to/mitra/native/micropython/micropython.cmake build
+#   make -C ports/rp2 BOARD=RPI_PICO USER_C_MODULES=/path/to/mitra/native/mpy_module/micropython.cmake
+#   (ports/esp32) idf.py -D USER_C_MODULES=/path/to/mitra/native/mpy_module/micropython.cmake build
 add_library(usermod_gnc_native INTERFACE)
 
 get_filename_component(GNC_DIR ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
