@@ -28,6 +28,19 @@ static inline float gnc_dot3(const float *a, const float *b)
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 }
 
+/* fminf / fmaxf (C99), defined here because MicroPython's own lib/libm, which the qemu, stm32
+ * and other ports link instead of newlib, has neither. Same result as C99 for a NaN argument:
+ * the other argument. */
+static inline float gnc_minf(float a, float b)
+{
+    return (b < a || a != a) ? b : a;
+}
+
+static inline float gnc_maxf(float a, float b)
+{
+    return (b > a || a != a) ? b : a;
+}
+
 /* 1 / sqrt(n2) for n2 > 0 (see above). */
 static inline float gnc_inv_norm_near1(float n2)
 {

@@ -103,7 +103,7 @@ static int goal_point(const float *path, int n_points, int i, float px, float py
     cx = ax + t0 * dx - px;
     cy = ay + t0 * dy - py;
     if (cx * cx + cy * cy > look2) {
-        float t = len2 > 0.0f ? fminf(1.0f, t0 + look / sqrtf(len2)) : 1.0f;
+        float t = len2 > 0.0f ? gnc_minf(1.0f, t0 + look / sqrtf(len2)) : 1.0f;
         *gx = ax + t * dx;
         *gy = ay + t * dy;
         return i;
@@ -123,7 +123,7 @@ static int goal_point(const float *path, int n_points, int i, float px, float py
             a = dx * dx + dy * dy;
             b = 2.0f * (fx * dx + fy * dy);
             c = fx * fx + fy * fy - look2;
-            disc = sqrtf(fmaxf(b * b - 4.0f * a * c, 0.0f));
+            disc = sqrtf(gnc_maxf(b * b - 4.0f * a * c, 0.0f));
             t = b > 0.0f ? -2.0f * c / (b + disc) : (disc - b) / (2.0f * a);
             t = clampf(t, j == i ? t0 : 0.0f, 1.0f);
             *gx = ax + t * dx;
@@ -208,8 +208,8 @@ gnc_status gnc_pure_pursuit_cs(const float *pose, const float *path, int n_point
 
     /* full speed up to half the limit without the division (2 (1 - slope / limit) >= 1 there) */
     f_slope = slope >= slope_limit ? 0.0f
-              : slope <= 0.5f * slope_limit ? 1.0f : fminf(1.0f, 2.0f * (1.0f - slope / slope_limit));
-    f_soc = soc <= reserve ? 0.0f : fminf(1.0f, (soc - reserve) * (1.0f / SOC_BAND));
+              : slope <= 0.5f * slope_limit ? 1.0f : gnc_minf(1.0f, 2.0f * (1.0f - slope / slope_limit));
+    f_soc = soc <= reserve ? 0.0f : gnc_minf(1.0f, (soc - reserve) * (1.0f / SOC_BAND));
 
     if (is_done || f_slope <= 0.0f || f_soc <= 0.0f) {
         v = 0.0f;
@@ -394,11 +394,11 @@ gnc_status gnc_drill_step(float *s, const float *meas, const float *limits, floa
             fault = new_fault;
             next = DRILL_RETRACTING;
             cmd[0] = -feed;
-            depth = fmaxf(0.0f, depth - feed * dt);
+            depth = gnc_maxf(0.0f, depth - feed * dt);
         } else {
             cmd[0] = feed;
             cmd[1] = 1.0f;
-            depth = fminf(target, depth + feed * dt);
+            depth = gnc_minf(target, depth + feed * dt);
             if (depth >= target) {
                 fault = FAULT_NONE;
                 next = DRILL_RETRACTING;
@@ -409,7 +409,7 @@ gnc_status gnc_drill_step(float *s, const float *meas, const float *limits, floa
             next = fault == FAULT_NONE ? DRILL_DONE : DRILL_IDLE;
         } else {
             cmd[0] = -feed;
-            depth = fmaxf(0.0f, depth - feed * dt);
+            depth = gnc_maxf(0.0f, depth - feed * dt);
         }
     }
     s[0] = depth;
