@@ -1,4 +1,5 @@
 """`python -m hil scenarios [ID ...] [--runs N] [--plots DIR] [--seed S]`
+`python -m hil campaign [NAME ...] [--quick | --trials N] [--seed S] [--no-doc]` (hil/campaign/cli.py)
 
 Runs the closed-loop scenarios and prints one line each: ID, the measured
 figure, the criterion, PASS or FAIL. Exit status 1 on any FAIL, 2 on an
@@ -18,7 +19,13 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=None, help="Monte Carlo runs (default: each scenario's own)")
     p.add_argument("--plots", metavar="DIR", help="write one PNG per scenario into DIR")
     p.add_argument("--seed", type=int, default=0)
-    opts = parser.parse_args(argv)
+    from hil.campaign import cli as campaign_cli
+
+    campaign_cli.add_parser(sub)
+    args = sys.argv[1:] if argv is None else list(argv)
+    opts = parser.parse_args(args)
+    if opts.command == "campaign":
+        return campaign_cli.main(opts, args)
 
     from hil.scenarios import load_all
 

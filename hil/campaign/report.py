@@ -94,11 +94,12 @@ def _markers(name):
     return "<!-- campaign %s: begin -->" % name, "<!-- campaign %s: end -->" % name
 
 
-def write_section(result, command, path=DOC, order=()):
+def write_section(result, command, path=None, order=()):
     """Put `result`'s table into `path` between its markers (rewritten on a rerun).
 
     A section not in the file yet goes before the first later campaign of `order`,
     else at the end."""
+    path = DOC if path is None else path
     begin, end = _markers(result.name)
     body = "%s\n%s\n%s" % (begin, result.markdown(command), end)
     text = path.read_text() if path.exists() else ""

@@ -3,8 +3,8 @@
     with Target(runtime="micropython") as t:          # or Target(port="/dev/ttyACM0", key_name="pico")
         link = t.link(serial_port=...)                 # an authenticated GroundLink
 
-SITL keys go to a temporary MITRA_HOME (never the operator's key store) unless the caller
-set one already.
+A SITL's ephemeral key goes to a temporary MITRA_HOME while it runs, never the operator's
+key store.
 """
 
 import contextlib
@@ -50,9 +50,8 @@ class Target:
         if self.port is None:
             from ground.sitl import Sitl
 
-            if "MITRA_HOME" not in os.environ:
-                self._home = scratch_home()
-                self._home.__enter__()
+            self._home = scratch_home()
+            self._home.__enter__()
             self.sitl = Sitl(self.board, runtime=self.runtime, state_dir=self.state_dir, vehicle=self.vehicle,
                              speed=self.speed, log=lambda line: None).start()
             self.port = self.sitl.port
