@@ -17,10 +17,13 @@ then an HK one-shot over the same line:
 | pec         | authenticated, the PEC one off                     | drop_pec          |
 
 Checks: every bad frame is counted once under its own reason and under no other (exact
-counts per round), the ping behind each burst completes (the board keeps answering), the
-heap stays above the FDIR limit on heap_free. Figures: the ping's round trip behind a
-burst against an idle one, heap_free over the flood, and the TM the board sent per bad
-frame (issue 11, defect 7: one high-severity event per rejected frame).
+counts per round), the ping behind each burst completes (the board keeps answering), and
+once a scheduled collection has run after the flood the free heap is back where it was
+before it (no leak). Figures: the ping's round trip behind a burst against an idle one,
+heap_free right after each burst (garbage included: the board collects about once a
+second) and the heap_free limit violations the board reported meanwhile, the garbage each
+kind of bad frame leaves (full runs), and the TM the board sent per bad frame (issue 11,
+defect 7: one high-severity event per rejected frame).
 """
 
 import os
@@ -42,6 +45,10 @@ from hil.plugin import DROP_COUNTERS, HK_OBC, is_hk
 KINDS = ("cobs", "oversize", "short", "clear", "unknown_spi", "bad_mac", "replay", "length", "pec")
 BURST = 90  # bad frames per round (10 of each kind), written at once
 HEAP_LIMIT = next(lim.low for lim in d.LIMITS if lim.field == "heap_free")
+LEAK_MARGIN = 4096  # octets of free heap a flood may cost for good (fragmentation, counters growing into longs)
+GC_WAIT_S = 1.3  # real time for the schedule loop's collection (every 50 ticks of 20 ms) to have run
+PER_KIND = 30  # frames of one kind for the garbage-per-frame figure
+EVENT_LIMIT = d.EVENT_BY_NAME["limit_violation"].id
 
 
 def _ping(seq):
@@ -90,13 +97,38 @@ def hk(link):
     return reps[-1]["data"]["params"], r.packets
 
 
+def _limit_events(packets):
+    return sum(1 for p in packets if p["service"] == 5 and p["data"].get("event_id") == EVENT_LIMIT)
+
+
+def settled_heap(link):
+    """heap_free once a scheduled collection has run (garbage gone): (heap_free, packets read)."""
+    time.sleep(GC_WAIT_S)
+    params, packets = hk(link)
+    return params["heap_free"], packets
+
+
+def garbage_per_frame(link, rng, seq):
+    """{kind: octets of heap one bad frame of it leaves to the next collection}."""
+    out = {}
+    for kind in KINDS:
+        settled_heap(link)
+        h0 = hk(link)[0]["heap_free"]
+        wire = b"".join(bad_frame(kind, link, rng, seq + i) for i in range(PER_KIND))
+        link.serial.write(b"\x00" + wire)
+        link.command("test.ping", timeout=30.0)
+        h1 = hk(link)[0]["heap_free"]
+        out[kind] = (h0 - h1) // PER_KIND if h1 <= h0 else None  # None: a collection ran in between
+    return out
+
+
 def run(trials=4, seed=0, runtime="micropython", port=None, key_name=None):
-    """`trials` rounds of BURST bad frames each."""
+    """`trials` rounds of BURST bad frames each (and, from 10 rounds on, the garbage per kind)."""
     res = Result("flood", "Flood of bad frames: counting, heap and responsiveness")
     rng = random.Random(seed)
     count_row = res.row("each bad frame counted once, under its own reason")
     answer_row = res.row("the ping behind each burst completes")
-    heap_row = res.row("heap_free stays above the FDIR limit (%d B)" % HEAP_LIMIT)
+    heap_row = res.row("free heap back after a collection (no leak, margin %d B)" % LEAK_MARGIN)
     with Target(runtime=runtime, port=port, key_name=key_name) as target:
         link = target.link()
         try:
@@ -105,9 +137,9 @@ def run(trials=4, seed=0, runtime="micropython", port=None, key_name=None):
                 t0 = time.monotonic()
                 link.command("test.ping", timeout=10.0)
                 idle.append(time.monotonic() - t0)
+            heap0, _ = settled_heap(link)
             before, _ = hk(link)
-            heap0 = before["heap_free"]
-            heaps, rtts, tm_during, up_octets = [], [], 0, 0
+            heaps, rtts, tm_during, up_octets, limits = [], [], 0, 0, 0
             sent_total = dict.fromkeys(KINDS, 0)
             seq = rng.randrange(0x4000)
             for r in range(trials):
@@ -126,20 +158,25 @@ def run(trials=4, seed=0, runtime="micropython", port=None, key_name=None):
                     res_ping = link.command("test.ping", timeout=30.0)
                     rtts.append(time.monotonic() - t0)
                     tm_during += len(res_ping.packets)
+                    limits += _limit_events(res_ping.packets)
                 except (LinkError, MitraError) as exc:
                     answer_row.fail("round %d: %s" % (r, exc))
                 after, packets = hk(link)
                 tm_during += len(packets)
-                heap_row.trials += 1
+                limits += _limit_events(packets)
                 heaps.append(after["heap_free"])
-                if after["heap_free"] and after["heap_free"] < HEAP_LIMIT:
-                    heap_row.fail("round %d: heap_free %d B" % (r, after["heap_free"]))
                 count_row.trials += len(kinds)
                 got = {k[5:]: after[k] - before[k] for k in DROP_COUNTERS if after[k] != before[k]}
                 want = {k: kinds.count(k) for k in KINDS}
                 if got != want:
                     count_row.fail("round %d: counted %s, sent %s" % (r, got, want))
                 before = after
+            heap_row.trials = 1
+            heap1, packets = settled_heap(link)
+            limits += _limit_events(packets)
+            if heap1 < heap0 - LEAK_MARGIN:
+                heap_row.fail("heap_free %d B after the flood and a collection, %d B before" % (heap1, heap0))
+            per_kind = garbage_per_frame(link, rng, seq) if trials >= 10 else None
             if target.sitl is not None and target.sitl.returncode is not None:
                 answer_row.fail("the flight app exited with code %s" % target.sitl.returncode)
         finally:
@@ -149,6 +186,10 @@ def run(trials=4, seed=0, runtime="micropython", port=None, key_name=None):
     answer_row.figures = "ping RTT idle median %.0f ms; behind a burst of %d frames median %.0f ms, max %.0f ms" % (
         1000 * statistics.median(idle), BURST, 1000 * statistics.median(rtts) if rtts else float("nan"),
         1000 * max(rtts) if rtts else float("nan"))
-    heap_row.figures = "heap_free before %d B, over the flood min %d B, last %d B" % (heap0, min(heaps) if heaps else 0, heaps[-1] if heaps else 0)
+    heap_row.figures = "heap_free settled %d B before, %d B after; right after a burst min %d B (heap_free limit %d B: %d limit_violation events)" % (
+        heap0, heap1, min(heaps) if heaps else 0, HEAP_LIMIT, limits)
+    if per_kind:
+        heap_row.figures += "; garbage per bad frame: " + ", ".join(
+            "%s %s B" % (k, "?" if v is None else v) for k, v in per_kind.items())
     res.notes.append("target: %s; %d rounds of %d bad frames (%s, 10 each)" % (target.name, trials, BURST, ", ".join(KINDS)))
     return res

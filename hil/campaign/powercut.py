@@ -41,7 +41,7 @@ from hil.campaign.target import Target
 KINDS = ("params", "replay", "boot", "sched", "eventlog", "safing")
 STORE = {"params": "params.dat", "replay": "replay.dat", "boot": "boot.dat", "sched": "sched.dat", "safing": "safing.dat"}
 BURST = 8  # TCs per trial, written back to back
-KILL_WINDOW_S = 0.06  # the kill lands uniformly in [0, this) after the burst was written (a burst takes ~50 ms on the unix port)
+KILL_WINDOW_S = 0.06  # until calibrate() measured it: a kill lands uniformly within a burst's time after it was written
 BOOT_KILL_WINDOW_S = 0.4  # for "boot": after the process was started
 BLOCK = 64  # SNs reserved per replay.dat write (fsw/security.py)
 PARAM = d.PARAM_BY_NAME["obc.clock_drift_ppm"].id
@@ -162,6 +162,8 @@ class PowerCut:
         self.boots = self._boots()
         self.seq = rng.randrange(0x4000)
         self.sched_seq = rng.randrange(0x4000)
+        self.window = {k: KILL_WINDOW_S for k in KINDS}
+        self.window["boot"] = BOOT_KILL_WINDOW_S
 
     # --- flash as left ---------------------------------------------------------------------
 
@@ -216,36 +218,17 @@ class PowerCut:
         state = self.state
         boots_before = self.boots
         before = {name: load(state, name) for name in STORE.values()}
-        burst_values = []
-        sent = []
+        burst_values, sent = [], []
         if kind == "sched":
             ids = sched_ids(before["sched.dat"][0]) if before["sched.dat"][0] is not None else []
             if len(ids) > 16 - BURST:
                 self.link.command("sched.reset", timeout=5.0)
                 before["sched.dat"] = load(state, "sched.dat")
         if kind == "boot":
-            delay = self.rng.uniform(0.0, BOOT_KILL_WINDOW_S)
-            self._kill_during_boot(delay)
+            self._kill_during_boot(self.rng.uniform(0.0, self.window["boot"]))
         else:
-            floor0 = self.floor
-            for i in range(BURST):
-                if kind == "params":
-                    v = struct.unpack(">f", struct.pack(">f", self.rng.uniform(-400, 400)))[0]
-                    burst_values.append(v)
-                    sent.append(self._send("param.set", {"params": [{"param_id": PARAM, "value": v}]}))
-                elif kind == "replay":
-                    self.link.key.jump_past(max(self.link.key.next_sn - 1, floor0) + BLOCK)
-                    sent.append(self._send("test.ping"))
-                elif kind == "sched":
-                    self.sched_seq = (self.sched_seq + 1) & 0x3FFF
-                    tc = codec.encode_command(d.command("test.ping"), seq_count=self.sched_seq)
-                    burst_values.append(codec.request_id(tc))
-                    sent.append(self._send("sched.insert", {"coarse": 0xF0000000 + self.rng.randrange(1 << 24), "fine": 0, "tc": tc}))
-                elif kind == "eventlog":
-                    sent.append(self._send("large.downlink_log"))
-                else:
-                    sent.append(self._send("fdir.clear_safing"))
-            time.sleep(self.rng.uniform(0.0, KILL_WINDOW_S))
+            sent, burst_values = self._burst(kind)
+            time.sleep(self.rng.uniform(0.0, self.window[kind]))
             self._kill()
         accepted = self._accepted_sns(sent) if sent else []
         if kind in STORE and caught(state, STORE[kind]):
@@ -261,6 +244,67 @@ class PowerCut:
             except (LinkError, MitraError) as exc:
                 row.fail("no answer after the reboot: %s" % exc)
                 self._reboot()
+        self.boots = self._boots()
+
+    def _burst(self, kind):
+        """Write BURST TCs that each make the board write the store of `kind`: (sent, values)."""
+        sent, values = [], []
+        floor0 = self.floor
+        for i in range(BURST):
+            if kind == "params":
+                v = struct.unpack(">f", struct.pack(">f", self.rng.uniform(-400, 400)))[0]
+                values.append(v)
+                sent.append(self._send("param.set", {"params": [{"param_id": PARAM, "value": v}]}))
+            elif kind == "replay":
+                self.link.key.jump_past(max(self.link.key.next_sn - 1, floor0) + BLOCK)
+                sent.append(self._send("test.ping"))
+            elif kind == "sched":
+                self.sched_seq = (self.sched_seq + 1) & 0x3FFF
+                tc = codec.encode_command(d.command("test.ping"), seq_count=self.sched_seq)
+                values.append(codec.request_id(tc))
+                sent.append(self._send("sched.insert", {"coarse": 0xF0000000 + self.rng.randrange(1 << 24), "fine": 0, "tc": tc}))
+            elif kind == "eventlog":
+                sent.append(self._send("large.downlink_log"))
+            else:
+                sent.append(self._send("fdir.clear_safing"))
+        return sent, values
+
+    def calibrate(self):
+        """How long a burst of each kind takes on this host (and a boot until boot.dat is written):
+        the kills land uniformly within that, so they fall inside the writes, not after them."""
+        for kind in KINDS:
+            if kind == "boot":
+                continue
+            if kind == "sched":
+                self.link.command("sched.reset", timeout=5.0)
+            t0 = time.monotonic()
+            sent, _ = self._burst(kind)
+            want = {codec.request_id(p) for _, p in sent}
+            while want and time.monotonic() - t0 < 10.0:
+                for p in self.link.read(0.02):
+                    if p["service"] == 1 and p["data"].get("request_id") in want and p["subtype"] in (7, 8):
+                        want.discard(p["data"]["request_id"])
+            self.window[kind] = time.monotonic() - t0
+            self.floor = self._floor()
+        if list(self.state.glob("sched.dat*")):
+            self.link.command("sched.reset", timeout=5.0)
+        path = self.state / "boot.dat"
+        mtime = path.stat().st_mtime_ns if path.exists() else 0
+        t0 = time.monotonic()
+        done = {}
+
+        def watch():
+            while time.monotonic() - t0 < 5.0:
+                if path.exists() and path.stat().st_mtime_ns != mtime:
+                    done["t"] = time.monotonic() - t0
+                    return
+                time.sleep(0.002)
+
+        th = threading.Thread(target=watch, daemon=True)
+        th.start()
+        self._reboot()
+        th.join()
+        self.window["boot"] = 2.0 * done.get("t", BOOT_KILL_WINDOW_S / 2)
         self.boots = self._boots()
 
     def _kill_during_boot(self, delay):
@@ -347,6 +391,7 @@ def run(trials=12, seed=0, runtime="micropython"):
             # a first product and safing record, so their stores exist before the first kill
             pc.link.command("large.downlink_log", timeout=5.0)
             pc.link.command("fdir.clear_safing", timeout=5.0)
+            pc.calibrate()
             for i in range(trials):
                 pc.trial(KINDS[i % len(KINDS)])
         finally:
@@ -354,6 +399,7 @@ def run(trials=12, seed=0, runtime="micropython"):
         for k in KINDS:
             pc.rows[k].figures = "%d of %d kills caught a save half-done" % (pc.caught[k], pc.rows[k].trials)
         pc.floor_row.figures = "floor %d after %d boots" % (pc.floor, pc.boots)
-        res.notes.append("target: %s; %d TCs per burst, kill uniformly within %.0f ms of the burst (boot: %.0f ms of the start)"
-                         % (target.name, BURST, KILL_WINDOW_S * 1000, BOOT_KILL_WINDOW_S * 1000))
+        res.notes.append("target: %s; %d TCs per burst, each kill uniformly within the time a burst of its kind took (%s; "
+                         "boot: twice the time to boot.dat's write)" % (target.name, BURST, ", ".join(
+                             "%s %.0f ms" % (k, 1000 * pc.window[k]) for k in KINDS)))
     return res
