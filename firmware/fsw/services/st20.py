@@ -2,9 +2,25 @@
 # TC 20.3 set,
 # every value checked before any is applied, then persisted and announced by an
 # ST5 param_changed event per parameter.
+#
+# A report longer than the board's frame is split, not refused: the values go in
+# as many TM 20.2 reports as they need, each as full as the frame allows, in the
+# order asked (a TC of 255 IDs, or "all" on a board with a small frame, always
+# gets its answer). Each report is written straight into the TM buffer: no list
+# of pairs is built, whatever the count.
 import struct
 
 from fsw import dictionary as D
+from fsw import packet
+
+_PAIR = {}  # parameter type letter -> struct format of an (ID, value) pair
+
+
+def _pair(letter):
+    fmt = _PAIR.get(letter)
+    if fmt is None:
+        fmt = _PAIR[letter] = ">H" + letter
+    return fmt
 
 
 class Parameters:
@@ -14,6 +30,7 @@ class Parameters:
         self.send = send
         self.params = params
         self.events = events
+        self.reports = 0  # TM 20.2 reports sent
 
     def register(self, dispatcher):
         dispatcher.register(D.TC_PARAM_GET, self.report, self.check_ids)
@@ -33,17 +50,35 @@ class Parameters:
         return 0
 
     def report(self, args):
-        # no IDs asks for every parameter; a reply longer than a frame is refused
-        ids = [pid for (pid,) in args[0]] if args[0] else sorted(self.params.spec)
-        size = 1
-        for pid in ids:
-            size += 2 + struct.calcsize(self.params.spec[pid][0])
-        if len(ids) > 255 or size > len(self.tm.buf) - self.tm.payload_start() - 2:
-            return D.ERR_REPLY_TOO_LONG
-        pairs = [(pid, self.params.get(pid)) for pid in ids]
-        n = self.tm.build(self.apid, D.TM_PARAM_VALUES, (pairs,))
-        self.send(self.tm.buf, n)
+        # no IDs asks for every parameter
+        self._count = 0
+        self._pos = self.tm.payload_start() + 1  # after the count octet
+        if args[0]:
+            for (pid,) in args[0]:
+                self._put(pid)
+        else:
+            for pid in sorted(self.params.spec):
+                self._put(pid)
+        self._flush()
         return 0
+
+    def _put(self, pid):
+        fmt = _pair(self.params.spec[pid][0])
+        size = struct.calcsize(fmt)
+        if self._count == 255 or self._pos + size > len(self.tm.buf) - packet.PEC_LEN:
+            self._flush()
+        struct.pack_into(fmt, self.tm.buf, self._pos, pid, self.params.get(pid))
+        self._pos += size
+        self._count += 1
+
+    def _flush(self):
+        tm = self.tm
+        tm.buf[tm.payload_start()] = self._count
+        n = tm.finish(self.apid, D.TM_PARAM_VALUES, self._pos)
+        self.send(tm.buf, n)
+        self.reports += 1
+        self._count = 0
+        self._pos = tm.payload_start() + 1
 
     def set(self, args):
         try:
