@@ -4,7 +4,15 @@
 # them; failure reports always go out and name an error code. Handlers:
 # accept(args) -> 0 or an error code (acceptance failure), validate(args) -> 0
 # or an error code (nothing happened yet: start failure), execute(args) -> 0 or
-# an error code (completion). `self.tc` is the TC being handled.
+# an error code (completion). `self.tc` is the TC being handled. A list
+# argument is a packet.Items view over the TC's octets (len, truth, iteration),
+# valid while the handler runs: a 255-item list needs no large block of heap.
+#
+# No TC, valid or not, may end the app: whatever a TC's unpacking or a handler
+# raises fails that TC at the stage it reached, with a code (MemoryError:
+# NO_MEMORY, OSError at completion: STORAGE_FAILED, anything else:
+# EXECUTION_FAILED), and the app goes on. A failure report that cannot be
+# built either (no heap left) leaves the TC unanswered; it still returns.
 from micropython import const
 
 from fsw import dictionary as D
@@ -19,6 +27,10 @@ def _no_check(_args):
     return 0
 
 
+def _code(exc):
+    return D.ERR_NO_MEMORY if isinstance(exc, MemoryError) else D.ERR_EXECUTION_FAILED
+
+
 class Dispatcher:
     def __init__(self, tm, send):
         self.tm = tm  # packet.TmWriter
@@ -28,6 +40,7 @@ class Dispatcher:
         self.tc = packet.Tc()
         self.tc_accepted = 0
         self.tc_rejected = 0
+        self.tc_lost = 0  # TCs whose failure report could not be built either
 
     def register(self, key, execute, validate=_no_check, apid=D.APID_OBC, accept=_no_check):
         table = self.handlers.get(apid)
@@ -46,6 +59,12 @@ class Dispatcher:
         self._report(key, (tc.request_id, code))
 
     def handle(self, buf, start, end):
+        try:
+            self._handle(buf, start, end)
+        except Exception:  # a report that could not be built (no heap left): the TC goes unanswered
+            self.tc_lost += 1
+
+    def _handle(self, buf, start, end):
         tc = self.tc
         if not tc.parse(buf, start, end):
             self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_BAD_LENGTH)
@@ -58,15 +77,19 @@ class Dispatcher:
         accept, validate, execute = self.handlers[tc.apid][key]
         data_start, data_end = tc.data_span()
         try:
-            args = packet.unpack(D.TC_LAYOUT[key], buf, data_start, data_end)
+            args = packet.unpack(D.TC_LAYOUT[key], buf, data_start, data_end, True)
         except ValueError:
-            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_BAD_LENGTH)
-            return
+            code = D.ERR_BAD_LENGTH
         except KeyError:
             # a typed value whose type key is unknown: a function or a parameter ID
-            self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, D.ERR_UNKNOWN_FUNCTION if tc.service == D.ST_FUNCTION else D.ERR_UNKNOWN_PARAMETER)
-            return
-        code = accept(args)
+            code = D.ERR_UNKNOWN_FUNCTION if tc.service == D.ST_FUNCTION else D.ERR_UNKNOWN_PARAMETER
+        except Exception as exc:  # MemoryError: a long list with no heap left for it
+            code = _code(exc)
+        else:
+            try:
+                code = accept(args)
+            except Exception as exc:  # a handler's bug
+                code = _code(exc)
         if code:
             self._fail(D.TM_VERIFICATION_ACCEPTANCE_FAILURE, tc, code)
             return
@@ -77,8 +100,8 @@ class Dispatcher:
             self._report(D.TM_VERIFICATION_ACCEPTANCE_SUCCESS, (request_id,))
         try:
             code = validate(args)
-        except Exception:  # a handler's bug refuses its TC, never ends the app
-            code = D.ERR_EXECUTION_FAILED
+        except Exception as exc:  # a handler's bug refuses its TC, never ends the app
+            code = _code(exc)
         if code:
             self._report(D.TM_VERIFICATION_START_FAILURE, (request_id, code))
             return
@@ -88,10 +111,10 @@ class Dispatcher:
             code = execute(args)
         except OSError:
             code = D.ERR_STORAGE_FAILED
-        except Exception:
-            # a reply that does not fit the frame, a handler's bug: the TC fails with a code,
-            # the app goes on (no TC, valid or not, may end it)
-            code = D.ERR_EXECUTION_FAILED
+        except Exception as exc:
+            # a reply that does not fit the frame, no heap for it, a handler's bug: the TC
+            # fails with a code, the app goes on
+            code = _code(exc)
         if code:
             self._report(D.TM_VERIFICATION_COMPLETION_FAILURE, (request_id, code))
         elif flags & _ACK_DONE:

@@ -103,19 +103,54 @@ def _close(layout, i):
     return i - 1
 
 
-def unpack(layout, buf, pos, end):
+class Items:
+    # A [..] list of a payload read in place (unpack(..., views=True)): len(), truth and
+    # iteration (each item a tuple, decoded as it is reached), valid until buf is reused.
+    # A 255-item list then costs no list of 255 tuples: on a fragmented heap that list
+    # (a block of 2 KB) was a MemoryError while the small tuples, dying young, are not.
+    def __init__(self, inner, buf, pos, count):
+        self.inner = inner
+        self.buf = buf
+        self.pos = pos
+        self.count = count
+
+    def __len__(self):
+        return self.count
+
+    def __bool__(self):
+        return self.count > 0
+
+    def __iter__(self):
+        pos = self.pos
+        n = len(self.buf)
+        for _ in range(self.count):
+            item = []
+            pos = _unpack(self.inner, self.buf, pos, n, item, False)
+            yield tuple(item)
+
+
+def _fixed(layout):
+    # octets of a layout of plain struct letters, or -1 when it has typed or counted parts
+    for c in layout:
+        if c in "[PKEAYR":
+            return -1
+    return struct.calcsize(">" + layout)
+
+
+def unpack(layout, buf, pos, end, views=False):
     # Values of a payload as a list: scalars flat, a [..] list as a list of
-    # tuples, typed tails (P/K/E/A) flat, octet strings (Y/R) as memoryview
+    # tuples (views: an Items view, checked whole now, decoded when iterated),
+    # typed tails (P/K/E/A) flat, octet strings (Y/R) as memoryview
     # slices of `buf` (valid until buf is reused). Raises ValueError when the
     # octets do not fit the layout exactly, KeyError for an unknown typing key.
     out = []
-    pos = _unpack(layout, buf, pos, end, out)
+    pos = _unpack(layout, buf, pos, end, out, views)
     if pos != end:
         raise ValueError("length")
     return out
 
 
-def _unpack(layout, buf, pos, end, out):
+def _unpack(layout, buf, pos, end, out, views):
     i = 0
     n = len(layout)
     while i < n:
@@ -127,19 +162,31 @@ def _unpack(layout, buf, pos, end, out):
                 raise ValueError("length")
             count = buf[pos]
             pos += 1
-            items = []
-            for _ in range(count):
-                item = []
-                pos = _unpack(inner, buf, pos, end, item)
-                items.append(tuple(item))
-            out.append(items)
+            if views:
+                first = pos
+                size = _fixed(inner)
+                if size >= 0:
+                    pos += count * size
+                    if pos > end:
+                        raise ValueError("length")
+                else:
+                    for _ in range(count):  # check every item now (KeyError, ValueError), keep none
+                        pos = _unpack(inner, buf, pos, end, [], False)
+                out.append(Items(inner, buf, first, count))
+            else:
+                items = []
+                for _ in range(count):
+                    item = []
+                    pos = _unpack(inner, buf, pos, end, item, False)
+                    items.append(tuple(item))
+                out.append(items)
             i = j + 1
             continue
         if c in "PKEA":
             sub = _tail(c, out[-1])
             if sub is None:
                 raise KeyError(out[-1])
-            pos = _unpack(sub, buf, pos, end, out)
+            pos = _unpack(sub, buf, pos, end, out, views)
         elif c == "Y":
             if pos + 2 > end:
                 raise ValueError("length")

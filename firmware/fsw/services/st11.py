@@ -2,6 +2,9 @@
 # time-tagged TCs. TC 11.4 inserts one (CUC release time + a whole TC packet),
 # 11.5 deletes by request ID, 11.3 resets, 11.1/11.2 enable/disable release,
 # 11.16 asks for TM 11.13 (request IDs and release times, by release time).
+# A summary that would not fit one frame is refused with REPLY_TOO_LONG, not
+# split (it is one snapshot of the table); at CAPACITY 16 it fits every board's
+# frame (tests/firmware/test_reply_sizes.py), so the refusal is only a guard.
 #
 # Release: tick(now) from the OBC's schedule loop hands each due TC to the
 # dispatcher exactly as if it came from the ground (its ST1 reports go to the

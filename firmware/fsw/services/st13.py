@@ -21,7 +21,8 @@
 # Parts: part 0 is TM 13.1, the last is TM 13.3, the others 13.2; a one-part
 # product is sent as 13.3 alone (the ground learns the count from it). Part
 # data is PART_MAX octets (less if the board's frame is smaller), read from the
-# file straight into the TM buffer: no copy of the product per part.
+# file straight into the TM buffer: no copy of the product per part. So a
+# product is always split to the frame, never refused for its size.
 #
 # Pacing: a byte budget (token bucket) of half the link's rate, in flight time,
 # so a 921600-baud link carries about 4 parts per 20 ms tick and a 115200-baud

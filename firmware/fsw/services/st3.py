@@ -1,5 +1,8 @@
 # ST3 housekeeping: structures by SID, each with its own source of values,
 # reported periodically (flight time) or once on request.
+# Size: a report is one packet whose size its structure fixes (no splitting or
+# refusing here); tests/firmware/test_reply_sizes.py keeps every structure within
+# the smallest board frame. A one-shot of N structures sends N reports.
 from micropython import const
 
 from fsw import dictionary as D

@@ -1,5 +1,7 @@
 # ST5 event reporting: the subtype is the severity (1 info .. 4 high). Events
 # below the minimum severity parameter, or disabled by TC 5.6, are not sent.
+# Size: an event's aux data is fixed by the dictionary, so each report has one
+# size; tests/firmware/test_reply_sizes.py keeps them within the smallest frame.
 from fsw import dictionary as D
 
 

@@ -4,6 +4,8 @@
 # every argument lies in its range (NaN never does), then the owner's own check.
 # Completion: the owner's execute. Owners register with add(); handlers get the
 # arguments as a list in dictionary order, without the function ID.
+# Replies: none of its own (functions answer by events, HK and ST13 products,
+# each sized there); what a handler raises fails its TC (fsw.dispatcher).
 from fsw import dictionary as D
 
 
