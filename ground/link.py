@@ -4,6 +4,12 @@ decode TM, follow each TC's ST1 reports, and pace the uplink (PROTOCOL.md 1).
 Pacing: the next TC goes out only when the previous one was accepted or rejected
 (ST1 1.1 / 1.2), or when the board's acknowledgement window has passed; the
 ground never floods a small receive buffer.
+
+Size: a TC whose frame body (security header | packet | MAC) would be longer than
+the board's maximum frame (`max_frame`: the board file's `link.max_frame`, else the
+dictionary's MAX_FRAME) is refused here, before anything is written or a sequence
+number is taken: the board would drop it (counted only as an oversize frame) and
+never report on the TC, so the ground would wait for a report that cannot come.
 """
 
 import errno
@@ -14,9 +20,11 @@ import serial
 
 from ground import codec
 from ground import dictionary as d
-from ground.errors import MitraError
+from ground.errors import FramingError, MitraError
 from ground.framing import FrameSplitter, frame
 from ground.security import seal, seal_clear
+
+_SEALED_OVERHEAD = d.SEC_HEADER_LEN + d.MAC_LEN  # SPI | SN before the packet, MAC after it
 
 DEFAULT_BAUD = 921600
 DEFAULT_ACK_WINDOW_S = 0.5
@@ -104,8 +112,9 @@ class Result:
 class GroundLink:
     """One open link to a board (or SITL): uplink with security, downlink decoding."""
 
-    def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=None, serial_port=None):
+    def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=None, serial_port=None, max_frame=d.MAX_FRAME):
         self.port_name = port
+        self.max_frame = max_frame  # the board's largest frame body (uplink: with security header and MAC)
         self.key = key  # ground.keys.LinkKey, or None for clear mode
         self.ack_window_s = ack_window_s
         self.apid = apid  # None: each command goes to its owner's APID (the dictionary says which)
@@ -171,8 +180,20 @@ class GroundLink:
             return seal_clear(packet)
         return seal(packet, self.key.spi, self.key.take_sn(), self.key.key)
 
-    def write_packet(self, packet):
-        """Seal, frame and write one TC packet (no waiting)."""
+    def frame_size(self, packet):
+        """Octets of the frame body `packet` would go in (before COBS): what the board's limit counts."""
+        return len(packet) + (_SEALED_OVERHEAD if self.key is not None else len(seal_clear(b"")))
+
+    def check_size(self, packet, name="TC"):
+        """FramingError (reason "oversize", expected: the limit, got: the size) when `packet` cannot go in one frame."""
+        size = self.frame_size(packet)
+        if size > self.max_frame:
+            raise FramingError("%s: the TC would be a %d-octet frame, over the board's limit of %d octets: send it with fewer items"
+                               % (name, size, self.max_frame), "oversize", expected=self.max_frame, got=size)
+
+    def write_packet(self, packet, name="TC"):
+        """Seal, frame and write one TC packet (no waiting); refused before anything is sent if too long."""
+        self.check_size(packet, name)
         data = frame(self._frame(packet))
         if not self._started:
             data = b"\x00" + data  # flush any partial frame the board holds
@@ -198,7 +219,7 @@ class GroundLink:
         ack_flags = packet[6] & 0xF
         result = Result(name, request_id)
         sent_sn = self.key.next_sn if self.key is not None else None
-        self.write_packet(packet)
+        self.write_packet(packet, name)
         start = time.monotonic()
         deadline = start + timeout
         while True:

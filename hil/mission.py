@@ -58,7 +58,8 @@ class Mission:
         try:
             from ground.keys import KeyStore
 
-            self.link = GroundLink(self.sitl.port, key=KeyStore().load(self.sitl.link_name))
+            max_frame = self.sitl.board.get("link", {}).get("max_frame", d.MAX_FRAME)  # the board's, as the link refuses longer TCs
+            self.link = GroundLink(self.sitl.port, key=KeyStore().load(self.sitl.link_name), max_frame=max_frame)
             self.link.flush_input()
             self.link.command("test.ping", timeout=self.timeout_s, on_packet=self._keep)
         except BaseException:

@@ -215,6 +215,7 @@ class Flight:
         from ground.link import GroundLink
 
         kwargs.setdefault("ack_window_s", self.ack_window_s)
+        kwargs.setdefault("max_frame", self.max_frame)
         link = GroundLink(self.port, key=None if clear else self.key(), **kwargs)
         self._links.append(link)
         return link

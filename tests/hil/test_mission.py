@@ -48,3 +48,14 @@ def test_mission_fails_fast_when_the_flight_app_dies(obc_mission):
     m.sitl.wait(5)
     with pytest.raises(MissionTimeout, match="the flight app exited with code -9"):
         m.run_until(lambda m: False, flight_s=1e6)
+
+
+def test_mission_refuses_a_tc_over_its_boards_frame_before_sending():
+    # the ESP32 declares a 240-octet frame: a longer TC would be dropped by the board without a report
+    from ground.errors import FramingError
+
+    with Mission(None, runtime="cpython", board="esp32-devkitc") as m:
+        assert m.link.max_frame == 240
+        with pytest.raises(FramingError, match="a 276-octet frame, over the board's limit of 240 octets"):
+            m.send("hk.change_interval", *["obc:1000"] * 40)
+        assert m.send("hk.change_interval", *["obc:1000"] * 34).completed  # 36 + 34 * 6 = 240 octets: at the limit, sent
