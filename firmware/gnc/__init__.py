@@ -6,9 +6,14 @@
 #
 #   MicroPython  gnc_native (the user C module in native/mpy_module/) when the firmware
 #                was built with it, else the pure-MicroPython modules gnc.quat, gnc.mekf, ...
-#   CPython      the cffi package `native` when it is installed and built, else the fallback;
-#                MITRA_GNC_BACKEND=fallback forces the fallback (tests, benchmarks) and
-#                MITRA_GNC_BACKEND=cffi insists on cffi (ImportError when it is missing).
+#   CPython      the cffi package `native` when it is installed and built, else the fallback.
+# MITRA_GNC_BACKEND=fallback forces the fallback (tests, benchmarks; on MicroPython where the
+# port has os.getenv: the unix port) and MITRA_GNC_BACKEND=cffi / native-mpy insists on the
+# compiled core (ImportError when it is missing).
+#
+# The fallback reads raw float32 bytes (bytes, bytearray, a memoryview of bytes) as the C
+# bindings do: such an argument is copied into an array('f') for the call, and a writable one
+# gets the copy's bytes back after it (_raw below, gnc/raw.py).
 #
 # BACKEND says which one: "native-mpy", "cffi" or "fallback".
 #
@@ -60,17 +65,22 @@ MODULES = (
 
 def _native():
     # (module, BACKEND) of the compiled core, or (None, "fallback")
+    import os
+
+    try:
+        choice = os.getenv("MITRA_GNC_BACKEND") or ""
+    except AttributeError:  # a board's os has no environment
+        choice = ""
+    if choice == "fallback":
+        return None, "fallback"
     if sys.implementation.name == "micropython":
         try:
             import gnc_native  # type: ignore[import-not-found]
         except ImportError:
+            if choice == "native-mpy":
+                raise
             return None, "fallback"
         return gnc_native, "native-mpy"
-    import os
-
-    choice = os.environ.get("MITRA_GNC_BACKEND", "")
-    if choice == "fallback":
-        return None, "fallback"
     try:
         import native  # type: ignore[import-not-found]
     except ImportError:
@@ -93,6 +103,21 @@ if _mod is not None:
 del _mod
 
 
+def _raw(f):
+    # f, also taking raw float32 bytes (native/README.md: read-only inputs may be bytes-like),
+    # which would index as ints: gnc.raw (imported on first use) calls f with float copies
+    def call(*args):
+        for a in args:
+            t = type(a)
+            if t is bytes or t is bytearray or t is memoryview:
+                from gnc.raw import call_raw
+
+                return call_raw(f, args)
+        return f(*args)
+
+    return call
+
+
 def __getattr__(name):
     # Fallback: a function's module is imported on first use (PEP 562; MicroPython's
     # MICROPY_MODULE_GETATTR), so an app pays heap only for the modules it calls: the
@@ -100,9 +125,7 @@ def __getattr__(name):
     for sub, names in MODULES:
         if name in names:
             __import__("gnc." + sub)
-            mod = sys.modules["gnc." + sub]
-            g = globals()
-            for n in names:
-                g[n] = getattr(mod, n)
-            return g[name]
+            f = _raw(getattr(sys.modules["gnc." + sub], name))
+            globals()[name] = f  # bound per name: a wrapper only for what the app calls
+            return f
     raise AttributeError(name)

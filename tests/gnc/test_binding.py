@@ -338,7 +338,61 @@ def test_binding_gnc_backend_env_forces_fallback():
         "gnc.quat_mul(array('f', [1, 0, 0, 0]), array('f', [0, 1, 0, 0]), o)\n"
         "print(list(o) == [0, 1, 0, 0], gnc.quat_mul.__module__)\n"
     )
-    assert _cpython(code, MITRA_GNC_BACKEND="fallback") == ["fallback", "False", "True", "gnc.quat"]
+    assert _cpython(code, MITRA_GNC_BACKEND="fallback") == ["fallback", "False", "True", "gnc"]
+
+
+def _stand_in_gnc_native(folder):
+    # a module named gnc_native with every function: what `import gnc` finds on firmware built
+    # with the C core (the real one is tested on that firmware in tests/firmware/test_firmware_build.py)
+    import gnc
+
+    names = [n for _, ns in gnc.MODULES for n in ns]
+    (folder / "gnc_native.py").write_text("".join("def %s(*args):\n    return 'stand-in'\n" % n for n in names))
+
+
+@pytest.mark.micropython
+@pytest.mark.parametrize("choice, backend", [("", "native-mpy"), ("fallback", "fallback")])
+def test_binding_gnc_backend_env_is_obeyed_on_micropython(micropython, tmp_path, monkeypatch, choice, backend):
+    _stand_in_gnc_native(tmp_path)
+    monkeypatch.setenv("MITRA_GNC_BACKEND", choice)
+    code = "sys.path.append(%r)\nimport gnc\nprint(gnc.BACKEND)\n" % str(tmp_path)
+    assert micropython(code).decode().split() == [backend]
+
+
+# raw float32 bytes (native/README.md: "read-only inputs may also be bytes-like"), as the C
+# bindings read them: bytes and a memoryview of bytes in, a bytearray out, aliasing kept
+_RAW_CODE = """
+import struct
+import gnc
+from array import array
+print(gnc.BACKEND)
+a = struct.pack("4f", 0.5, 0.5, 0.5, 0.5)
+b = memoryview(struct.pack("4f", 0, 1, 0, 0))
+o = bytearray(16)
+gnc.quat_mul(a, b, o)
+print(" ".join("%g" % v for v in struct.unpack("4f", o)))
+q = bytearray(struct.pack("4f", 0, 3, 0, 4))
+gnc.quat_normalize(q)
+print(" ".join("%g" % v for v in struct.unpack("4f", q)))
+gnc.quat_mul(q, q, q)
+print(" ".join("%g" % v for v in struct.unpack("4f", q)))
+try:
+    gnc.quat_conj(bytes(15), array("f", bytes(16)))
+except gnc.GncError as e:
+    print("GncError", e.code)
+"""
+_RAW_EXPECT = ["-0.5 0.5 0.5 -0.5", "0 0.6 0 0.8", "-1 0 0 0", "GncError 1"]
+
+
+def test_binding_fallback_reads_raw_bytes_like_c_on_cpython():
+    expect = " ".join(_RAW_EXPECT).split()
+    assert _cpython(_RAW_CODE, MITRA_GNC_BACKEND="fallback") == ["fallback"] + expect
+    assert _cpython(_RAW_CODE, MITRA_GNC_BACKEND="") == ["cffi"] + expect
+
+
+@pytest.mark.micropython
+def test_binding_fallback_reads_raw_bytes_like_c_on_micropython(micropython):
+    assert micropython(_RAW_CODE).decode().splitlines() == ["fallback"] + _RAW_EXPECT
 
 
 @pytest.mark.micropython

@@ -1,0 +1,47 @@
+# Raw float32 bytes for the fallback (gnc/__init__.py imports this on the first call that
+# passes bytes, a bytearray or a memoryview): the C bindings read such a buffer as native
+# float32 values, the fallback's modules would index it as ints. Not on the per-step path.
+import sys
+from array import array
+
+from gnc.errors import EINVAL, GncError
+
+
+def _is_raw(x):
+    # bytes standing for float32 values (a memoryview of array('f') already gives floats)
+    t = type(x)
+    return t is bytes or t is bytearray or (t is memoryview and len(x) > 0 and type(x[0]) is int)
+
+
+def _floats(f, x):
+    if len(x) % 4:
+        raise GncError(EINVAL, "%s: argument has %d bytes, not a whole number of floats" % (f.__name__, len(x)))
+    if sys.implementation.name == "micropython":
+        return array("f", x if type(x) is bytearray else bytearray(x))
+    c = array("f")
+    c.frombytes(x)
+    return c
+
+
+def call_raw(f, args):
+    # f(*args) with each raw argument as an array('f') copy, one per distinct object so that
+    # aliased arguments stay aliased; writable ones get the copy's bytes back after the call
+    pairs = []
+    call = []
+    for a in args:
+        if _is_raw(a):
+            for orig, c in pairs:
+                if orig is a:
+                    break
+            else:
+                c = _floats(f, a)
+                pairs.append((a, c))
+            call.append(c)
+        else:
+            call.append(a)
+    ret = f(*call)
+    for orig, c in pairs:
+        b = bytes(c)
+        if bytes(orig) != b:  # an output or in/out buffer: only a writable one can be
+            orig[:] = b
+    return ret
