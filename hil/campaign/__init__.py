@@ -14,7 +14,7 @@ import importlib
 
 NAMES = ("link", "fuzz", "powercut", "flood")
 QUICK = {"link": 9, "fuzz": 60, "powercut": 12, "flood": 4}
-FULL = {"link": 60, "fuzz": 1500, "powercut": 150, "flood": 20}
+FULL = {"link": 75, "fuzz": 2000, "powercut": 200, "flood": 20}
 
 
 def module(name):

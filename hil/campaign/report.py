@@ -76,13 +76,11 @@ class Result:
         ]
         for r in self.rows:
             out.append("| %s | %d | %d | %s |" % (_cell(r.check), r.trials, r.failures, _cell(r.figures)))
-        for r in self.rows:
-            for ex in r.examples:
-                out.append("")
-                out.append("- %s failed: %s" % (_cell(r.check), _cell(ex)))
-        for n in self.notes:
+        bullets = ["- %s failed: %s" % (_cell(r.check), _cell(ex)) for r in self.rows for ex in r.examples]
+        bullets += ["- %s" % _cell(n) for n in self.notes]
+        if bullets:
             out.append("")
-            out.append("- %s" % n)
+            out += bullets
         return "\n".join(out)
 
 

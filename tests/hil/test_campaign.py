@@ -51,6 +51,14 @@ def test_campaign_fuzz_firmware_decoders_on_micropython(mpy):
 
 
 @pytest.mark.micropython
+def test_campaign_fuzz_live_dispatcher_on_micropython(mpy):
+    from hil.campaign import fuzz
+
+    row = fuzz.run_live(examples=campaign.QUICK["fuzz"])
+    assert row.trials == campaign.QUICK["fuzz"] and not row.failures, (row, row.examples)
+
+
+@pytest.mark.micropython
 def test_campaign_link_small(mpy):
     result = campaign.run("link", campaign.QUICK["link"])
     _assert_clean(result)
