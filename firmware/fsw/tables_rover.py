@@ -55,7 +55,7 @@ HK_APID = {
 # Limit checks: (SID, field index, low, high, action 0 report / 1 safe); +-1e38: unbounded
 LIMITS = (
     (22, 6, -1e38, 70.0, 0),  # rover_drill.temp: drill housing hot (drill.temp_max retracts first)
-    (24, 0, 0.25, 1e38, 1),  # rover_power.soc: battery below the 25% reserve (GNC.md R4): SURVIVAL sheds every load but the heaters; CHARGE could not gain in a PSR
+    (24, 0, 0.25, 1e38, 1),  # rover_power.soc: battery below the 25% reserve (scenario R4): SURVIVAL sheds every load but the heaters; CHARGE could not gain in a PSR
     (24, 4, -40.0, 45.0, 1),  # rover_power.temp: battery outside its survival range: SURVIVAL
 )
 

@@ -29,7 +29,7 @@ DRILL_MODES = {0: "idle", 1: "drilling", 2: "retracting", 3: "done"}
 RETRACT_REASONS = {1: "torque_stall", 2: "current_stall", 3: "over_temperature", 4: "command"}
 REFUSED = {0: "no_waypoints", 1: "reserve"}
 ACTIVITIES = {1: "drive", 2: "drill"}
-# The battery reserve of GNC.md R4: FDIR's limit (below it: SURVIVAL) and the floor of power.reserve
+# The battery reserve of scenario R4: FDIR's limit (below it: SURVIVAL) and the floor of power.reserve
 RESERVE = 0.25
 _STATIONARY = ("IDLE", "CHARGE")
 _AWAKE = ("IDLE", "DRIVE", "DRILL", "CHARGE")
@@ -353,7 +353,7 @@ POWER_THERMAL = Component(
         ),
     ],
     limits=[
-        Limit(24, "soc", RESERVE, None, 1, "battery below the 25% reserve (GNC.md R4): SURVIVAL sheds every load but the heaters; CHARGE could not gain in a PSR"),
+        Limit(24, "soc", RESERVE, None, 1, "battery below the 25% reserve (scenario R4): SURVIVAL sheds every load but the heaters; CHARGE could not gain in a PSR"),
         Limit(24, "temp", -40.0, 45.0, 1, "battery outside its survival range: SURVIVAL"),
     ],
 )

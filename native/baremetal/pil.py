@@ -465,7 +465,7 @@ def report(results, vectors=gen_vectors.VECTORS, stress=None):
         % (ICOUNT_SHIFT, ICOUNT_SHIFT, ", ".join("%g" % float(ticks_per_insn(c)) for c in CPUS),
            ", ".join("%s %d" % (_short(c), cal[c]["insns"]) for c in results if cal[c])),
         "",
-        "### Budgets (ARCHITECTURE.md: inspector step at most 150k instructions, rover step at most 30k, on Cortex-M0)",
+        "### Budgets (docs/architecture.md: inspector step at most 150k instructions, rover step at most 30k, on Cortex-M0)",
         "",
         budget_table(results),
         "",
