@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench clean native native-check pil pil-build
+.PHONY: setup demo test test-fast bench clean native native-check pil pil-build firmware test-firmware
 
 setup: $(VENV)/.installed native
 
@@ -28,7 +28,7 @@ $(NATIVE_EXT): $(wildcard native/src/*.c native/src/*.h native/include/*.h) nati
 demo: setup
 	$(BIN)/ground demo
 
-test: setup native-check
+test: setup native-check test-firmware
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: setup
@@ -62,6 +62,19 @@ native-check:
 		echo "native-check: arm-none-eabi-gcc missing, host gcc only (scripts/bootstrap.sh installs gcc-arm-none-eabi)"; \
 	fi
 	@python3 native/mpy_module/gen_module.py --check
+
+# MicroPython firmware with the C core built in (scripts/firmware.py): offline, from the vendor
+# tarball (../shared/vendor/) or MICROPY_DIR, built under ~/.cache/mitra ($$MITRA_CACHE) and copied
+# to build/firmware/BOARD/; a second run with unchanged inputs builds nothing. BOARD: unix,
+# unix-f32 (single-precision floats, like the boards), rp2-pico (also builds it without the core).
+BOARD ?= unix
+firmware:
+	$(PYTHON) scripts/firmware.py --board $(BOARD)
+
+# What `make test` runs on: both unix builds (cached); a note instead when there is no source.
+test-firmware:
+	$(PYTHON) scripts/firmware.py --board unix --if-available
+	$(PYTHON) scripts/firmware.py --board unix-f32 --if-available
 
 # Processor in the loop (native/baremetal/README.md): the C core on emulated Cortex-M0 / M4F / M33
 # under qemu-system-arm with the shared vectors. `make test` runs it through tests/hil/test_qemu_pil.py;

@@ -1,5 +1,6 @@
 """Shared fixtures: firmware importable under CPython, and a MicroPython runner."""
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -42,3 +43,29 @@ def micropython():
         return runtimes.run_snippet(code, runtime="micropython", **kwargs)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def built_firmware():
+    """built_firmware(board) -> path of MicroPython firmware with the C core built in
+    (scripts/firmware.py; `make test` builds `unix` first, so this is a cached no-op there).
+    Skips when there is no MicroPython source (vendor tarball or MICROPY_DIR) or toolchain."""
+    spec = importlib.util.spec_from_file_location("mitra_firmware_script", _NATIVE.parent / "scripts" / "firmware.py")
+    fw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fw)
+    done = {}
+
+    def build(board):
+        if board not in done:
+            try:
+                done[board] = fw.firmware(board, fw.Source())
+            except fw.BuildError as e:
+                if "no MicroPython source" in str(e) or "needs arm-none-eabi-gcc" in str(e):
+                    done[board] = e
+                else:
+                    raise
+        if isinstance(done[board], Exception):
+            pytest.skip("cannot build %s firmware: %s" % (board, done[board]))
+        return str(done[board])
+
+    return build

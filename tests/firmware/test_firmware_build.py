@@ -1,9 +1,18 @@
 """Building MicroPython firmware with the C core built in (scripts/firmware.py, `make firmware`).
 
-Fast checks here; the builds themselves are in the slow tests below them.
+Fast checks first; then the unix firmware itself (slow: built once by the `built_firmware`
+fixture or `make test`, then cached), whose `import gnc` must run the built-in C core. The
+vector set runs on it in tests/gnc/test_vectors.py.
 """
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+
+from hil import runtimes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,3 +27,53 @@ def test_user_module_folder_is_not_named_like_a_port_executable():
     folders = [p.parent.name for p in (ROOT / "native").glob("*/micropython.mk")]
     assert folders == ["mpy_module"], folders
     assert not set(folders) & _PORT_EXECUTABLES
+
+
+# ---- the unix firmware with the C core (slow: built once, then cached) -----------------------
+
+_BACKEND = "import gnc, gnc_native\nprint(gnc.BACKEND, gnc.quat_mul is gnc_native.quat_mul)\n"
+
+
+def _run(binary, code, **env):
+    source = runtimes.firmware_path_setup("micropython") + code
+    proc = subprocess.run([binary, "-c", source], capture_output=True, timeout=60, env=dict(os.environ, **env))
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout.decode().split()
+
+
+@pytest.mark.slow
+@pytest.mark.micropython
+def test_unix_firmware_gnc_uses_the_built_in_c_core(built_firmware):
+    assert _run(built_firmware("unix"), _BACKEND, MITRA_GNC_BACKEND="") == ["native-mpy", "True"]
+
+
+@pytest.mark.slow
+@pytest.mark.micropython
+def test_unix_firmware_gnc_backend_env_selects_the_fallback(built_firmware):
+    # the C module is there (importable), but gnc answers with the fallback
+    assert _run(built_firmware("unix"), _BACKEND, MITRA_GNC_BACKEND="fallback") == ["fallback", "False"]
+
+
+@pytest.mark.slow
+@pytest.mark.micropython
+def test_unix_firmware_c_core_raises_gnc_error_with_code(built_firmware):
+    code = (
+        "import gnc\nfrom array import array\n"
+        "try:\n    gnc.quat_normalize(array('f', bytes(16)))\n"
+        "except gnc.GncError as e:\n    print(type(e).__name__, e.code, e)\n"
+    )
+    assert _run(built_firmware("unix"), code) == "GncError 1 quat_normalize: argument outside its domain".split()
+
+
+@pytest.mark.slow
+def test_firmware_script_second_run_builds_nothing_and_reports_size(built_firmware):
+    built_firmware("unix")  # built (or already up to date)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "firmware.py"), "--board", "unix"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "unix (C core built in): up to date" in proc.stderr
+    assert "building" not in proc.stderr
+    assert "unix with the C core: " in proc.stderr and " B file; text " in proc.stderr
+    log = (Path(proc.stderr.split("unix with the C core: ")[1].split(" (")[0]).parent / "build.log").read_text()
+    assert "native/mpy_module/modgnc.c" in log  # the core was compiled in ...
+    assert "warning:" not in log  # ... without a warning

@@ -6,6 +6,8 @@ tolerance per function (tests/vectors/README.md). Here:
   - the file is what the generator produces now;
   - the C core through `native` (cffi, float32) matches the reference and the status;
   - the pure-MicroPython fallback on the MicroPython unix port (array('f') buffers) does too;
+  - on our own firmware (scripts/firmware.py, slow): the C core built into the unix port, in
+    double and in single precision, and the fallback in single precision, as on a board;
   - the same fallback under CPython with array('f') buffers does too.
 Each comparison prints, per function, the largest deviation and the largest fraction of
 the tolerance used (`pytest -s tests/gnc/test_vectors.py` shows them).
@@ -15,10 +17,15 @@ import importlib
 import importlib.util
 import json
 import math
+import os
+import struct
+import subprocess
 from array import array
 from pathlib import Path
 
 import pytest
+
+from hil import runtimes
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "gnc_vectors.json"
@@ -171,21 +178,26 @@ def test_vectors_c_core_matches_reference(name):
     check_function("cffi", name, run_cases(name, getattr(native, name), f32_buffer))
 
 
-# ---- (c) the fallback on the MicroPython unix port -------------------------------------------
+# ---- (c) MicroPython: the fallback on the unix port, the C core built into firmware ------------
+#
+# One MicroPython process runs every case, reading a JSON line per call from stdin. Floats
+# cross the pipe as hex bit patterns, never as decimal: a single-precision MicroPython (the
+# boards, `unix-f32`) parses and prints decimals with one-ulp errors, which showed up as false
+# failures. Buffers and float arguments are little-endian float32; returned scalars are
+# float64 ('<d'), exact whatever the interpreter's float (a float32 widens exactly).
 
 _MPY_RUNNER = """
 import json
+import struct
 import sys
 from array import array
+from binascii import hexlify, unhexlify
 import gnc
 
-def dec(v):
-    return float(v) if isinstance(v, str) else v
-
 def enc(v):
-    return v if v - v == 0.0 else str(v)
+    return hexlify(struct.pack("<d", v)).decode() if isinstance(v, float) else v
 
-print("backend", gnc.BACKEND)
+print("backend", gnc.BACKEND, "float", 8 if 1.0 + 2.0 ** -40 != 1.0 else 4)
 while True:
     line = sys.stdin.readline()
     if not line:
@@ -195,11 +207,11 @@ while True:
     bufs = []
     for kind, v in zip(kinds, args):
         if kind == "b":
-            b = array("f", [dec(x) for x in v])
+            b = array("f", bytearray(unhexlify(v)))
             bufs.append(b)
             call.append(b)
         elif kind == "f":
-            call.append(float(dec(v)))
+            call.append(struct.unpack("<f", unhexlify(v))[0])
         else:
             call.append(int(v))
     try:
@@ -210,12 +222,27 @@ while True:
             raise
         ret = None
         st = e.code
-    if isinstance(ret, float):
+    if isinstance(ret, tuple):
+        ret = [enc(x) for x in ret]
+    else:
         ret = enc(ret)
-    elif isinstance(ret, tuple):
-        ret = [enc(x) if isinstance(x, float) else x for x in ret]
-    print(json.dumps([st, [[enc(x) for x in b] for b in bufs], ret]))
+    print(json.dumps([st, [hexlify(bytes(b)).decode() for b in bufs], ret]))
 """
+
+
+def f32_hex(values):
+    """float32 bit patterns, little-endian, as hex: what the runner reads."""
+    values = values if isinstance(values, list) else [values]
+    return struct.pack("<%df" % len(values), *values).hex()
+
+
+def f32_unhex(text):
+    raw = bytes.fromhex(text)
+    return list(struct.unpack("<%df" % (len(raw) // 4), raw))
+
+
+def _f64_unhex(v):
+    return struct.unpack("<d", bytes.fromhex(v))[0] if isinstance(v, str) else v
 
 
 def _mpy_line(fn, args):
@@ -223,33 +250,54 @@ def _mpy_line(fn, args):
     for a in fn.args:
         if a.kind in api.BUFFER_KINDS:
             kinds.append("b")
+            values.append(f32_hex(args[a.name]))
         elif a.kind in (api.FLOAT, api.FLOAT_INOUT):
             kinds.append("f")
+            values.append(f32_hex(float(args[a.name])))
         elif a.kind in (api.INT, api.INT_INOUT):
             kinds.append("i")
-        else:
-            continue
-        values.append(args[a.name])
+            values.append(args[a.name])
     return json.dumps([fn.name, kinds, values], allow_nan=False)
 
 
-@pytest.fixture(scope="module")
-def micropython_results(micropython):
-    """{name: [(status, outputs) per case]} from one MicroPython process running the fallback."""
+def run_on_micropython(binary, env=None):
+    """(first line, {name: [(status, outputs) per case]}) of one `binary` process running every case."""
     lines, order = [], []
     for name in NAMES:
         for case in DATA["functions"][name]["cases"]:
-            lines.append(_mpy_line(api.BY_NAME[name], case["args"]))
+            lines.append(_mpy_line(api.BY_NAME[name], gen.decode(case["args"])))
             order.append(name)
-    out = micropython(_MPY_RUNNER, stdin=("\n".join(lines) + "\n").encode(), timeout=300).decode().splitlines()
-    assert out[0] == "backend fallback", out[0]
+    source = runtimes.firmware_path_setup("micropython") + _MPY_RUNNER
+    proc = subprocess.run([binary, "-c", source], input=("\n".join(lines) + "\n").encode(), capture_output=True,
+                          timeout=600, env=dict(os.environ, **(env or {})))
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    out = proc.stdout.decode().splitlines()
     assert len(out) == len(lines) + 1, out[-3:]
     results = {name: [] for name in NAMES}
     for name, text in zip(order, out[1:]):
         fn = api.BY_NAME[name]
         status, bufs, ret = json.loads(text)
+        ret = [_f64_unhex(x) for x in ret] if isinstance(ret, list) else _f64_unhex(ret)
         names = [a.name for a in fn.args if a.kind in api.BUFFER_KINDS]
-        results[name].append(gen.collect(fn, status, gen.decode(ret), dict(zip(names, gen.decode(bufs)))))
+        results[name].append(gen.collect(fn, status, ret, dict(zip(names, [f32_unhex(b) for b in bufs]))))
+    return out[0], results
+
+
+def test_vectors_exchange_is_bit_exact():
+    # every float32 input of the set, NaN and infinities included, survives the hex round trip
+    for name in NAMES:
+        for case in DATA["functions"][name]["cases"]:
+            for a in api.BY_NAME[name].args:
+                if a.kind in api.BUFFER_KINDS:
+                    v = gen.decode(case["args"][a.name])
+                    assert gen.encode(f32_unhex(f32_hex(v))) == gen.encode(v), (name, case["name"], a.name)
+
+
+@pytest.fixture(scope="module")
+def micropython_results(micropython):
+    """{name: [(status, outputs) per case]} from the PyPI unix port running the fallback."""
+    first, results = run_on_micropython(runtimes.require_micropython())
+    assert first.split()[:2] == ["backend", "fallback"], first
     return results
 
 
@@ -257,6 +305,32 @@ def micropython_results(micropython):
 @pytest.mark.parametrize("name", NAMES)
 def test_vectors_micropython_fallback_matches_reference(name, micropython_results):
     check_function("micropython", name, micropython_results[name])
+
+
+@pytest.fixture(scope="module", params=[("unix", "native-mpy"), ("unix-f32", "native-mpy"), ("unix-f32", "fallback")],
+                ids=["unix-c", "unix-f32-c", "unix-f32-fallback"])
+def firmware_results(request, built_firmware):
+    """(label, results) on our firmware (scripts/firmware.py): the C core built into the `unix`
+    (double) and `unix-f32` (single precision, like the boards) ports, and the fallback on
+    `unix-f32` (MITRA_GNC_BACKEND=fallback): the arithmetic a board without the core runs."""
+    board, backend = request.param
+    env = {"MITRA_GNC_BACKEND": "fallback" if backend == "fallback" else ""}
+    first, results = run_on_micropython(built_firmware(board), env=env)
+    assert first == "backend %s float %d" % (backend, 8 if board == "unix" else 4), first
+    return "%s %s" % (board, backend), results
+
+
+@pytest.mark.slow
+@pytest.mark.micropython
+def test_vectors_on_our_micropython_firmware_match_reference(firmware_results):
+    label, results = firmware_results
+    problems = []
+    for name in NAMES:
+        try:
+            check_function(label, name, results[name])
+        except AssertionError as e:
+            problems.append(str(e))
+    assert not problems, "\n".join(problems)
 
 
 # ---- (d) the fallback under CPython on array('f') ---------------------------------------------

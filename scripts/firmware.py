@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Build MicroPython firmware with the mitra C core built in, offline and cached.
+
+    python scripts/firmware.py --board unix              # `make firmware BOARD=unix`
+    python scripts/firmware.py --board rp2-pico          # also the same firmware without the core
+    python scripts/firmware.py --board unix --path       # print the executable's path, build nothing
+
+Boards: `unix` (the unix port's standard variant: double-precision floats, for tests and
+benchmarks), `unix-f32` (the same with single-precision floats, like the boards), `rp2-pico` (RPI_PICO; needs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib, cmake).
+
+The MicroPython source is $MICROPY_DIR (or --micropy-dir) when set, else the vendor tarball
+(MITRA_MICROPY_TARBALL, default ../shared/vendor/micropython-v1.28.0-rp2-src.tar.gz beside the
+repository), unpacked once into the cache. Everything is built out of tree under the cache
+($MITRA_CACHE, default ~/.cache/mitra): nothing is written into the repository or into a
+user's MicroPython tree. The core goes in as the user C module native/mpy_module/
+(`gnc_native`). A build whose inputs (the core's sources, the source tree, the command) have
+not changed since the last successful one is not run again (--force runs make anyway). A
+compiler warning fails the build. The sizes are printed at the end.
+"""
+
+import argparse
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULE_DIR = ROOT / "native" / "mpy_module"
+DEFAULT_TARBALL = ROOT.parent / "shared" / "vendor" / "micropython-v1.28.0-rp2-src.tar.gz"
+_RECIPE = 1  # bump when a build command below changes in a way the stamp cannot see
+
+# The unix port's standard variant needs two submodules the tarball leaves empty: berkeley-db
+# (btree) and libffi (when no system libffi is found); the flight software uses neither.
+UNIX_MAKE = ["MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0"]
+
+BOARDS = {
+    "unix": {"port": "unix", "make": ["VARIANT=standard", *UNIX_MAKE], "output": "micropython"},
+    # the 64-bit standard variant with single-precision floats (the longlong variant has them too
+    # but builds with -m32, which needs gcc-multilib)
+    "unix-f32": {"port": "unix", "make": ["VARIANT=standard", *UNIX_MAKE,
+                                          "CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT"],
+                 "output": "micropython"},
+    "rp2-pico": {"port": "rp2", "make": ["BOARD=RPI_PICO"], "output": "firmware.bin", "without_core": True},
+}
+
+
+class BuildError(RuntimeError):
+    """A build that could not run or failed; the message says why and what to do."""
+
+
+def say(msg):
+    print("firmware: %s" % msg, file=sys.stderr, flush=True)
+
+
+def cache_root():
+    root = os.environ.get("MITRA_CACHE")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mitra"
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Source:
+    """The MicroPython tree to build from: `top` (the folder holding py/ and ports/), `ident`."""
+
+    def __init__(self, micropy_dir=None, tarball=None):
+        micropy_dir = micropy_dir or os.environ.get("MICROPY_DIR")
+        if micropy_dir:
+            top = Path(micropy_dir).resolve()
+            if not (top / "py" / "mkenv.mk").exists():
+                raise BuildError("%s is not a MicroPython source tree (no py/mkenv.mk)" % top)
+            self.top, self.ident, self.tarball = top, "dir:%s" % top, None
+            return
+        tarball = Path(tarball or os.environ.get("MITRA_MICROPY_TARBALL") or DEFAULT_TARBALL)
+        if not tarball.exists():
+            raise BuildError("no MicroPython source: %s is missing; set MICROPY_DIR to a MicroPython checkout "
+                             "(v1.22 or later, with the port's submodules)" % tarball)
+        self.tarball = tarball
+        digest = _sha256(tarball)
+        self.ident = "tar:%s" % digest
+        dest = cache_root() / "src" / ("%s-%s" % (tarball.name.split(".tar")[0], digest[:12]))
+        self.top = dest / "mp"
+        if not (dest / ".complete").exists():
+            self._unpack(tarball, dest)
+
+    @staticmethod
+    def _unpack(tarball, dest):
+        say("unpacking %s into %s" % (tarball.name, dest))
+        tmp = dest.with_name(dest.name + ".tmp%d" % os.getpid())
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        with tarfile.open(tarball) as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmp, filter="data")
+            else:
+                tar.extractall(tmp)
+        if not (tmp / "mp" / "py" / "mkenv.mk").exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise BuildError("%s does not hold a MicroPython tree under mp/" % tarball)
+        (tmp / ".complete").write_text("")
+        try:
+            tmp.rename(dest)
+        except OSError:  # another build unpacked it meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (dest / ".complete").exists():
+                raise
+
+    def build_root(self):
+        return cache_root() / "build" / hashlib.sha256(self.ident.encode()).hexdigest()[:12]
+
+
+def core_files():
+    """The files the user C module is built from, in a stable order."""
+    files = [*sorted((ROOT / "native" / "src").glob("*.[ch]")), *sorted((ROOT / "native" / "include").glob("*.h")),
+             MODULE_DIR / "modgnc.c", MODULE_DIR / "micropython.mk", MODULE_DIR / "micropython.cmake"]
+    return files
+
+
+def _inputs_key(source, argv, with_core):
+    h = hashlib.sha256()
+    h.update(("%d\n%s\n%s\n" % (_RECIPE, source.ident, "\0".join(argv))).encode())
+    if with_core:
+        for f in core_files():
+            h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _run(argv, log, env=None, cwd=None):
+    """Run a build command with its output in `log`; fail with the log's tail, or on a warning."""
+    with open(log, "w") as f:
+        f.write("$ %s\n" % " ".join(argv))
+        f.flush()
+        rc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=cwd).returncode
+    text = Path(log).read_text(errors="replace")
+    if rc != 0:
+        raise BuildError("%s failed (exit %d); the end of %s:\n%s" % (argv[0], rc, log, "\n".join(
+            text.splitlines()[-25:])))
+    warnings = [line for line in text.splitlines() if re.search(r"\bwarning:", line)]
+    if warnings:
+        raise BuildError("%d compiler warnings (see %s):\n%s" % (len(warnings), log, "\n".join(warnings[:10])))
+
+
+def _jobs(jobs):
+    return "-j%d" % (jobs or int(os.environ.get("MITRA_JOBS", "2")))
+
+
+def mpy_cross(source, jobs=None):
+    """Path of mpy-cross built from `source` (cached)."""
+    out = source.build_root() / "mpy-cross"
+    exe = out / "mpy-cross"
+    argv = ["make", "-C", str(source.top / "mpy-cross"), _jobs(jobs), "BUILD=%s" % out]
+    return _cached(source, argv, exe, out, "mpy-cross", with_core=False)
+
+
+def _cached(source, argv, output, build_dir, what, with_core, env=None, force=False):
+    build_dir.mkdir(parents=True, exist_ok=True)
+    key = _inputs_key(source, [a for a in argv if not a.startswith("-j")], with_core)
+    stamp = build_dir / ".mitra-stamp"
+    with open(build_dir / ".mitra-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per folder at a time (parallel `make test`s)
+        if not force and output.exists() and stamp.exists() and stamp.read_text() == key:
+            say("%s: up to date (%s)" % (what, output))
+            return output
+        say("%s: building (log: %s)" % (what, build_dir / "build.log"))
+        t0 = time.monotonic()
+        stamp.unlink(missing_ok=True)
+        _run(argv, build_dir / "build.log", env=env)
+        if not output.exists():
+            raise BuildError("%s: the build finished without %s" % (what, output))
+        stamp.write_text(key)
+        say("%s: built in %.0f s" % (what, time.monotonic() - t0))
+    return output
+
+
+def _board_build_dir(source, board, with_core):
+    return source.build_root() / (board + ("" if with_core else "-nocore"))
+
+
+def firmware(board, source, with_core=True, jobs=None, force=False):
+    """Build `board`'s firmware from `source` (cached); return the path of its output."""
+    spec = BOARDS[board]
+    cross = mpy_cross(source, jobs)
+    build_dir = _board_build_dir(source, board, with_core)
+    port = spec["port"]
+    env = dict(os.environ, MICROPY_MPYCROSS=str(cross))
+    argv = ["make", "-C", str(source.top / "ports" / port), _jobs(jobs), *spec["make"],
+            "MICROPY_MPYCROSS=%s" % cross]
+    if port == "unix":
+        # make-based ports take the folder holding module folders
+        argv.append("BUILD=%s" % build_dir)
+        if with_core:
+            argv.append("USER_C_MODULES=%s" % MODULE_DIR.parent)
+    else:
+        if shutil.which("arm-none-eabi-gcc") is None or shutil.which("cmake") is None:
+            raise BuildError("%s needs arm-none-eabi-gcc and cmake: sudo apt-get install gcc-arm-none-eabi "
+                             "libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib cmake" % board)
+        argv.append("BUILD=%s" % build_dir)
+        if with_core:
+            argv.append("USER_C_MODULES=%s" % (MODULE_DIR / "micropython.cmake"))
+        # no picotool download: .bin and .elf, no .uf2 (../shared/vendor/README.md)
+        env["CMAKE_ARGS"] = "-DPICO_NO_PICOTOOL=1"
+        argv.append("CMAKE_ARGS=-DPICO_NO_PICOTOOL=1")
+    what = "%s%s" % (board, " (C core built in)" if with_core else " (without the core)")
+    return _cached(source, argv, build_dir / spec["output"], build_dir, what, with_core, env=env, force=force)
+
+
+def built_path(board, source, with_core=True):
+    """The output of `board`'s last successful build if it is up to date, else None."""
+    build_dir = _board_build_dir(source, board, with_core)
+    out = build_dir / BOARDS[board]["output"]
+    stamp = build_dir / ".mitra-stamp"
+    if not (out.exists() and stamp.exists()):
+        return None
+    return out
+
+
+def sizes(path):
+    """{'file': bytes, 'text': .., 'data': .., 'bss': ..} of an executable or image."""
+    path = Path(path)
+    result = {"file": path.stat().st_size}
+    elf = path.with_suffix(".elf") if path.suffix == ".bin" else path
+    tool = "arm-none-eabi-size" if path.suffix == ".bin" else "size"
+    if elf.exists() and shutil.which(tool):
+        out = subprocess.run([tool, str(elf)], capture_output=True, text=True, check=True).stdout.splitlines()
+        text, data, bss = (int(v) for v in out[1].split()[:3])
+        result.update(text=text, data=data, bss=bss)
+    return result
+
+
+def _describe(label, path):
+    s = sizes(path)
+    parts = ["%d B file" % s["file"]]
+    if "text" in s:
+        parts.append("text %d, data %d, bss %d" % (s["text"], s["data"], s["bss"]))
+    return "%s: %s (%s)" % (label, path, "; ".join(parts))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--board", default="unix", choices=sorted(BOARDS))
+    p.add_argument("--micropy-dir", help="a MicroPython source tree (default $MICROPY_DIR, else the vendor tarball)")
+    p.add_argument("-j", "--jobs", type=int, help="parallel compiles (default $MITRA_JOBS or 2)")
+    p.add_argument("--force", action="store_true", help="run make even when the inputs have not changed")
+    p.add_argument("--path", action="store_true", help="print the built output's path (exit 1 if not built)")
+    p.add_argument("--if-available", action="store_true",
+                   help="exit 0 with a note when there is no MicroPython source or toolchain (make test)")
+    args = p.parse_args(argv)
+    try:
+        source = Source(args.micropy_dir)
+        if args.path:
+            out = built_path(args.board, source)
+            if out is None:
+                raise BuildError("%s is not built: make firmware BOARD=%s" % (args.board, args.board))
+            print(out)
+            return 0
+        out = firmware(args.board, source, jobs=args.jobs, force=args.force)
+        lines = [_describe("%s with the C core" % args.board, out)]
+        if BOARDS[args.board].get("without_core"):
+            bare = firmware(args.board, source, with_core=False, jobs=args.jobs, force=args.force)
+            lines.append(_describe("%s without the core" % args.board, bare))
+            lines.append("%s: the core adds %d B to the image" % (args.board, sizes(out)["file"] - sizes(bare)["file"]))
+        dest = ROOT / "build" / "firmware" / args.board
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in out.parent.glob(out.stem + "*"):
+            if f.is_file() and f.suffix in ("", ".bin", ".elf", ".uf2"):
+                shutil.copy2(f, dest / f.name)
+        for line in lines:
+            say(line)
+        say("copied to %s" % (dest / out.name).relative_to(ROOT))
+        return 0
+    except BuildError as e:
+        if args.if_available and ("no MicroPython source" in str(e) or "needs arm-none-eabi-gcc" in str(e)):
+            say("skipped: %s" % e)
+            return 0
+        say(str(e))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
