@@ -190,6 +190,6 @@ def run(trials=4, seed=0, runtime="micropython", port=None, key_name=None):
         heap0, heap1, min(heaps) if heaps else 0, HEAP_LIMIT, limits)
     if per_kind:
         heap_row.figures += "; garbage per bad frame: " + ", ".join(
-            "%s %s B" % (k, "?" if v is None else v) for k, v in per_kind.items())
+            "%s %s" % (k, "n/a (a collection ran meanwhile)" if v is None else "%d B" % v) for k, v in per_kind.items())
     res.notes.append("target: %s; %d rounds of %d bad frames (%s, 10 each)" % (target.name, trials, BURST, ", ".join(KINDS)))
     return res

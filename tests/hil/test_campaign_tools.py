@@ -8,7 +8,6 @@ import struct
 import pytest
 
 from ground import codec
-from ground import dictionary as d
 from hil.campaign import flood, fuzz, link, powercut, report
 from hil.campaign.channel import Channel, NoisySerial
 
