@@ -15,7 +15,8 @@ PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 # Every Debian package mitra needs, in one place.
 STUB_PORTS="rp2 esp32"
-DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+# cmake and the cross libstdc++ build the RPI_PICO firmware (scripts/firmware.py --board rp2-pico).
+DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake libstdc++-arm-none-eabi-newlib"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -34,7 +35,10 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
         libnewlib-arm-none-eabi)  # the C library headers (math.h, string.h) of the bare-metal toolchain
             command -v arm-none-eabi-gcc >/dev/null 2>&1 &&
                 printf '#include <math.h>\n#include <string.h>\n' | arm-none-eabi-gcc -E -x c - >/dev/null 2>&1 ;;
-        gcc | make | git | qemu-system-arm) command -v "$1" >/dev/null 2>&1 ;;
+        libstdc++-arm-none-eabi-newlib)  # an absolute path when the library is there
+            command -v arm-none-eabi-gcc >/dev/null 2>&1 &&
+                case "$(arm-none-eabi-gcc -print-file-name=libstdc++.a)" in /*) true ;; *) false ;; esac ;;
+        gcc | make | git | qemu-system-arm | cmake) command -v "$1" >/dev/null 2>&1 ;;
         *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
     esac
 }

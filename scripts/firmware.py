@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "native" / "mpy_module"
 DEFAULT_TARBALL = ROOT.parent / "shared" / "vendor" / "micropython-v1.28.0-rp2-src.tar.gz"
-_RECIPE = 1  # bump when a build command below changes in a way the stamp cannot see
+_RECIPE = 2  # bump when a build command below changes in a way the stamp cannot see
 
 # The unix port's standard variant needs two submodules the tarball leaves empty: berkeley-db
 # (btree) and libffi (when no system libffi is found); the flight software uses neither.
@@ -165,24 +165,45 @@ def mpy_cross(source, jobs=None):
     return _cached(source, argv, exe, out, "mpy-cross", with_core=False)
 
 
-def _cached(source, argv, output, build_dir, what, with_core, env=None, force=False):
+def _cached(source, argv, output, build_dir, what, with_core, env=None, force=False, module=None):
+    # module: True / False when the output must / must not hold the module gnc_native
     build_dir.mkdir(parents=True, exist_ok=True)
-    key = _inputs_key(source, [a for a in argv if not a.startswith("-j")], with_core)
+    recorded = [a for a in argv if not a.startswith("-j")]
+    key = _inputs_key(source, recorded, with_core)
+    config = hashlib.sha256("\0".join([source.ident, *recorded]).encode()).hexdigest()
     stamp = build_dir / ".mitra-stamp"
     with open(build_dir / ".mitra-lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build per folder at a time (parallel `make test`s)
         if not force and output.exists() and stamp.exists() and stamp.read_text() == key:
             say("%s: up to date (%s)" % (what, output))
             return output
+        # make does not see changed flags and cmake configures once: another command starts afresh
+        configured = build_dir / ".mitra-config"
+        leftovers = [p for p in build_dir.iterdir() if p.name != ".mitra-lock"]
+        if leftovers and not (configured.exists() and configured.read_text() == config):
+            say("%s: build command changed, cleaning %s" % (what, build_dir))
+            for p in leftovers:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        configured.write_text(config)
         say("%s: building (log: %s)" % (what, build_dir / "build.log"))
         t0 = time.monotonic()
         stamp.unlink(missing_ok=True)
-        _run(argv, build_dir / "build.log", env=env)
+        _run([a for a in argv if not a.startswith("CMAKE_ARGS=")], build_dir / "build.log", env=env)
         if not output.exists():
             raise BuildError("%s: the build finished without %s" % (what, output))
+        if module is not None and (b"gnc_native" in output.read_bytes()) != module:
+            raise BuildError("%s: %s %s the module gnc_native" % (what, output, "lacks" if module else "has"))
         stamp.write_text(key)
         say("%s: built in %.0f s" % (what, time.monotonic() - t0))
     return output
+
+
+def _arm_toolchain():
+    # the rp2 port links C++ (pico-sdk): the cross compiler's libstdc++ must be there too
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("cmake") is None:
+        return False
+    lib = subprocess.run(["arm-none-eabi-gcc", "-print-file-name=libstdc++.a"], capture_output=True, text=True)
+    return os.path.isabs(lib.stdout.strip())
 
 
 def _board_build_dir(source, board, with_core):
@@ -204,17 +225,20 @@ def firmware(board, source, with_core=True, jobs=None, force=False):
         if with_core:
             argv.append("USER_C_MODULES=%s" % MODULE_DIR.parent)
     else:
-        if shutil.which("arm-none-eabi-gcc") is None or shutil.which("cmake") is None:
-            raise BuildError("%s needs arm-none-eabi-gcc and cmake: sudo apt-get install gcc-arm-none-eabi "
-                             "libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib cmake" % board)
+        if not _arm_toolchain():
+            raise BuildError("%s needs arm-none-eabi-gcc, its libstdc++ and cmake: sudo apt-get install "
+                             "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib cmake" % board)
         argv.append("BUILD=%s" % build_dir)
         if with_core:
             argv.append("USER_C_MODULES=%s" % (MODULE_DIR / "micropython.cmake"))
-        # no picotool download: .bin and .elf, no .uf2 (../shared/vendor/README.md)
+        # no picotool download: .bin and .elf, no .uf2 (../shared/vendor/README.md). In the
+        # environment, not on make's command line, where it would replace the port's own
+        # CMAKE_ARGS (board, USER_C_MODULES) instead of adding to them.
         env["CMAKE_ARGS"] = "-DPICO_NO_PICOTOOL=1"
-        argv.append("CMAKE_ARGS=-DPICO_NO_PICOTOOL=1")
+        argv.insert(0, "CMAKE_ARGS=-DPICO_NO_PICOTOOL=1")  # recorded in the stamp; stripped before running
     what = "%s%s" % (board, " (C core built in)" if with_core else " (without the core)")
-    return _cached(source, argv, build_dir / spec["output"], build_dir, what, with_core, env=env, force=force)
+    return _cached(source, argv, build_dir / spec["output"], build_dir, what, with_core, env=env, force=force,
+                   module=with_core)
 
 
 def built_path(board, source, with_core=True):

@@ -77,3 +77,15 @@ def test_firmware_script_second_run_builds_nothing_and_reports_size(built_firmwa
     log = (Path(proc.stderr.split("unix with the C core: ")[1].split(" (")[0]).parent / "build.log").read_text()
     assert "native/mpy_module/modgnc.c" in log  # the core was compiled in ...
     assert "warning:" not in log  # ... without a warning
+
+
+@pytest.mark.slow
+def test_rp2_pico_firmware_holds_the_c_core(built_firmware):
+    # RPI_PICO with native/mpy_module/micropython.cmake (scripts/firmware.py checks the module's
+    # name is in the image before it calls a build done; here: the core's functions are linked)
+    image = Path(built_firmware("rp2-pico"))
+    elf = image.with_suffix(".elf")
+    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+    linked = {line.split()[-1] for line in out.splitlines()}
+    assert {"gnc_inspector_step", "gnc_rover_step", "gnc_quat_mul"} <= linked
+    assert image.stat().st_size < 2 * 1024 * 1024  # fits the Pico's 2 MB flash
