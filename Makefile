@@ -66,7 +66,8 @@ native-check:
 # MicroPython firmware with the C core built in (scripts/firmware.py): offline, from the vendor
 # tarball (../shared/vendor/) or MICROPY_DIR, built under ~/.cache/mitra ($$MITRA_CACHE) and copied
 # to build/firmware/BOARD/; a second run with unchanged inputs builds nothing. BOARD: unix,
-# unix-f32 (single-precision floats, like the boards), rp2-pico (also builds it without the core).
+# unix-f32 (single-precision floats, like the boards), rp2-pico (also builds it without the core),
+# qemu-an385 (the qemu port's Cortex-M3 board).
 BOARD ?= unix
 firmware:
 	$(PYTHON) scripts/firmware.py --board $(BOARD)

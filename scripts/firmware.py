@@ -6,7 +6,9 @@
     python scripts/firmware.py --board unix --path       # print the executable's path, build nothing
 
 Boards: `unix` (the unix port's standard variant: double-precision floats, for tests and
-benchmarks), `unix-f32` (the same with single-precision floats, like the boards), `rp2-pico` (RPI_PICO; needs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib, cmake).
+benchmarks), `unix-f32` (the same with single-precision floats, like the boards), `rp2-pico`
+(RPI_PICO; needs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib, cmake), `qemu-an385` (the
+qemu port's MPS2_AN385, Cortex-M3, for qemu-system-arm; needs gcc-arm-none-eabi).
 
 The MicroPython source is $MICROPY_DIR (or --micropy-dir) when set, else the vendor tarball
 (MITRA_MICROPY_TARBALL, default ../shared/vendor/micropython-v1.28.0-rp2-src.tar.gz beside the
@@ -47,6 +49,9 @@ BOARDS = {
                                           "CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT"],
                  "output": "micropython"},
     "rp2-pico": {"port": "rp2", "make": ["BOARD=RPI_PICO"], "output": "firmware.bin", "without_core": True},
+    # the qemu port's stock mps2-an385 (Cortex-M3, single-precision floats, MicroPython's lib/libm):
+    # a REPL on the UART; no asyncio, filesystem or main.py yet
+    "qemu-an385": {"port": "qemu", "make": ["BOARD=MPS2_AN385"], "output": "firmware.elf"},
 }
 
 
@@ -219,7 +224,10 @@ def firmware(board, source, with_core=True, jobs=None, force=False):
     env = dict(os.environ, MICROPY_MPYCROSS=str(cross))
     argv = ["make", "-C", str(source.top / "ports" / port), _jobs(jobs), *spec["make"],
             "MICROPY_MPYCROSS=%s" % cross]
-    if port == "unix":
+    if port in ("unix", "qemu"):
+        if port == "qemu" and shutil.which("arm-none-eabi-gcc") is None:
+            raise BuildError("%s needs arm-none-eabi-gcc: sudo apt-get install gcc-arm-none-eabi "
+                             "libnewlib-arm-none-eabi" % board)
         # make-based ports take the folder holding module folders
         argv.append("BUILD=%s" % build_dir)
         if with_core:
@@ -256,7 +264,7 @@ def sizes(path):
     path = Path(path)
     result = {"file": path.stat().st_size}
     elf = path.with_suffix(".elf") if path.suffix == ".bin" else path
-    tool = "arm-none-eabi-size" if path.suffix == ".bin" else "size"
+    tool = "arm-none-eabi-size" if path.suffix in (".bin", ".elf") else "size"
     if elf.exists() and shutil.which(tool):
         out = subprocess.run([tool, str(elf)], capture_output=True, text=True, check=True).stdout.splitlines()
         text, data, bss = (int(v) for v in out[1].split()[:3])

@@ -6,8 +6,11 @@ vector set runs on it in tests/gnc/test_vectors.py.
 """
 
 import os
+import select
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,42 @@ def test_rp2_pico_firmware_holds_the_c_core(built_firmware):
     linked = {line.split()[-1] for line in out.splitlines()}
     assert {"gnc_inspector_step", "gnc_rover_step", "gnc_quat_mul"} <= linked
     assert image.stat().st_size < 2 * 1024 * 1024  # fits the Pico's 2 MB flash
+
+
+def _qemu_repl(elf, lines, marker, timeout=30):
+    """What MicroPython on qemu-system-arm (mps2-an385, UART on stdio) prints until `marker`
+    (which must not occur in the echoed input)."""
+    argv = ["qemu-system-arm", "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
+            "-serial", "stdio", "-kernel", str(elf)]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = b""
+    try:
+        proc.stdin.write("".join(line + "\r" for line in lines).encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + timeout  # a limit on a hang, not a timed assert
+        while marker.encode() not in out and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 0.5)[0]:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        proc.kill()
+        proc.wait()
+    return out.decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_qemu_an385_firmware_links_and_runs_the_c_core(built_firmware):
+    # the qemu port links MicroPython's own lib/libm: the core used to fail there on fminf/fmaxf
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not installed (scripts/bootstrap.sh installs it)")
+    elf = built_firmware("qemu-an385")
+    out = _qemu_repl(elf, [
+        "import gnc_native",
+        "from array import array",
+        "o = array('f', bytes(16))",
+        "gnc_native.quat_mul(array('f', [0.5, 0.5, 0.5, 0.5]), array('f', [0, 1, 0, 0]), o)",
+        "print('RESULT', list(o), gnc_native.quat_angle(array('f', [1, 0, 0, 0]), array('f', [0, 1, 0, 0])), 'END')",
+    ], "END\r\n")
+    assert "RESULT [-0.5, 0.5, 0.5, -0.5] 3.1415928 END" in out, out[-2000:]
