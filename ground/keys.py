@@ -57,6 +57,12 @@ def _check_name(name):
     return name
 
 
+def _check_sn(value, what, low):
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= SN_MAX:
+        raise KeyInvalid("%s must be an integer in %d..%d, got %r" % (what, low, SN_MAX, value))
+    return value
+
+
 def _write_private(path, data):
     """Write `data` (bytes) to `path` atomically with mode 0600."""
     tmp = path.with_name(".%s.%s.tmp" % (path.name, secrets.token_hex(4)))
@@ -117,12 +123,53 @@ class LinkKey:
         return sn
 
     def jump_past(self, floor):
-        """Make the next SN at least `floor + 1` (the board's anti-replay floor after a reboot); persist."""
-        if not isinstance(floor, int) or floor < 0 or floor > SN_MAX:
-            raise KeyInvalid("anti-replay floor must be an integer in 0..%d, got %r" % (SN_MAX, floor))
+        """Make the next SN at least `floor + 1`; persist. Only for a floor the operator vouches for
+        (`ground sn --floor`): a floor read from the downlink, which is not authenticated, goes
+        through try_sn / confirm_sn instead (README, Uplink security)."""
+        _check_sn(floor, "anti-replay floor", 0)
         with self.store._locked(self.name):
             self._refresh()
             self.next_sn = max(self.next_sn, floor + 1)
+            self.store._write(self)
+        return self.next_sn
+
+    def try_sn(self, sn):
+        """Hand out `sn` for one TC WITHOUT persisting it: a resync to a floor the board named on the
+        unauthenticated downlink. Until confirm_sn the file keeps the last confirmed next SN, so a
+        forged floor never outlives the TC it was answered with (revert_sn goes back to the file)."""
+        _check_sn(sn, "SN", 1)
+        self.next_sn = sn + 1
+        return sn
+
+    def confirm_sn(self, sn):
+        """The board reported on a TC sent under `sn` (it passed the security check): persist next SN >= sn + 1."""
+        _check_sn(sn, "SN", 1)
+        with self.store._locked(self.name):
+            self._refresh()
+            self.next_sn = max(self.next_sn, sn + 1)
+            self.store._write(self)
+        return self.next_sn
+
+    def revert_sn(self):
+        """Forget an unconfirmed try_sn: the next SN is the file's again."""
+        try:
+            self.next_sn = self.store._read(self.name)["next_sn"]
+        except KeyMissing:
+            pass
+        return self.next_sn
+
+    def set_next_sn(self, sn, force=False):
+        """The operator sets the next SN (`ground sn NAME --set SN`); lowering it needs `force`,
+        since an SN the board has accepted once is refused for good. Persisted."""
+        _check_sn(sn, "next SN", 1)
+        with self.store._locked(self.name):
+            self._refresh()
+            if sn < self.next_sn and not force:
+                raise KeyInvalid(
+                    "link %r: next SN %d is below the stored %d: SNs the board may have accepted are refused as "
+                    "replays; pass --force if the board's floor really is below %d" % (self.name, sn, self.next_sn, sn)
+                )
+            self.next_sn = sn
             self.store._write(self)
         return self.next_sn
 

@@ -5,6 +5,15 @@ Pacing: the next TC goes out only when the previous one was accepted or rejected
 (ST1 1.1 / 1.2), or when the board's acknowledgement window has passed; the
 ground never floods a small receive buffer.
 
+Resync (README, Uplink security): the downlink is not authenticated, so a
+security_rejected event is only a claim. A replay rejection of our own frame is acted on
+only if no ST1 report on the TC follows within the ack window (a report proves the board
+took the frame), and then moves the ground's SN only when the floor it names lies in
+[our SN, our SN + replay_window): the TC is resent with a fresh sequence count under
+floor + 1 without persisting it (LinkKey.try_sn), and only an ST1 report on the retry makes
+it stick (confirm_sn); anything else reverts it. A forged floor therefore costs at most
+one window of SNs, and only while the board accepts them.
+
 Size: a TC whose frame body (security header | packet | MAC) would be longer than
 the board's maximum frame (`max_frame`: the board file's `link.max_frame`, else the
 dictionary's MAX_FRAME) is refused here, before anything is written or a sequence
@@ -40,11 +49,12 @@ _UNKNOWN_SPI, _BAD_MAC, _REPLAY, _CLEAR_REFUSED = (d.SECURITY_REASON_BY_NAME[n] 
 _SECURITY_HINTS = {
     _UNKNOWN_SPI: "the board has no key for this SPI (flash the key, or pick the link's key with --key)",
     _BAD_MAC: "the MAC does not verify: this link's key is not the board's (--key NAME)",
-    _REPLAY: "the sequence number is behind the board's anti-replay floor",
+    _REPLAY: "the sequence number is outside the board's anti-replay window",
     _CLEAR_REFUSED: "the board refuses clear mode (security is on): drop --clear",
 }
 _EVENT_SECURITY = d.EVENT_BY_NAME["security_rejected"].id
 _ACK_ACCEPT, _ACK_DONE = 0x1, 0x8  # PUS-C TC ack flags (ECSS-E-ST-70-41C 7.4.3.1)
+DEFAULT_REPLAY_WINDOW = d.PARAM_BY_NAME["link.replay_window"].default  # the board's, unless told otherwise
 
 
 class LinkError(MitraError):
@@ -62,11 +72,11 @@ class BoardSilent(LinkError):
 class Rejected(LinkError):
     """The board's security layer discarded our frame (it said so with an ST5 event)."""
 
-    def __init__(self, port, command, reason, event):
+    def __init__(self, port, command, reason, event, hint=None):
         self.reason = reason
         self.event = event
         name = d.SECURITY_REASONS.get(reason, str(reason))
-        hint = _SECURITY_HINTS.get(reason, "")
+        hint = hint if hint is not None else _SECURITY_HINTS.get(reason, "")
         super().__init__("%s: board rejected %s: %s%s" % (port, command, name, (" (" + hint + ")") if hint else ""))
 
 
@@ -112,8 +122,10 @@ class Result:
 class GroundLink:
     """One open link to a board (or SITL): uplink with security, downlink decoding."""
 
-    def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=None, serial_port=None, max_frame=d.MAX_FRAME):
+    def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=None, serial_port=None, max_frame=d.MAX_FRAME,
+                 replay_window=DEFAULT_REPLAY_WINDOW):
         self.port_name = port
+        self.replay_window = replay_window  # bound of a resync to a floor the downlink names
         self.max_frame = max_frame  # the board's largest frame body (uplink: with security header and MAC)
         self.key = key  # ground.keys.LinkKey, or None for clear mode
         self.ack_window_s = ack_window_s
@@ -175,10 +187,10 @@ class GroundLink:
 
     # --- uplink ----------------------------------------------------------------
 
-    def _frame(self, packet):
+    def _frame(self, packet, sn=None):
         if self.key is None:
             return seal_clear(packet)
-        return seal(packet, self.key.spi, self.key.take_sn(), self.key.key)
+        return seal(packet, self.key.spi, self.key.take_sn() if sn is None else sn, self.key.key)
 
     def frame_size(self, packet):
         """Octets of the frame body `packet` would go in (before COBS): what the board's limit counts."""
@@ -191,10 +203,11 @@ class GroundLink:
             raise FramingError("%s: the TC would be a %d-octet frame, over the board's limit of %d octets: send it with fewer items"
                                % (name, size, self.max_frame), "oversize", expected=self.max_frame, got=size)
 
-    def write_packet(self, packet, name="TC"):
-        """Seal, frame and write one TC packet (no waiting); refused before anything is sent if too long."""
+    def write_packet(self, packet, name="TC", sn=None):
+        """Seal, frame and write one TC packet (no waiting); refused before anything is sent if too long.
+        `sn`: an SN handed out already (a resync's try_sn); by default the key store takes the next."""
         self.check_size(packet, name)
-        data = frame(self._frame(packet))
+        data = frame(self._frame(packet, sn))
         if not self._started:
             data = b"\x00" + data  # flush any partial frame the board holds
             self._started = True
@@ -214,31 +227,38 @@ class GroundLink:
         packet = codec.encode_command(d.command(name), data, seq_count=self.next_seq(), ack_flags=ack_flags, apid=self.apid)
         return self.send_packet(packet, name, timeout=timeout, on_packet=on_packet)
 
-    def send_packet(self, packet, name="TC", timeout=5.0, on_packet=None, _retried=False):
+    def send_packet(self, packet, name="TC", timeout=5.0, on_packet=None, _sn=None):
         request_id = codec.request_id(packet)
         ack_flags = packet[6] & 0xF
         result = Result(name, request_id)
-        sent_sn = self.key.next_sn if self.key is not None else None
-        self.write_packet(packet, name)
+        sent_sn = _sn if _sn is not None else (self.key.next_sn if self.key is not None else None)
+        self.write_packet(packet, name, sn=_sn)
         start = time.monotonic()
         deadline = start + timeout
+        suspect, suspect_until = None, None  # a replay rejection naming our SN, not acted on yet
         while True:
             now = time.monotonic()
+            if suspect is not None and now >= suspect_until:
+                return self._resync(packet, name, timeout, on_packet, sent_sn, suspect)
             if now >= deadline:
                 break
-            batch = self.read(min(0.1, deadline - now))
+            batch = self.read(min(0.1, deadline - now, suspect_until - now) if suspect is not None else min(0.1, deadline - now))
             for i, p in enumerate(batch):
                 self._pending = batch[i + 1 :]  # if this call returns here, the next read() gets the rest
                 result.packets.append(p)
                 reason = self._security_verdict(p, sent_sn)
-                if reason == _REPLAY and not _retried:
-                    # The board rebooted and burned a block of SNs: move past its
-                    # floor and send the same TC again under a fresh SN.
-                    self.key.jump_past(p["data"]["aux"]["floor"])
-                    return self.send_packet(packet, name, timeout, on_packet, _retried=True)
+                if reason == _REPLAY and _sn is None and self.key is not None:
+                    # The board rebooted and burned a block of SNs (or another ground moved it on), or
+                    # someone on the unauthenticated downlink says so: a report on this TC within the
+                    # ack window proves the board took the frame after all; none, and _resync decides
+                    if suspect is None:
+                        suspect, suspect_until = p, time.monotonic() + self.ack_window_s
+                    result.telemetry.append(p)
+                    continue
                 if reason is not None:
                     raise Rejected(self.port_name, name, reason, p)
                 if self._is_report_for(p, request_id):
+                    suspect = None  # the board took our frame: the rejection was not about it
                     result.reports.append(p)
                     sub = p["subtype"]
                     if sub in _FAILURES:
@@ -252,11 +272,47 @@ class GroundLink:
                     result.telemetry.append(p)
                     if on_packet is not None:
                         on_packet(p)
-            if not ack_flags & _ACK_DONE and (result.accepted or not ack_flags & _ACK_ACCEPT) and time.monotonic() - start >= self.ack_window_s:
+            if suspect is None and not ack_flags & _ACK_DONE and (result.accepted or not ack_flags & _ACK_ACCEPT) and time.monotonic() - start >= self.ack_window_s:
                 return result  # nothing more was asked for
+        if suspect is not None:
+            return self._resync(packet, name, timeout, on_packet, sent_sn, suspect)
         if result.reports:
             return result if not ack_flags & _ACK_DONE else self._silent(name, timeout, "no completion report")
         return self._silent(name, timeout, "no verification report")
+
+    def _resync(self, packet, name, timeout, on_packet, sent_sn, event):
+        """Resend `packet` (with a new sequence count) under the SN after the floor a replay rejection
+        of `sent_sn` names, when no report on `packet` came within the ack window: only for a floor in
+        [sent_sn, sent_sn + replay_window), persisted only once the board reports on the retry."""
+        floor = event["data"]["aux"]["floor"]
+        if not sent_sn <= floor < sent_sn + self.replay_window:
+            if floor < sent_sn:
+                what = "our SN %d is past the board's window (floor %d, window %d)" % (sent_sn, floor, self.replay_window)
+                fix = "ground sn %s --floor %d --force" % (self.key.name, floor)
+            else:
+                what = "the floor it names (%d) is %d SNs ahead of ours (%d), beyond the resync bound of %d: not followed" % (
+                    floor, floor - sent_sn, sent_sn, self.replay_window)
+                fix = "ground sn %s --floor %d" % (self.key.name, floor)
+            hint = "%s; the downlink is not authenticated: confirm the board's floor before `%s`" % (what, fix)
+            raise Rejected(self.port_name, name, _REPLAY, event, hint=hint)
+        # a fresh sequence count, so no report about the first frame can pass for one about the retry
+        retry = bytearray(packet)
+        retry[2:4] = ((packet[2] & 0xC0) << 8 | self.next_seq()).to_bytes(2, "big")
+        retry[-2:] = codec.crc16(bytes(retry[:-2])).to_bytes(2, "big")
+        sn = self.key.try_sn(floor + 1)
+        try:
+            result = self.send_packet(bytes(retry), name, timeout, on_packet, _sn=sn)
+        except CommandFailed:
+            self.key.confirm_sn(sn)  # a failure report: the frame passed the security check
+            raise
+        except BaseException:
+            self.key.revert_sn()
+            raise
+        if result.reports:
+            self.key.confirm_sn(sn)
+        else:
+            self.key.revert_sn()  # no report asked for, or none came: nothing confirms the floor
+        return result
 
     def _silent(self, name, timeout, what):
         hint = ""

@@ -173,3 +173,54 @@ def test_repr_hides_key(store):
 )
 def test_port_link_name(port, name):
     assert port_link_name(port) == name
+
+
+# --- resync to a floor named on the (unauthenticated) downlink: try, then confirm or revert ---------
+
+
+def test_try_sn_hands_out_the_sn_without_persisting_it(store):
+    link = store.create("pico1")
+    link.take_sn()
+    assert link.try_sn(500) == 500
+    assert link.next_sn == 501
+    assert store.load("pico1").next_sn == 2  # the file keeps the last confirmed value
+
+
+def test_confirm_sn_persists_the_tried_sn(store):
+    link = store.create("pico1")
+    link.try_sn(500)
+    assert link.confirm_sn(500) == 501
+    assert store.load("pico1").next_sn == 501
+
+
+def test_revert_sn_goes_back_to_the_file(store):
+    link = store.create("pico1")
+    link.take_sn()
+    link.try_sn(500)
+    assert link.revert_sn() == 2
+    assert link.take_sn() == 2
+
+
+@pytest.mark.parametrize("sn", [0, 2**32, -1, "7", True])
+def test_try_sn_refuses_an_sn_outside_u32(store, sn):
+    link = store.create("pico1")
+    with pytest.raises(KeyInvalid) as info:
+        link.try_sn(sn)
+    assert str(info.value) == "SN must be an integer in 1..4294967295, got %r" % (sn,)
+    assert link.next_sn == 1
+
+
+def test_set_next_sn_raises_and_persists(store):
+    link = store.create("pico1")
+    assert link.set_next_sn(70) == 70
+    assert store.load("pico1").take_sn() == 70
+
+
+def test_set_next_sn_lowering_needs_force(store):
+    link = store.create("pico1", next_sn=100)
+    with pytest.raises(KeyInvalid) as info:
+        link.set_next_sn(10)
+    assert "next SN 10 is below the stored 100" in str(info.value)
+    assert store.load("pico1").next_sn == 100
+    assert link.set_next_sn(10, force=True) == 10
+    assert store.load("pico1").next_sn == 10
