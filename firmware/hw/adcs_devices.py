@@ -254,11 +254,16 @@ class Wheels:
 
 
 class Magnetorquers:
-    # three rods on the body axes; the dipole is clipped per axis to m_max
+    # three rods on the body axes; the dipole is clipped per axis to m_max. Sized as a designer
+    # sizes rods for momentum dumping: m_max >= margin x disturbance / weakest field, here
+    # 2 x 1e-5 N m (GNC.md M1's constant disturbance) / 20 uT (500 km, near the equator) = 1 A m^2.
+    # At 0.4 A m^2 the rods can just match that torque when it is square to the field and not
+    # on an orbit's average: the wheels kept filling (M1: 35/48/59/67% after orbits 1-4),
+    # where 1 A m^2 holds them near 26%.
     NAME = "magnetorquers"
     FAULTS = ()
 
-    def __init__(self, world, m_max=0.4):
+    def __init__(self, world, m_max=1.0):
         if not m_max > 0.0:
             raise ValueError("magnetorquers: m_max must be > 0")
         self.world = world

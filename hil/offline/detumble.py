@@ -13,7 +13,7 @@ J = (0.12, 0.002, -0.001, 0.002, 0.10, 0.0015, -0.001, 0.0015, 0.05)  # hw.space
 ALTITUDE, INCLINATION = 500e3, np.radians(97.4)  # the emulator's default orbit
 PERIOD_S = 1.0  # B-dot control period (the app's: every 10th 10 Hz cycle)
 GAIN = 1e6  # A m^2 s / T: the app's adcs.bdot_gain default
-M_MAX = 0.4  # A m^2 per axis: hw.adcs_devices.Magnetorquers' default
+M_MAX = 1.0  # A m^2 per axis: hw.adcs_devices.Magnetorquers' default
 SUBSTEPS = 2
 
 

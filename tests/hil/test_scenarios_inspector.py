@@ -56,9 +56,6 @@ def test_e1_mekf_on_stars_consistent_and_recovers(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="open: the wheels settle near 70-76% of capacity; raising adcs.k_dump to 0.05 "
-                   "or 0.2 changes nothing (52%/51% after 3 orbits): the magnetorquers saturate against a 1e-5 N m "
-                   "disturbance, so dumping needs a design change (dipole limit or dump law), not tuning")
 def test_m1_dumping_keeps_wheels_below_half(tmp_path):
     d = _run("M1", tmp_path)
     assert d["orbits"] == inspector_app.M1_ORBITS and d["h_frac_max"] < inspector_app.M1_LIMIT
