@@ -104,6 +104,16 @@ def _json(obj):
     return json.dumps(obj, sort_keys=True, default=lambda o: o.hex() if isinstance(o, (bytes, bytearray)) else str(o))
 
 
+_FUNCTION_NAMES = {c.function.id: name for name, c in d.COMMANDS.items() if c.function is not None}
+
+
+def _name(p):
+    # the CLI's name of a TC: an ST8 function goes by its own (rover_drill.drill), not function.perform
+    if p["type"] == "tc" and p.get("service") == 8 and isinstance(p.get("data"), dict):
+        return _FUNCTION_NAMES.get(p["data"].get("function_id"), p.get("name"))
+    return p.get("name")
+
+
 def _obt(p):
     t = p.get("time")
     return t["coarse"] + t["fine"] / 65536.0 if t else None
@@ -166,7 +176,7 @@ class Recorder:
         data = p.get("data", {})
         db.execute("INSERT INTO packets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (fid, self.session, now, direction, p["apid"], p["type"], p.get("service"), p.get("subtype"),
-                    p["seq_count"], obt, p.get("name"), _json(data)))
+                    p["seq_count"], obt, _name(p), _json(data)))
         if p["type"] != "tm":
             return
         service = p.get("service")

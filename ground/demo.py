@@ -19,6 +19,7 @@ from ground import transfer
 
 _T0 = time.monotonic()
 INSPECTOR_HEAP = 384 * 1024
+ARCHIVE = "archive.sqlite"  # every frame of the demo's passes (ground.archive), one session per vehicle
 
 
 class Session:
@@ -71,7 +72,8 @@ class Session:
 def fly_inspector(runtime, board, out):
     from hil.mission import Mission
 
-    mission = Mission("inspector", runtime=runtime, board=board, scenario={"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]})
+    mission = Mission("inspector", runtime=runtime, board=board, scenario={"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]},
+                      archive=Path(out) / ARCHIVE)
     if runtime == "micropython":
         # the inspector does not fit the RP2040's 160 KB on the 64-bit unix port yet
         # (tests/hil/test_memory_budget.py): it flies with a larger heap, and the log says so
@@ -129,7 +131,7 @@ def fly_inspector(runtime, board, out):
 def fly_rover(runtime, board, out):
     from hil.mission import Mission
 
-    with Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}) as m:
+    with Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE) as m:
         s = Session(m, "rover")
         truth = s.status("rover_truth")
         s.say("up at (%.0f, %.0f) m, %s; the shadowed crater's rim is 100 m around (400, 0)"
@@ -204,4 +206,10 @@ def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=(
     if "rover" in vehicles:
         products.append(fly_rover(runtime, board, out))
     print("%7.2f  demo done; products: %s" % (time.monotonic() - _T0, ", ".join(str(p) for p in products)), flush=True)
+    from ground.archive import Archive
+
+    with Archive(out / ARCHIVE) as a:
+        sessions = a.sessions()[-len(products):]
+    print("%7.2f  archive %s: %s" % (time.monotonic() - _T0, out / ARCHIVE, "; ".join(
+        "%s %d frames (%d bad)" % (x["vehicle"], x["frames"], x["bad"]) for x in sessions)), flush=True)
     return 0

@@ -123,8 +123,9 @@ class GroundLink:
     """One open link to a board (or SITL): uplink with security, downlink decoding."""
 
     def __init__(self, port, key=None, baud=DEFAULT_BAUD, ack_window_s=DEFAULT_ACK_WINDOW_S, apid=None, serial_port=None, max_frame=d.MAX_FRAME,
-                 replay_window=DEFAULT_REPLAY_WINDOW):
+                 replay_window=DEFAULT_REPLAY_WINDOW, recorder=None):
         self.port_name = port
+        self.recorder = recorder  # ground.archive.Recorder: every frame body up and down, or None
         self.replay_window = replay_window  # bound of a resync to a floor the downlink names
         self.max_frame = max_frame  # the board's largest frame body (uplink: with security header and MAC)
         self.key = key  # ground.keys.LinkKey, or None for clear mode
@@ -139,6 +140,8 @@ class GroundLink:
         self._pending = []
 
     def close(self):
+        if self.recorder is not None:
+            self.recorder.commit()
         self.serial.close()
 
     def __enter__(self):
@@ -170,6 +173,8 @@ class GroundLink:
                     chunk += self.serial.read(min(waiting, _READ_SIZE))
             if chunk:
                 for body in self.splitter.feed(chunk):
+                    if self.recorder is not None:
+                        self.recorder.down(body)  # stored as received, a frame that does not decode too
                     try:
                         out.append(codec.decode(body))
                     except MitraError as exc:
@@ -213,6 +218,8 @@ class GroundLink:
             self._started = True
         self.serial.write(data)
         self.serial.flush()
+        if self.recorder is not None:
+            self.recorder.up(packet)
 
     def next_seq(self):
         self.seq_count = (self.seq_count + 1) & 0x3FFF

@@ -36,8 +36,11 @@ def tm_time(p):
 
 
 class Mission:
-    def __init__(self, vehicle, runtime="cpython", board="rp2-pico", scenario=None, speed="max", state_dir=None, log=None, timeout_s=5.0):
+    def __init__(self, vehicle, runtime="cpython", board="rp2-pico", scenario=None, speed="max", state_dir=None, log=None, timeout_s=5.0,
+                 archive=None):
         self.vehicle = vehicle
+        self.archive = archive  # path of a mission archive (ground.archive) to record the pass in, or None
+        self.recorder = None
         self.sitl = Sitl(board, runtime=runtime, speed=speed, vehicle=vehicle, scenario=scenario, state_dir=state_dir, log=log if log is not None else (lambda line: None))
         self.timeout_s = timeout_s  # real seconds a command may take to complete
         self.link = None
@@ -59,7 +62,12 @@ class Mission:
             from ground.keys import KeyStore
 
             max_frame = self.sitl.board.get("link", {}).get("max_frame", d.MAX_FRAME)  # the board's, as the link refuses longer TCs
-            self.link = GroundLink(self.sitl.port, key=KeyStore().load(self.sitl.link_name), max_frame=max_frame)
+            if self.archive is not None:
+                from ground.archive import Recorder
+
+                self.recorder = Recorder(self.archive, port=self.sitl.port, vehicle=self.vehicle)
+            self.link = GroundLink(self.sitl.port, key=KeyStore().load(self.sitl.link_name), max_frame=max_frame,
+                                   recorder=self.recorder)
             self.link.flush_input()
             self.link.command("test.ping", timeout=self.timeout_s, on_packet=self._keep)
         except BaseException:
@@ -73,6 +81,9 @@ class Mission:
         if self.link is not None:
             self.link.close()
             self.link = None
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
         self.sitl.stop()
 
     def restart(self, hard=False):

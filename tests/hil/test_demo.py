@@ -43,6 +43,18 @@ def _demo(runtime, tmp_path):
     assert csv[0].with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert str(png[0]) in log and str(csv[0]) in log
     assert "STILL IN SHADOW" not in log
+    # the archive holds both passes: every frame, each TC with its reports
+    from ground.archive import Archive
+
+    with Archive(out / "archive.sqlite") as a:
+        sessions = a.sessions()
+        assert [x["vehicle"] for x in sessions] == ["inspector", "rover"]
+        assert all(x["frames"] > 100 and x["bad"] == 0 for x in sessions)
+        assert "archive %s: inspector %d frames (0 bad); rover %d frames (0 bad)" % (
+            out / "archive.sqlite", sessions[0]["frames"], sessions[1]["frames"]) in log
+        outcomes = a.outcomes()
+        assert outcomes and all(o["reports"] and o["reports"][-1][0] == "verification.completion_success" for o in outcomes)
+        assert {"inspector_camera.capture", "rover_drill.drill"} <= {o["name"] for o in outcomes}
     return log
 
 
