@@ -136,7 +136,6 @@ class GroundLink:
         self.seq_count = int.from_bytes(os.urandom(2), "big") & 0x3FFF  # distinct request IDs across sessions
         self.bad_packets = 0
         self.last_error = None
-        self._started = False
         self._pending = []
 
     def close(self):
@@ -212,10 +211,9 @@ class GroundLink:
         """Seal, frame and write one TC packet (no waiting); refused before anything is sent if too long.
         `sn`: an SN handed out already (a resync's try_sn); by default the key store takes the next."""
         self.check_size(packet, name)
-        data = frame(self._frame(packet, sn))
-        if not self._started:
-            data = b"\x00" + data  # flush any partial frame the board holds
-            self._started = True
+        # a leading 0x00 before every frame ends any partial frame the board holds: a frame
+        # whose closing delimiter the line lost then costs only itself, never the next TC
+        data = b"\x00" + frame(self._frame(packet, sn))
         self.serial.write(data)
         self.serial.flush()
         if self.recorder is not None:

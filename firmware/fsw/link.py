@@ -1,6 +1,7 @@
 # The link task: bytes -> COBS frames -> security -> packets, and packets ->
 # COBS frames -> bytes. PROTOCOL.md 1. Every dropped frame is counted by reason;
-# security rejections also raise a high-severity ST5 event.
+# security rejections also go to on_reject, which reports them with a high-severity
+# ST5 event within a rate limit (fsw/app.py, fsw.security.Reports).
 from micropython import const
 
 from fsw import cobs
@@ -23,7 +24,6 @@ class Link:
         self.drop_length = 0
         self.drop_pec = 0
         self.tm_sent = 0
-        self._started = False
 
     def _frame(self, frame, n):
         guard = self.guard
@@ -57,13 +57,12 @@ class Link:
                     self._frame(frame, length)
 
     def send(self, buf, n):
-        # COBS-frame buf[0:n] and write it; a leading delimiter on the first frame
-        # flushes whatever partial garbage the receiver holds.
+        # COBS-frame buf[0:n] and write it between two delimiters: the leading one ends
+        # whatever partial garbage the receiver holds, so a frame whose closing 0x00 the
+        # line lost costs only itself, not the frame after it (one octet per packet).
         tx = self._tx
-        if not self._started:
-            tx[0] = 0
-            self.hal.write(tx, 1)
-            self._started = True
+        tx[0] = 0
+        self.hal.write(tx, 1)
         m = cobs.encode_into(buf, n, tx)
         tx[m] = 0
         self.hal.write(tx, m + 1)

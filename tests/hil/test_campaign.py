@@ -90,16 +90,10 @@ def test_campaign_cli_runs_and_leaves_docs_alone(capsys, monkeypatch, tmp_path):
     assert main(["campaign", "nosuch"]) == 2
 
 
-# --- a defect the link campaign found --------------------------------------------------------
+# --- a defect the link campaign found (fixed: a 0x00 before every frame) --------------------------------------------------------
 
 
 @pytest.mark.micropython
-@pytest.mark.xfail(
-    strict=True,
-    reason="ground/link.py sends the resynchronising 0x00 only before its first frame: a TC after a frame "
-    "that lost its closing 0x00 is appended to it and both are dropped (link campaign, drops/bursts/dropouts: "
-    "4 of 75 clean TCs lost after a noisy one; PROTOCOL.md 1: garbage may cost the frame it hits, never more)",
-)
 def test_campaign_tc_after_a_frame_that_lost_its_delimiter_is_not_lost(mpy):
     with Target() as target:
         link = target.link()
