@@ -14,7 +14,7 @@ from fsw.fdir import Fdir
 from fsw.link import Link
 from fsw.packet import TmWriter
 from fsw.params import Params
-from fsw.security import Security, load_keys
+from fsw.security import Reports, Security, load_keys
 from fsw.services.st3 import Housekeeping
 from fsw.services.st5 import Events
 from fsw.services.st9 import Time
@@ -61,6 +61,7 @@ class Obc:
         self.guard = Security(
             load_keys(), window=self.params.get(D.PAR_LINK_REPLAY_WINDOW), enabled=board.get("security", True)
         )
+        self.reject_reports = Reports()  # security_rejected: at most 4 a second, the rest summarised
         self.link = Link(hal_link, self.guard, max_frame, self._packet, self._rejected)
         send = self.link.send
         self.dispatcher = Dispatcher(self.tm, send)
@@ -114,7 +115,16 @@ class Obc:
         self.dispatcher.handle(buf, start, end)
 
     def _rejected(self, reason, spi, sn, floor):
-        self.events.emit(D.EVT_SECURITY_REJECTED, (reason, spi if spi >= 0 else 0, sn if sn >= 0 else 0, floor))
+        # every rejection is counted (guard.rej_*); reported one by one only within the rate limit
+        now = self.clock.uptime_ms()
+        self._summarise(now)  # a summary that is due goes out before the next report
+        if self.reject_reports.allow(reason, now):
+            self.events.emit(D.EVT_SECURITY_REJECTED, (reason, spi if spi >= 0 else 0, sn if sn >= 0 else 0, floor))
+
+    def _summarise(self, now):
+        counts = self.reject_reports.due(now)
+        if counts is not None:
+            self.events.emit(D.EVT_SECURITY_SUPPRESSED, counts)
 
     def _set_hk_period(self, value):
         self.hk.change_interval(([(D.HK_OBC, value)],))
@@ -165,6 +175,7 @@ class Obc:
                 self.hk.tick(now)
                 self.time.tick(now)
                 self.large_data.tick(now)
+                self._summarise(now)
                 self.sched.tick(self.clock.cuc())
                 if self.fdir.tick(now):
                     hal.feed_watchdog(watchdog)  # only while every task is alive: else the WDT resets the board

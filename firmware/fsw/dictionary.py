@@ -159,7 +159,7 @@ TM_LAYOUT = {
 
 # Events
 EVT_BOOT = const(1)  # the flight software started
-EVT_SECURITY_REJECTED = const(2)  # an uplink frame failed the security check and was discarded
+EVT_SECURITY_REJECTED = const(2)  # an uplink frame failed the security check and was discarded (at most 4 reported per second: the rest are counted in security_suppressed)
 EVT_PARAM_CHANGED = const(3)  # a parameter was set by command
 EVT_TIME_SET = const(4)  # on-board time was set by command
 EVT_STORAGE_FAULT = const(5)  # a flash store could not be read or written
@@ -170,6 +170,7 @@ EVT_TASK_HUNG = const(9)  # a task stopped running: the vehicle goes to its safe
 EVT_LIMIT_VIOLATION = const(10)  # a monitored housekeeping value crossed its limit
 EVT_SAFED = const(11)  # the vehicle entered its safe mode autonomously (re-reported after each boot until cleared)
 EVT_TASK_ERROR = const(12)  # a cycle raised and its work was skipped (reported once per run of failures; a task that keeps failing stops its heartbeat and FDIR safes the vehicle)
+EVT_SECURITY_SUPPRESSED = const(13)  # the uplink frames rejected beyond the security_rejected rate limit (4 per second), per reason, sent once that second is over; the HK drop_* counters count every frame
 EVT_INSPECTOR_MODE_CHANGED = const(100)  # the inspector changed mode
 EVT_INSPECTOR_DETUMBLED = const(101)  # the body rate stayed below adcs.detumble_rate for 10 s: DETUMBLE -> SUN_POINT
 EVT_INSPECTOR_WHEEL_FAULT = const(102)  # a reaction wheel did not follow its torque commands for 2 s (stuck): the vehicle is safed (safed reason device, detail the wheel's axis)
@@ -306,6 +307,7 @@ EVENTS = {
     10: (3, 'HBffB', 0x001),
     11: (4, 'BHII', 0x001),
     12: (3, 'BBI', 0x001),
+    13: (4, 'IIIIIH', 0x001),
 }
 
 # Parameters: (ID, struct letter, minimum, maximum, default, writable)

@@ -22,6 +22,14 @@
 # STORE_FAILED). On boot last = reserved, so no SN accepted before a reboot is
 # ever accepted after it (the SNs in between are burned). One write per block.
 # replay.dat: (SPI u16 | reserved u32) per SPI, through fsw.storage.
+#
+#   Reports(per_s=4): the rate limit of the security_rejected events (issue 11 item 7)
+#   .allow(reason, now_ms) -> True: report this rejection now; False: counted only
+#   .due(now_ms) -> None, or the suppressed counts per reason (UNKNOWN_SPI ..
+#       STORE_FAILED) once the second that suppressed them is over: one summary
+# A second starts at the first rejection after the last one ended, so the first
+# rejection after a quiet spell is always reported at once (the ground's resync
+# waits for it). The rej_* counters above count every frame either way.
 
 from micropython import const
 import struct
@@ -44,6 +52,8 @@ _PRIMARY = const(6)  # space packet primary header
 _MAC = const(16)
 _REC = const(6)  # replay.dat record: SPI u16 | reserved u32
 _SN_MAX = const(0xFFFFFFFF)
+_REASONS = const(7)  # reason codes 0 (OK) .. STORE_FAILED
+_SECOND_MS = const(1000)
 
 
 def load_keys(path="keys.json"):
@@ -158,3 +168,38 @@ class Security:
             struct.pack_into(">HI", self._rec, i, spi, self._reserved[spi])
             i += _REC
         storage.save(self.store_name, self._rec)
+
+
+class Reports:
+    def __init__(self, per_s=4):
+        self.per_s = per_s
+        self.start = 0  # uptime (ms) the current second began at
+        self.used = 0  # events reported in it
+        self.open = False  # a second has begun (its rejections may still be summarised)
+        self.suppressed = [0] * _REASONS
+        self.pending = 0  # rejections not reported since the last summary
+
+    def allow(self, reason, now):
+        if not self.open or now - self.start >= _SECOND_MS:
+            self.start = now
+            self.used = 0
+            self.open = True
+        if self.used < self.per_s:
+            self.used += 1
+            return True
+        if 0 < reason < _REASONS:
+            self.suppressed[reason] += 1
+            self.pending += 1
+        return False
+
+    def due(self, now):
+        if not self.pending or now - self.start < _SECOND_MS:
+            return None
+        s = self.suppressed
+        store = s[STORE_FAILED]  # a u16 in the event (each needed a valid MAC: never a flood)
+        out = (s[UNKNOWN_SPI], s[BAD_MAC], s[REPLAY], s[SHORT], s[CLEAR_REFUSED], store if store < 0xFFFF else 0xFFFF)
+        for i in range(_REASONS):
+            s[i] = 0
+        self.pending = 0
+        self.open = False  # the next rejection starts a second of its own
+        return out

@@ -26,7 +26,8 @@ EVENTS = [
             f("sn", "u32", "sequence number of the frame (0 when absent)"),
             f("floor", "u32", "last accepted sequence number for that SPI"),
         ),
-        "an uplink frame failed the security check and was discarded",
+        "an uplink frame failed the security check and was discarded (at most 4 reported per second: "
+        "the rest are counted in security_suppressed)",
     ),
     Event(3, "param_changed", 2, (f("param_id", "u16", "parameter ID"),), "a parameter was set by command"),
     Event(
@@ -114,6 +115,22 @@ EVENTS = [
         ),
         "a cycle raised and its work was skipped (reported once per run of failures; a task that keeps "
         "failing stops its heartbeat and FDIR safes the vehicle)",
+    ),
+    Event(
+        13,
+        "security_suppressed",
+        4,
+        (
+            f("unknown_spi", "u32", "frames rejected for an unknown SPI and not reported one by one"),
+            f("bad_mac", "u32", "frames rejected for a bad MAC and not reported one by one"),
+            f("replay", "u32", "frames rejected as replays and not reported one by one"),
+            f("short", "u32", "frames rejected as too short and not reported one by one"),
+            f("clear_refused", "u32", "clear-mode frames refused and not reported one by one"),
+            f("store_failed", "u16", "frames refused as the floor could not be stored, not reported one by one "
+              "(each had a valid MAC, so no flood; saturates at 65535)"),
+        ),
+        "the uplink frames rejected beyond the security_rejected rate limit (4 per second), per reason, "
+        "sent once that second is over; the HK drop_* counters count every frame",
     ),
 ]
 
