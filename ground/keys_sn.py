@@ -63,3 +63,27 @@ def run(opts):
     else:
         print("%s next_sn %d -> %d" % (opts.name, before, after))
     return 0
+
+
+def main(argv=None):
+    """`python -m ground.keys_sn NAME [...]`: the same as `ground sn` until cli.py lists it."""
+    import argparse
+    import sys
+
+    from ground.errors import MitraError
+
+    parser = argparse.ArgumentParser(prog="ground")
+    sub = parser.add_subparsers(dest="subcommand")
+    add_parser(sub)
+    opts = parser.parse_args(["sn", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run(opts)
+    except MitraError as exc:
+        print("ground: %s" % exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
