@@ -23,6 +23,7 @@ _TARGET_POINT = const(3)
 _ABORT = const(6)
 _BDOT_EVERY = const(10)  # B-dot period, cycles
 _BDOT_OFF = const(8)  # torquers off from this cycle of the period (measure with them off)
+_DUMP_COS = math.cos(math.radians(5.0) / 2.0)  # |q_est . q_ref| above this: within 5 deg of the reference, dumping on
 _CALM_CYCLES = const(100)  # DETUMBLE ends after 10 s below the rate threshold
 _STUCK_CYCLES = const(20)  # a wheel that does not follow 2 s of torque commands is stuck
 _DEG = 57.29578
@@ -206,7 +207,15 @@ class Adcs:
             t = self.tau_sent
             t[0], t[1], t[2] = self.tau[0], self.tau[1], self.tau[2]
         if hw.magnetorquers is not None:
-            hw.magnetorquers.command(self.m_dump)
+            hw.magnetorquers.command(self.m_dump if self.settled() else self.zero3)
+
+    def settled(self):
+        # dump momentum only near the reference: in a slew the wheels hold the body's momentum
+        # and dumping it would brake the slew (with the 1 A m^2 rods P1's 180 deg slew took
+        # 274 s instead of 215 s); the estimate within _DUMP_ERR of the reference
+        q, r = self.q_est, self.q_ref
+        c = q[0] * r[0] + q[1] * r[1] + q[2] * r[2] + q[3] * r[3]
+        return c > _DUMP_COS or c < -_DUMP_COS
 
     def wheel_check(self):
         # After read_sensors: the axis of a wheel whose momentum has not followed its torque

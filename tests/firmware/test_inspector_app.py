@@ -250,3 +250,25 @@ def test_image_product_is_written_as_png_with_the_same_pixels(tmp_path):
     assert raw == b"".join(b"\x00" + pixels[r * 4:(r + 1) * 4] for r in range(3))
     with pytest.raises(image.ImageError, match="header says 4 x 3, carries 11 pixel octets"):
         image.write_png(tmp_path, "bad", struct.pack(">HH", 4, 3) + pixels[:11])
+
+
+def test_momentum_dumping_waits_for_the_end_of_a_slew():
+    # the rods dump only with the estimate within 5 deg of the reference: in a slew the wheels
+    # hold the body's momentum and dumping it would brake the slew
+    obc, v = make({"w0": [0.0, 0.0, 0.0]})
+    assert call(v, D.FN_INSPECTOR_ADCS_SET_MODE, SUN_POINT) == 0
+    run(v, 3)
+    a = v.adcs
+    dipoles = []
+    for err_deg in (1.0, 4.9, 5.1, 60.0, 180.0):
+        half = math.radians(err_deg) / 2.0
+        for i, x in enumerate((math.cos(half), math.sin(half), 0.0, 0.0)):
+            a.q_est[i] = x  # the estimate err_deg about x from the reference (identity)
+        for i, x in enumerate((1.0, 0.0, 0.0, 0.0)):
+            a.q_ref[i] = x
+        for i, x in enumerate((2e-5, -1e-5, 3e-5)):
+            a.m_dump[i] = x
+        a.actuate(SUN_POINT)
+        dipoles.append(list(v.hw.world.dipole))
+    on, off = pytest.approx([2e-5, -1e-5, 3e-5]), [0.0, 0.0, 0.0]
+    assert dipoles == [on, on, off, off, off]
