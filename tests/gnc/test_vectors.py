@@ -7,7 +7,8 @@ tolerance per function (tests/vectors/README.md). Here:
   - the C core through `native` (cffi, float32) matches the reference and the status;
   - the pure-MicroPython fallback on the MicroPython unix port (array('f') buffers) does too;
   - on our own firmware (scripts/firmware.py, slow): the C core built into the unix port, in
-    double and in single precision, and the fallback in single precision, as on a board;
+    double and in single precision, and the fallback in single precision, as on a board; the C
+    core built into the qemu port on an emulated Cortex-M3 (qemu-system-arm, mps2-an385);
   - the same fallback under CPython with array('f') buffers does too.
 Each comparison prints, per function, the largest deviation and the largest fraction of
 the tolerance used (`pytest -s tests/gnc/test_vectors.py` shows them).
@@ -18,8 +19,12 @@ import importlib.util
 import json
 import math
 import os
+import select
+import shutil
 import struct
 import subprocess
+import threading
+import time
 from array import array
 from pathlib import Path
 
@@ -197,7 +202,8 @@ import gnc
 def enc(v):
     return hexlify(struct.pack("<d", v)).decode() if isinstance(v, float) else v
 
-print("backend", gnc.BACKEND, "float", 8 if 1.0 + 2.0 ** -40 != 1.0 else 4)
+BACKEND = gnc.BACKEND
+print("backend", BACKEND, "float", 8 if 1.0 + 2.0 ** -40 != 1.0 else 4)
 while True:
     line = sys.stdin.readline()
     if not line:
@@ -273,14 +279,18 @@ def run_on_micropython(binary, env=None):
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
     out = proc.stdout.decode().splitlines()
     assert len(out) == len(lines) + 1, out[-3:]
+    return out[0], _collect_results(order, out[1:])
+
+
+def _collect_results(order, out):
     results = {name: [] for name in NAMES}
-    for name, text in zip(order, out[1:]):
+    for name, text in zip(order, out):
         fn = api.BY_NAME[name]
         status, bufs, ret = json.loads(text)
         ret = [_f64_unhex(x) for x in ret] if isinstance(ret, list) else _f64_unhex(ret)
         names = [a.name for a in fn.args if a.kind in api.BUFFER_KINDS]
         results[name].append(gen.collect(fn, status, ret, dict(zip(names, [f32_unhex(b) for b in bufs]))))
-    return out[0], results
+    return results
 
 
 def test_vectors_exchange_is_bit_exact():
@@ -305,6 +315,93 @@ def micropython_results(micropython):
 @pytest.mark.parametrize("name", NAMES)
 def test_vectors_micropython_fallback_matches_reference(name, micropython_results):
     check_function("micropython", name, micropython_results[name])
+
+
+# On the qemu port there is no filesystem for firmware/: the runner is pasted at the REPL (paste
+# mode) with a stand-in for gnc.errors, so the built-in module raises GncError with its code, and
+# the cases follow on the UART.
+_QEMU_GNC = """
+class GncError(ValueError):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+class _Errors:
+    pass
+
+_errors = _Errors()
+_errors.GncError = GncError
+sys.modules["gnc.errors"] = _errors
+import gnc_native as gnc
+BACKEND = "native-mpy"
+print("VECTORS-BEGIN")
+"""
+
+
+def run_on_qemu(elf, timeout=300):
+    """(first line, results) of the vector set on MicroPython under qemu-system-arm (mps2-an385)."""
+    runner = _MPY_RUNNER.replace("import gnc\n", _QEMU_GNC).replace("BACKEND = gnc.BACKEND\n", "")
+    assert "gnc_native" in runner and "gnc.BACKEND" not in runner
+    lines, order = [], []
+    for name in NAMES:
+        for case in DATA["functions"][name]["cases"]:
+            lines.append(_mpy_line(api.BY_NAME[name], gen.decode(case["args"])))
+            order.append(name)
+    argv = ["qemu-system-arm", "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
+            "-serial", "stdio", "-kernel", str(elf)]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = b""
+    deadline = time.monotonic() + timeout  # a limit on a hang, not a timed assert
+
+    def read_until(marker):
+        nonlocal out
+        while marker not in out and b"Traceback" not in out and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([proc.stdout], [], [], 0.5)[0]:
+                out += os.read(proc.stdout.fileno(), 65536)
+        assert marker in out, out[-3000:].decode(errors="replace")
+
+    try:
+        read_until(b">>> ")
+        proc.stdin.write(b"\x05" + runner.replace("\n", "\r").encode() + b"\x04")
+        proc.stdin.flush()
+        read_until(b"VECTORS-BEGIN\r\n")
+        out = out.split(b"VECTORS-BEGIN\r\n", 1)[1]
+        # the cases from a thread: qemu takes stdin only as fast as the guest reads its UART, and
+        # it blocks on stdout unless this side keeps reading it
+        def feed():
+            try:
+                for line in lines:
+                    proc.stdin.write(line.encode() + b"\n")
+                    proc.stdin.flush()
+            except OSError:  # qemu gone: the assertion below says why
+                pass
+
+        threading.Thread(target=feed, daemon=True).start()
+        while out.count(b"\n") < len(lines) + 1 and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([proc.stdout], [], [], 0.5)[0]:
+                out += os.read(proc.stdout.fileno(), 65536)
+    finally:
+        proc.kill()
+        proc.wait()
+    text = out.decode(errors="replace").replace("\r\n", "\n").splitlines()
+    assert len(text) >= len(lines) + 1 and text[0].startswith("backend"), "\n".join(text[-20:])
+    return text[0], _collect_results(order, text[1: len(lines) + 1])
+
+
+@pytest.mark.slow
+def test_vectors_on_qemu_c_core_match_reference(built_firmware):
+    # MicroPython v1.28.0's qemu port (Cortex-M3, single precision, lib/libm) with the core built in
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not installed (scripts/bootstrap.sh installs it)")
+    first, results = run_on_qemu(built_firmware("qemu-an385"))
+    assert first == "backend native-mpy float 4", first
+    problems = []
+    for name in NAMES:
+        try:
+            check_function("qemu-an385 c", name, results[name])
+        except AssertionError as e:
+            problems.append(str(e))
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture(scope="module", params=[("unix", "native-mpy"), ("unix-f32", "native-mpy"), ("unix-f32", "fallback")],
