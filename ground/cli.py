@@ -7,15 +7,25 @@ Expected failures raise CommandError (or a MitraError), printed as one line
 
 import argparse
 import json
+import math
+import os
 import signal
+import stat
 import sys
 import time
+
+try:
+    import termios
+
+    _PORT_ERRORS = (OSError, termios.error)  # pyserial's SerialException is an OSError
+except ImportError:  # not on a POSIX host
+    _PORT_ERRORS = (OSError,)
 
 from ground import args as cliargs
 from ground import codec
 from ground import dictionary as d
 from ground import show
-from ground.errors import MitraError
+from ground.errors import LengthError, MitraError, PortLost
 from ground.link import CommandFailed
 
 
@@ -23,14 +33,103 @@ class CommandError(Exception):
     """An expected failure: printed as `ground: <message>`, exit 1."""
 
 
+class Interrupted(CommandError):
+    """Ctrl-C: printed as `ground: <message>`, exit 130 (128 + SIGINT, as a shell reports it)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `ground send: error: <message> (see 'ground send --help')`, exit 2."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see '%s --help')\n" % (self.prog, message, self.prog))
+
+
 # --- helpers --------------------------------------------------------------------
+
+
+class Port:
+    """The board's serial port as GroundLink uses it, turning the port going away (pyserial's
+    SerialException, an OSError or termios.error: EIO once a USB board is unplugged or a SITL
+    pty closes) into one PortLost, and remembering whether a TC had started to go out."""
+
+    def __init__(self, port, name):
+        self._port = port
+        self.name = name
+        self.sent = False  # a write was started: the board may have the TC
+
+    def _call(self, method, *args):
+        try:
+            return method(*args)
+        except _PORT_ERRORS as exc:
+            raise PortLost(self.name, self.sent, exc) from None
+
+    def read(self, size=1):
+        return self._call(self._port.read, size)
+
+    def write(self, data):
+        self.sent = True
+        return self._call(self._port.write, data)
+
+    def flush(self):
+        return self._call(self._port.flush)
+
+    def reset_input_buffer(self):
+        return self._call(self._port.reset_input_buffer)
+
+    @property
+    def in_waiting(self):
+        return self._call(lambda: self._port.in_waiting)
+
+    def close(self):
+        try:
+            self._port.close()
+        except _PORT_ERRORS:
+            pass  # a port that went away is closed already
+
+    def __getattr__(self, name):
+        return getattr(self._port, name)
+
+
+def _not_a_serial_device(path):
+    """What `path` is when it exists but is no serial device ('a directory', ...), else None.
+
+    Asked only after the port failed to open, so a real board is never opened twice."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISREG, "a regular file"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    if stat.S_ISCHR(mode):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError:
+            return None
+        try:
+            return None if os.isatty(fd) else "a character device that is not a terminal"
+        finally:
+            os.close(fd)
+    return None
+
+
+def _open(path, baud):
+    from ground.link import LinkError, open_port
+
+    try:
+        return Port(open_port(path, baud), path)
+    except LinkError:
+        kind = _not_a_serial_device(path)
+        if kind is not None:
+            raise CommandError("%s: not a serial port (%s)" % (path, kind)) from None
+        raise
 
 
 def _link(opts):
     from ground.keys import KeyStore, port_link_name
-    from ground.link import GroundLink, open_port
+    from ground.link import GroundLink
 
-    port = open_port(opts.port, opts.baud)  # a missing port says so before a missing key
+    port = _open(opts.port, opts.baud)  # a missing port says so before a missing key
     try:
         key = None
         if not opts.clear:
@@ -52,15 +151,45 @@ def _tc_payload(name, tokens):
 
 
 def _speed(text):
+    from ground.sitl import SPEED_MAX, SPEED_MIN
+
     if text == "max":
         return text
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError("%r is not a number or 'max'" % text) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0 or 'max', got %s" % text)
+    if not SPEED_MIN <= value <= SPEED_MAX:  # also nan and inf
+        raise argparse.ArgumentTypeError("must be in %g..%g or 'max', got %s" % (SPEED_MIN, SPEED_MAX, text))
     return value
+
+
+def _option(name, convert, ok, want):
+    """An argparse type: `convert(text)` (ValueError: not `name`), then `ok(value)` or 'must be `want`'."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, name)) from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError("must be %s, got %s" % (want, text))
+        return value
+
+    parse.__name__ = name  # argparse names the type in its own messages
+    return parse
+
+
+# Refused before anything is sent: a negative or NaN timeout would send the TC and then give up on it.
+seconds = _option("a number", float, lambda v: math.isfinite(v) and v > 0, "a finite number of seconds > 0")
+seconds_or_zero = _option("a number", float, lambda v: math.isfinite(v) and v >= 0, "a finite number of seconds >= 0")
+count = _option("an integer", int, lambda v: v >= 0, ">= 0")
+positive = _option("an integer", int, lambda v: v > 0, "> 0")
+
+
+def int_in(lo, hi):
+    """An integer option in lo..hi (decimal, or 0x.. hexadecimal)."""
+    return _option("an integer", lambda text: int(text, 0), lambda v: lo <= v <= hi, "in %d..%d" % (lo, hi))
 
 
 # --- subcommands ------------------------------------------------------------------
@@ -70,13 +199,18 @@ def cmd_send(opts):
     command, data = _tc_payload(opts.command, opts.args)
     link = _link(opts)
     try:
-        link.flush_input()
         try:
+            link.flush_input()
             result = link.command(opts.command, data, timeout=opts.timeout)
         except CommandFailed as exc:
             for p in exc.reports:
                 _emit(opts, p)
             raise
+        except PortLost as exc:
+            raise CommandError("%s: the port went away %s %s was sent (board unplugged or SITL stopped?): %s"
+                               % (exc.port, *_fate(opts.command, exc.sent))) from None
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted %s %s was sent: %s" % _fate(opts.command, link.serial.sent)) from None
         for p in result.packets:
             # ST1 reports and the replies to this TC; periodic telemetry only with -v
             if opts.verbose or p in result.reports or _reply_to(command, p):
@@ -86,6 +220,13 @@ def cmd_send(opts):
     finally:
         link.close()
     return 0
+
+
+def _fate(name, sent):
+    """(when, name, what became of the TC) for a send that ended early."""
+    if sent:
+        return ("after", name, "it may or may not have executed")
+    return ("before", name, "it did not execute")
 
 
 def _reply_to(command, packet):
@@ -115,12 +256,42 @@ def cmd_decode(opts):
         raw = bytes.fromhex(text)
     except ValueError:
         raise CommandError("not hexadecimal: %r" % " ".join(opts.hex)) from None
-    packet = codec.decode(raw)
+    packet = _idle_packet(raw)
+    if packet is None:
+        packet = codec.decode(raw)
     if opts.json:
         print(show.as_json(packet, indent=2))
+    elif packet["name"] == "idle":
+        n = len(raw) - codec.PRIMARY_LEN
+        print("%s idle #%d %d octet%s of idle data" % (packet["type"].upper(), packet["seq_count"], n, "" if n == 1 else "s"))
     else:
         print(show.line(packet))
     return 0
+
+
+IDLE_APID = 0x7FF
+
+
+def _idle_packet(raw):
+    """An idle packet (CCSDS 133.0-B-2 4.1.3.3.4.4: APID all ones, no secondary header; its data
+    field is fill, with no PUS header or PEC) as a dict with the primary header's fields; else None."""
+    if len(raw) < codec.PRIMARY_LEN or raw[0] >> 5 or (raw[0] >> 3) & 1 or ((raw[0] & 7) << 8 | raw[1]) != IDLE_APID:
+        return None
+    data_len = (raw[4] << 8) | raw[5]
+    want = codec.PRIMARY_LEN + data_len + 1
+    if want != len(raw):
+        raise LengthError("data length field says %d octets, idle packet has %d" % (want, len(raw)), expected=want, got=len(raw))
+    return {
+        "version": 0,
+        "type": "tc" if (raw[0] >> 4) & 1 else "tm",
+        "sec_header_flag": 0,
+        "apid": IDLE_APID,
+        "seq_flags": raw[2] >> 6,
+        "seq_count": ((raw[2] & 0x3F) << 8) | raw[3],
+        "data_len": data_len,
+        "name": "idle",
+        "data": raw[codec.PRIMARY_LEN :].hex(),
+    }
 
 
 def cmd_encode(opts):
@@ -218,8 +389,8 @@ def _link_options(p):
     p.add_argument("--port", required=True, help="serial port of the board or of `ground sitl`")
     p.add_argument("--key", help="key-store name of the link's uplink key (default: the port's name)")
     p.add_argument("--clear", action="store_true", help="clear mode (SPI 0): only for boards with security off")
-    p.add_argument("--baud", type=int, default=921600)
-    p.add_argument("--ack-window", type=float, default=0.5, help="uplink pacing window of the board, s")
+    p.add_argument("--baud", type=positive, default=921600)
+    p.add_argument("--ack-window", type=seconds_or_zero, default=0.5, help="uplink pacing window of the board, s")
     p.add_argument("--json", action="store_true", help="one JSON object per packet")
 
 
@@ -229,7 +400,7 @@ def _runtime_options(p):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="ground", description="mitra ground station")
+    parser = Parser(prog="ground", description="mitra ground station")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     sub.required = True
     table = []
@@ -239,21 +410,21 @@ def build_parser():
     p.add_argument("--state", help="state directory (the board's flash); kept, so a restart is a reboot")
     p.add_argument("--no-security", action="store_true", help="accept clear-mode (SPI 0) uplink")
     p.add_argument("--vehicle", choices=sorted(d.VEHICLE_BY_NAME), help="the vehicle app the board runs (default: the on-board computer alone)")
-    p.add_argument("--speed", type=_speed, default=1.0, help="flight time per real time, or 'max': virtual time, as fast as the host runs")
+    p.add_argument("--speed", type=_speed, default=1.0, help="flight time per real time (0.001..1000), or 'max': virtual time, as fast as the host runs")
     table.append((p, cmd_sitl))
 
     p = sub.add_parser("send", help="send one TC and wait for its ST1 reports")
     _link_options(p)
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the reports")
+    p.add_argument("--timeout", type=seconds, default=5.0, help="seconds to wait for the reports")
     p.add_argument("-v", "--verbose", action="store_true", help="also print all other telemetry meanwhile")
     p.add_argument("command", metavar="SERVICE.COMMAND|COMPONENT.FUNCTION")
-    p.add_argument("args", nargs="*", metavar="ARG")
+    p.add_argument("args", nargs="*", default=[], metavar="ARG")
     table.append((p, cmd_send))
 
     p = sub.add_parser("tlm", help="print decoded telemetry live")
     _link_options(p)
-    p.add_argument("--count", type=int, default=0, help="stop after N packets")
-    p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    p.add_argument("--count", type=count, default=0, help="stop after N packets (0: never)")
+    p.add_argument("--duration", type=seconds, default=None, help="stop after S seconds")
     table.append((p, cmd_tlm))
 
     p = sub.add_parser("decode", help="decode one space packet given in hex")
@@ -263,10 +434,10 @@ def build_parser():
 
     p = sub.add_parser("encode", help="encode one TC packet to hex")
     p.add_argument("command", metavar="SERVICE.COMMAND")
-    p.add_argument("args", nargs="*", metavar="ARG")
-    p.add_argument("--apid", type=lambda s: int(s, 0), default=None, help="override the APID (default: the command's owner in the dictionary)")
-    p.add_argument("--seq", type=int, default=0)
-    p.add_argument("--ack", type=lambda s: int(s, 0), default=0xF, help="ack flags (default 0xF)")
+    p.add_argument("args", nargs="*", default=[], metavar="ARG")
+    p.add_argument("--apid", type=int_in(0, 0x7FF), default=None, help="override the APID (default: the command's owner in the dictionary)")
+    p.add_argument("--seq", type=int_in(0, 0x3FFF), default=0)
+    p.add_argument("--ack", type=int_in(0, 0xF), default=0xF, help="ack flags (default 0xF)")
     table.append((p, cmd_encode))
 
     p = sub.add_parser("dict", help="export the packet dictionary")
@@ -303,10 +474,14 @@ def main(argv=None):
     opts = parser.parse_args(argv)
     try:
         return opts.handler(opts)
+    except Interrupted as exc:
+        print("ground: %s" % exc, file=sys.stderr)
+        return 130
     except (CommandError, MitraError) as exc:
         print("ground: %s" % exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("ground: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -85,3 +85,17 @@ class UnknownBoard(MitraError):
         super().__init__(message)
         self.name = name
         self.known = tuple(known)
+
+
+class PortLost(MitraError):
+    """The serial port went away while in use (board unplugged or reset, SITL stopped).
+
+    `port` is its path; `sent` is True once the ground had started writing a TC to it, so
+    the board may have that TC (and may have executed it) even though no report came back.
+    """
+
+    def __init__(self, port, sent, reason=None):
+        super().__init__("%s: the port went away (board unplugged or SITL stopped?)" % port)
+        self.port = port
+        self.sent = sent
+        self.reason = reason  # the OS's error, for a debugger

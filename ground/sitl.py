@@ -44,6 +44,10 @@ TERM_TIMEOUT_S = 3.0
 DEFAULT_SPI = 1
 _READ_CHUNK = 65536
 _TAIL_LINES = 40
+# Flight time per real time. Below the minimum the flight clock's integer rate (fsw/clock.py) rounds
+# to zero; infinity overflows it; beyond the maximum use "max" (virtual time) instead.
+SPEED_MIN = 0.001
+SPEED_MAX = 1000.0
 
 
 class SitlError(RuntimeError):
@@ -106,8 +110,8 @@ class Sitl:
     ):
         if runtime not in ("micropython", "cpython"):
             raise ValueError("unknown runtime %r (expected 'micropython' or 'cpython')" % (runtime,))
-        if speed != "max" and not (isinstance(speed, (int, float)) and speed > 0):
-            raise ValueError("speed must be > 0 or 'max', got %r" % (speed,))
+        if speed != "max" and not (isinstance(speed, (int, float)) and SPEED_MIN <= speed <= SPEED_MAX):
+            raise ValueError("speed must be in %g..%g or 'max', got %r" % (SPEED_MIN, SPEED_MAX, speed))
         self.board_name = board
         self.board = load_board(board)
         if vehicle is not None and vehicle not in VEHICLES:
@@ -274,11 +278,24 @@ class Sitl:
     def _make_state_dir(self):
         if self._given_state_dir is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="mitra-sitl-"))
-        else:
-            self.state_dir = self._given_state_dir
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            return
+        path = self._given_state_dir
+        if path.exists() and not path.is_dir():
+            raise SitlError("state directory %s: not a directory" % path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SitlError("state directory %s: cannot create it: %s" % (path, exc.strerror or exc)) from None
+        self.state_dir = path
 
     def _provision(self):
+        try:
+            self._write_board_and_keys()
+        except OSError as exc:
+            where = exc.filename or self.state_dir
+            raise SitlError("state directory %s: cannot write %s: %s" % (self.state_dir, where, exc.strerror or exc)) from None
+
+    def _write_board_and_keys(self):
         board = dict(self.board)
         board.update(security=self.security, runtime=self.runtime, speed=self.speed)
         if self.vehicle is not None:
@@ -286,9 +303,12 @@ class Sitl:
         _write_json(self.state_dir / "board.json", board)
         keys_path = self.state_dir / "keys.json"
         if keys_path.exists():  # a reboot or a kept state dir keeps its keys
-            keys = json.loads(keys_path.read_text())
-            spi = min(int(s) for s in keys)
-            key = bytes.fromhex(keys[str(spi)])
+            try:
+                keys = json.loads(keys_path.read_text())
+                spi = min(int(s) for s in keys)
+                key = bytes.fromhex(keys[str(spi)])
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise SitlError("state directory %s: %s is not a key file ({\"SPI\": \"hex key\"}): %s" % (self.state_dir, keys_path, exc)) from None
             next_sn = 1
             try:
                 old = self.keystore.load(self.link_name)

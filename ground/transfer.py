@@ -324,9 +324,11 @@ def cmd_fetch(opts, open_link):
 
 
 def add_fetch_options(p):
-    p.add_argument("--transaction", type=int, default=None, help="resume this transaction (default: wait for the next one to start)")
+    from ground.cli import count, int_in, seconds
+
+    p.add_argument("--transaction", type=int_in(0, 0xFFFF), default=None, help="resume this transaction (default: wait for the next one to start)")
     p.add_argument("-o", "--output", default=".", help="directory for the product file (default: .)")
-    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a transfer to start")
-    p.add_argument("--quiet", type=float, default=1.0, help="seconds without parts before asking for the missing ones")
-    p.add_argument("--retries", type=int, default=5, help="resend requests before giving up")
+    p.add_argument("--wait", type=seconds, default=30.0, help="seconds to wait for a transfer to start")
+    p.add_argument("--quiet", type=seconds, default=1.0, help="seconds without parts before asking for the missing ones")
+    p.add_argument("--retries", type=count, default=5, help="resend requests before giving up")
     p.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")

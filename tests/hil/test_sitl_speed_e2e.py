@@ -24,7 +24,7 @@ def test_sitl_speed_max_runs_in_virtual_time(flight):
     assert [b - a for a, b in zip(coarse, coarse[1:])] == [1, 1, 1]
 
 
-@pytest.mark.parametrize("value, message", [("0", "must be > 0 or 'max', got 0"), ("fast", "'fast' is not a number or 'max'")])
+@pytest.mark.parametrize("value, message", [("0", "must be in 0.001..1000 or 'max', got 0"), ("fast", "'fast' is not a number or 'max'")])
 def test_cli_sitl_speed_refuses_zero_and_words(capsys, value, message):
     with pytest.raises(SystemExit) as info:
         main(["sitl", "--speed", value])
