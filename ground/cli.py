@@ -464,6 +464,11 @@ def build_parser():
     p.add_argument("--vehicle", action="append", choices=sorted(d.VEHICLE_BY_NAME), help="fly only this vehicle (repeatable)")
     table.append((p, cmd_demo))
 
+    from ground import archive_cli, keys_sn
+
+    archive_cli.add_parsers(sub, table)
+    table.append(keys_sn.add_parser(sub))
+
     for p, handler in table:
         p.set_defaults(handler=handler)
     return parser

@@ -293,11 +293,11 @@ class GroundLink:
         if not sent_sn <= floor < sent_sn + self.replay_window:
             if floor < sent_sn:
                 what = "our SN %d is past the board's window (floor %d, window %d)" % (sent_sn, floor, self.replay_window)
-                fix = "python -m ground.keys_sn %s --floor %d --force" % (self.key.name, floor)
+                fix = "ground sn %s --floor %d --force" % (self.key.name, floor)
             else:
                 what = "the floor it names (%d) is %d SNs ahead of ours (%d), beyond the resync bound of %d: not followed" % (
                     floor, floor - sent_sn, sent_sn, self.replay_window)
-                fix = "python -m ground.keys_sn %s --floor %d" % (self.key.name, floor)
+                fix = "ground sn %s --floor %d" % (self.key.name, floor)
             hint = "%s; the downlink is not authenticated: confirm the board's floor before `%s`" % (what, fix)
             raise Rejected(self.port_name, name, _REPLAY, event, hint=hint)
         # a fresh sequence count, so no report about the first frame can pass for one about the retry
