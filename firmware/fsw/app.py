@@ -186,7 +186,7 @@ class Obc:
                 self.schedule_errors += 1
                 hal.collect()
                 if not failing:
-                    self.events.task_error(0, exc, self.schedule_errors)
+                    self.events.task_error(255, exc, self.schedule_errors)
                 failing = True
             else:
                 failing = False

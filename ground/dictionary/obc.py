@@ -109,7 +109,7 @@ EVENTS = [
         "task_error",
         3,
         (
-            f("task", "u8", "task number in the vehicle's task table; 0: the OBC's schedule loop"),
+            f("task", "u8", "task number in the vehicle's task table (from 0); 255: the OBC's schedule loop"),
             f("kind", "u8", "what it raised", names=TASK_ERRORS),
             f("errors", "u32", "failed cycles of that task since boot"),
         ),

@@ -441,4 +441,4 @@ def test_schedule_loop_reports_task_error_once_per_run_of_failing_ticks(tmp_path
     run_schedule(obc, monkeypatch, until_ms=1000)
     assert obc.schedule_errors == 4  # 500, 520, 540, 560
     reported = [p["data"]["aux"] for p in obc.sent if p["service"] == 5 and p["data"]["event_id"] == D.EVT_TASK_ERROR]
-    assert reported == [{"task": 0, "kind": D.TASK_ERROR_MEMORY, "errors": 1}]
+    assert reported == [{"task": 255, "kind": D.TASK_ERROR_MEMORY, "errors": 1}]

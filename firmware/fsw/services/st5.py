@@ -29,7 +29,7 @@ class Events:
         return True
 
     def task_error(self, task, exc, errors):
-        # task_error for a cycle that raised (task 0: the OBC's schedule loop), if the heap
+        # task_error for a cycle that raised (task 255: the OBC's schedule loop), if the heap
         # lets it: a report that fails must not turn one lost cycle into two
         if isinstance(exc, MemoryError):
             kind = D.TASK_ERROR_MEMORY
