@@ -131,8 +131,13 @@ def fly_inspector(runtime, board, out):
 def fly_rover(runtime, board, out):
     from hil.mission import Mission
 
-    with Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE) as m:
+    mission = Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE)
+    if runtime == "micropython":
+        mission.sitl.board["heap_budget"] = INSPECTOR_HEAP  # at the edge of 160 KB on the 64-bit port (hil/mission.py)
+    with mission as m:
         s = Session(m, "rover")
+        if runtime == "micropython":
+            s.say("heap raised to %d B for the rover (the board's budget is 163840 B: on the 64-bit port it sits at its edge)" % INSPECTOR_HEAP)
         truth = s.status("rover_truth")
         s.say("up at (%.0f, %.0f) m, %s; the shadowed crater's rim is 100 m around (400, 0)"
               % (truth["x"], truth["y"], "in sunlight" if truth["lit"] else "in shadow"))
