@@ -55,17 +55,19 @@ _FAILURE_SUBTYPES = {d.key("verification.%s_failure" % s)[1] for s in ("acceptan
 
 # --- strategies: dictionary packets and their damage ---------------------------------------
 
-_TAIL_KEYS = {"hk": d.HK_BY_SID, "event": d.EVENT_BY_ID, "function": d.FUNCTION_BY_ID}
+TAIL_KEYS = {"hk": d.HK_BY_SID, "event": d.EVENT_BY_ID, "function": d.FUNCTION_BY_ID}
 
 
-def _scalar(type_):
+def scalar(type_):
+    """Values of one dictionary scalar type: integers over the whole range, f32 finite and exact in float32."""
     if type_ == "f32":
         return st.floats(width=32, allow_nan=False, allow_infinity=False)
     _, _, lo, hi = d.SCALARS[type_]
     return st.integers(lo, hi)
 
 
-def _tail_fields(field, key):
+def tail_fields(field, key):
+    """The fields a Typed tail stands for, given its key (SID, event ID or function ID)."""
     if field.table == "hk":
         return d.HK_BY_SID[key].fields
     if field.table == "function":
@@ -73,26 +75,32 @@ def _tail_fields(field, key):
     return d.EVENT_BY_ID[key].aux
 
 
+def key_ids(fields):
+    """Names of fields that type a later ParamValue / Typed, with the IDs they may take."""
+    out = {}
+    for f in fields:
+        if isinstance(f, d.ParamValue):
+            out[f.id_field] = sorted(d.PARAM_BY_ID)
+        elif isinstance(f, d.Typed):
+            out[f.key_field] = sorted(TAIL_KEYS[f.table])
+    return out
+
+
 @st.composite
 def payload(draw, fields):
     """A payload dict for dictionary fields (IDs that type a later field drawn from their table)."""
-    keys = {}
-    for f in fields:
-        if isinstance(f, d.ParamValue):
-            keys[f.id_field] = sorted(d.PARAM_BY_ID)
-        elif isinstance(f, d.Typed):
-            keys[f.key_field] = sorted(_TAIL_KEYS[f.table])
+    keys = key_ids(fields)
     out = {}
     for f in fields:
         if isinstance(f, d.F):
-            out[f.name] = draw(st.sampled_from(keys[f.name]) if f.name in keys else _scalar(f.type))
+            out[f.name] = draw(st.sampled_from(keys[f.name]) if f.name in keys else scalar(f.type))
         elif isinstance(f, d.List):
             # mostly short lists, sometimes long enough that a reply to them cannot fit one frame
             out[f.name] = draw(st.one_of(st.lists(payload(f.item), max_size=4), st.lists(payload(f.item), min_size=150, max_size=255)))
         elif isinstance(f, d.ParamValue):
-            out[f.name] = draw(_scalar(d.PARAM_BY_ID[out[f.id_field]].type))
+            out[f.name] = draw(scalar(d.PARAM_BY_ID[out[f.id_field]].type))
         elif isinstance(f, d.Typed):
-            out[f.name] = draw(payload(_tail_fields(f, out[f.key_field])))
+            out[f.name] = draw(payload(tail_fields(f, out[f.key_field])))
         elif isinstance(f, (d.Blob, d.Rest)):
             out[f.name] = draw(st.binary(max_size=64))
         else:

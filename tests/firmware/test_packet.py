@@ -15,6 +15,7 @@ from fsw import dictionary as D
 from fsw import packet as fp
 from ground import codec
 from ground import dictionary as d
+from hil.campaign.fuzz import key_ids, scalar, tail_fields  # the dictionary strategies' building blocks, one copy
 
 # a board merges its vehicle's tables at boot; the codec is tested on both vehicles'
 D.use_vehicle("inspector")
@@ -23,41 +24,10 @@ D.use_vehicle("rover")
 # --- strategies: a valid payload dict for any dictionary message --------------------
 
 
-def scalar(type_):
-    """Values of one dictionary scalar type: integers over the whole range, f32 finite and exact in float32."""
-    if type_ == "f32":
-        return st.floats(width=32, allow_nan=False, allow_infinity=False)
-    _, _, lo, hi = d.SCALARS[type_]
-    return st.integers(lo, hi)
-
-
-def tail_fields(field, key):
-    """The fields a Typed tail stands for, given its key (SID, event ID or function ID)."""
-    if field.table == "hk":
-        return d.HK_BY_SID[key].fields
-    if field.table == "function":
-        return d.FUNCTION_BY_ID[key].args
-    return d.EVENT_BY_ID[key].aux
-
-
-_TAIL_KEYS = {"hk": d.HK_BY_SID, "event": d.EVENT_BY_ID, "function": d.FUNCTION_BY_ID}
-
-
-def _key_ids(fields):
-    """Names of fields that type a later ParamValue / Typed, with the IDs they may take."""
-    out = {}
-    for f in fields:
-        if isinstance(f, d.ParamValue):
-            out[f.id_field] = sorted(d.PARAM_BY_ID)
-        elif isinstance(f, d.Typed):
-            out[f.key_field] = sorted(_TAIL_KEYS[f.table])
-    return out
-
-
 @st.composite
 def payload(draw, fields):
     """A payload dict for a tuple of dictionary fields, shaped as `codec.decode` returns it."""
-    keys = _key_ids(fields)
+    keys = key_ids(fields)
     out = {}
     for f in fields:
         if isinstance(f, d.F):
@@ -252,7 +222,7 @@ def test_packet_unpack_rejects_one_octet_short_and_long(kind, key, layout):
 
 def _minimal(fields):
     """A deterministic payload: one list item, the first parameter / structure / event."""
-    keys = _key_ids(fields)
+    keys = key_ids(fields)
     out = {}
     for f in fields:
         if isinstance(f, d.F):
