@@ -20,7 +20,6 @@ frames again with today's dictionary and must agree with what was stored live.
 """
 
 import json
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 from ground import codec
 from ground import dictionary as d
 from ground.errors import MitraError
+from ground.keys import mitra_home
 
 BATCH_ROWS = 256
 BATCH_S = 0.5
@@ -65,9 +65,7 @@ class ArchiveError(MitraError):
 
 def default_root():
     """`$MITRA_HOME/archive`, default `~/.local/share/mitra/archive`."""
-    home = os.environ.get("MITRA_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".local" / "share" / "mitra"
-    return base / "archive"
+    return mitra_home() / "archive"
 
 
 def mission_path(mission, root=None):

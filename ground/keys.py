@@ -33,11 +33,15 @@ SPI_MAX = 0xFFFF  # the SPI field is u16; SPI 0 is clear mode and has no key
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def mitra_home():
+    """The operator's mitra directory (key store, mission archives): `$MITRA_HOME`, default `~/.local/share/mitra`."""
+    home = os.environ.get("MITRA_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".local" / "share" / "mitra"
+
+
 def default_root():
     """`$MITRA_HOME/keys`, default `~/.local/share/mitra/keys`."""
-    home = os.environ.get("MITRA_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".local" / "share" / "mitra"
-    return base / "keys"
+    return mitra_home() / "keys"
 
 
 def port_link_name(port):
