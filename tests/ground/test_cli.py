@@ -42,11 +42,7 @@ TM_FIELDS = ["version", "type", "sec_header_flag", "apid", "seq_flags", "seq_cou
              "time_ref_status", "service", "subtype", "message_counter", "destination_id", "time", "name", "data"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def mitra_home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("MITRA_HOME", str(home))
-    return home
+pytestmark = pytest.mark.usefixtures("mitra_home")  # tests/ground/conftest.py
 
 
 @pytest.fixture

@@ -30,11 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GUARD_S = 60  # only against a hung test; nothing here is timed
 
 
-@pytest.fixture(autouse=True)
-def mitra_home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("MITRA_HOME", str(home))
-    return home
+pytestmark = pytest.mark.usefixtures("mitra_home")  # tests/ground/conftest.py
 
 
 @pytest.fixture

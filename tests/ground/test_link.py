@@ -52,9 +52,7 @@ def _size(n):
     return 6 + 5 + 1 + 6 * n + 2 + 6 + 16
 
 
-@pytest.fixture(autouse=True)
-def mitra_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("MITRA_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("mitra_home")  # tests/ground/conftest.py
 
 
 def test_link_refuses_a_tc_over_the_1024_octet_frame_before_sending_or_taking_an_sn():

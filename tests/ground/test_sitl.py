@@ -60,10 +60,7 @@ RUNTIMES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def mitra_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("MITRA_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("mitra_home")  # tests/ground/conftest.py
 
 
 @pytest.fixture

@@ -1,0 +1,12 @@
+"""Fixtures shared by the ground tests."""
+
+import pytest
+
+
+@pytest.fixture
+def mitra_home(tmp_path, monkeypatch):
+    """A temporary MITRA_HOME (keys, archives) for one test: never the operator's. A module that must
+    not touch the real one takes it for every test with `pytestmark = pytest.mark.usefixtures("mitra_home")`."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("MITRA_HOME", str(home))
+    return home
