@@ -73,11 +73,9 @@ def fly_inspector(runtime, board, out):
     from hil.mission import Mission
 
     mission = Mission("inspector", runtime=runtime, board=board, scenario={"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]},
-                      archive=Path(out) / ARCHIVE)
-    if runtime == "micropython":
-        # the inspector does not fit the RP2040's 160 KB on the 64-bit unix port yet
-        # (tests/hil/test_memory_budget.py): it flies with a larger heap, and the log says so
-        mission.sitl.board["heap_budget"] = INSPECTOR_HEAP
+                      archive=Path(out) / ARCHIVE, heap=INSPECTOR_HEAP)
+    # heap: the inspector does not fit the RP2040's 160 KB on the 64-bit unix port yet
+    # (tests/hil/test_memory_budget.py): it flies with a larger heap, and the log says so
     with mission as m:
         s = Session(m, "inspector")
         if runtime == "micropython":
@@ -131,9 +129,8 @@ def fly_inspector(runtime, board, out):
 def fly_rover(runtime, board, out):
     from hil.mission import Mission
 
-    mission = Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE)
-    if runtime == "micropython":
-        mission.sitl.board["heap_budget"] = INSPECTOR_HEAP  # at the edge of 160 KB on the 64-bit port (hil/mission.py)
+    mission = Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE,
+                      heap=INSPECTOR_HEAP)  # at the edge of 160 KB on the 64-bit port (hil/mission.py)
     with mission as m:
         s = Session(m, "rover")
         if runtime == "micropython":

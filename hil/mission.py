@@ -38,17 +38,19 @@ def tm_time(p):
 # The heap the apps fly with on the 64-bit MicroPython unix port in the e2e tests, the demo and the
 # scenarios: neither fits the RP2040's 160 KB there reliably (the rover sits at the edge: it boots
 # from one checkout and runs out in its first step from another; tests/hil/test_memory_budget.py
-# keeps measuring both at the board's own budget).
+# keeps measuring both at the board's own budget). Mission(heap=UNIX_PORT_HEAP) flies with it.
 UNIX_PORT_HEAP = 384 * 1024
 
 
 class Mission:
     def __init__(self, vehicle, runtime="cpython", board="rp2-pico", scenario=None, speed="max", state_dir=None, log=None, timeout_s=5.0,
-                 archive=None):
+                 archive=None, heap=None):
         self.vehicle = vehicle
         self.archive = archive  # path of a mission archive (ground.archive) to record the pass in, or None
         self.recorder = None
         self.sitl = Sitl(board, runtime=runtime, speed=speed, vehicle=vehicle, scenario=scenario, state_dir=state_dir, log=log if log is not None else (lambda line: None))
+        if heap and runtime == "micropython":  # heap: the unix port's instead of the board's budget; CPython has none to set
+            self.sitl.board["heap_budget"] = heap
         self.timeout_s = timeout_s  # real seconds a command may take to complete
         self.link = None
         self.packets = []

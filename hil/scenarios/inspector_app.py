@@ -26,10 +26,7 @@ QUIET_HK = ("inspector_camera", "inspector_power")  # not judged: off, fewer pac
 
 
 def _mission(runtime, opts, heap=None):
-    m = Mission("inspector", runtime=runtime, scenario=opts)
-    if heap:
-        m.sitl.board["heap_budget"] = heap
-    return m
+    return Mission("inspector", runtime=runtime, scenario=opts, heap=heap)
 
 
 def _start(m, extra_off=()):

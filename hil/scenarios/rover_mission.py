@@ -18,10 +18,7 @@ DRIVE = 2  # rover mode
 
 def open_mission(runtime="cpython", scenario=None):
     """A Mission of the rover app on `runtime` (not started)."""
-    m = Mission("rover", runtime=runtime, scenario=scenario or {})
-    if runtime == "micropython":
-        m.sitl.board["heap_budget"] = UNIX_PORT_HEAP  # not the board's 160 KB: hil/mission.py says why
-    return m
+    return Mission("rover", runtime=runtime, scenario=scenario or {}, heap=UNIX_PORT_HEAP)  # not the board's 160 KB: hil/mission.py says why
 
 
 def truth_every(m, ms=TRUTH_MS):

@@ -22,9 +22,7 @@ def test_rover_drive_into_shadow_drill_stall_spectrum_and_back(runtime, tmp_path
     monkeypatch.setenv("MITRA_HOME", str(tmp_path / "mitra-home"))
     if runtime == "micropython":
         need_micropython()
-    m = Mission("rover", runtime=runtime, scenario={"start": [300.0, 0.0, 0.0]})
-    if runtime == "micropython":
-        m.sitl.board["heap_budget"] = UNIX_PORT_HEAP  # hil/mission.py: not the board's 160 KB on the 64-bit port
+    m = Mission("rover", runtime=runtime, scenario={"start": [300.0, 0.0, 0.0]}, heap=UNIX_PORT_HEAP)  # hil/mission.py: not the board's 160 KB on the 64-bit port
     with m:
         now = datetime.datetime.now(datetime.timezone.utc)
         us = (now - datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(microseconds=1)

@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+from hil.mission import UNIX_PORT_HEAP  # noqa: E402
 from hil.plugin import need_micropython  # noqa: E402
 from hil.scenarios import SCENARIOS, inspector_app, load_all  # noqa: E402
 
@@ -96,7 +97,7 @@ def test_a_failing_criterion_is_a_fail(monkeypatch, tmp_path):
 def test_p1_30_deg_slew_flies_on_the_micropython_unix_port():
     need_micropython()
     # the app does not fit the RP2040 heap on the unix port yet (README): the e2e tests' 384 KB
-    r = inspector_app.fly_p1("micropython", slews=(("z", 30.0),), heap=384 * 1024)
+    r = inspector_app.fly_p1("micropython", slews=(("z", 30.0),), heap=UNIX_PORT_HEAP)
     s = r["slews"][0]
     assert s["settled"] and s["no_unwinding"] and s["wheels_within_limits"], s
     assert r["backend"] != "cffi"
