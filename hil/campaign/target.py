@@ -3,31 +3,14 @@
     with Target(runtime="micropython") as t:          # or Target(port="/dev/ttyACM0", key_name="pico")
         link = t.link(serial_port=...)                 # an authenticated GroundLink
 
-A SITL's ephemeral key goes to a temporary MITRA_HOME while it runs, never the operator's
-key store.
+A SITL's ephemeral key goes to a key store in a temporary directory while it runs (Sitl's
+`keystore`), never the operator's.
 """
 
-import contextlib
-import os
 import tempfile
 
 from ground.keys import KeyStore
 from ground.link import GroundLink, open_port
-
-
-@contextlib.contextmanager
-def scratch_home():
-    """A temporary MITRA_HOME for the SITL's ephemeral keys; the old value comes back afterwards."""
-    old = os.environ.get("MITRA_HOME")
-    with tempfile.TemporaryDirectory(prefix="mitra-campaign-home-") as home:
-        os.environ["MITRA_HOME"] = home
-        try:
-            yield home
-        finally:
-            if old is None:
-                os.environ.pop("MITRA_HOME", None)
-            else:
-                os.environ["MITRA_HOME"] = old
 
 
 class Target:
@@ -40,7 +23,7 @@ class Target:
         self.vehicle = vehicle
         self.speed = speed
         self.sitl = None
-        self._home = None
+        self._keys_dir = None
 
     @property
     def name(self):
@@ -50,10 +33,9 @@ class Target:
         if self.port is None:
             from ground.sitl import Sitl
 
-            self._home = scratch_home()
-            self._home.__enter__()
+            self._keys_dir = tempfile.TemporaryDirectory(prefix="mitra-campaign-keys-")
             self.sitl = Sitl(self.board, runtime=self.runtime, state_dir=self.state_dir, vehicle=self.vehicle,
-                             speed=self.speed, log=lambda line: None).start()
+                             speed=self.speed, keystore=KeyStore(self._keys_dir.name), log=lambda line: None).start()
             self.port = self.sitl.port
             self.key_name = self.sitl.link_name
         return self
@@ -61,9 +43,9 @@ class Target:
     def stop(self):
         if self.sitl is not None:
             self.sitl.stop()
-        if self._home is not None:
-            self._home.__exit__(None, None, None)
-            self._home = None
+        if self._keys_dir is not None:
+            self._keys_dir.cleanup()
+            self._keys_dir = None
 
     def __enter__(self):
         return self.start()
@@ -72,7 +54,7 @@ class Target:
         self.stop()
 
     def key(self):
-        return KeyStore().load(self.key_name)
+        return (KeyStore() if self.sitl is None else self.sitl.keystore).load(self.key_name)
 
     def link(self, wrap=None, **kwargs):
         """A GroundLink on the target's port; `wrap(port)` may put a relay in its byte path."""
