@@ -120,9 +120,10 @@ def _obt(p):
 class Recorder:
     """Writes one session of a link into an archive, in batched transactions.
 
-    `down(body)` and `up(packet)` take the raw octets; the decode happens here (once per
-    frame) so the archive never depends on the caller's decode. A decode failure is stored
-    with its error, never dropped."""
+    `down(body)` and `up(packet)` take the raw octets and, when the caller decoded them
+    already (GroundLink.read does), the decode: the packet dict or the MitraError it raised,
+    so no frame is decoded twice; without it the decode happens here. A decode failure is
+    stored with its error, never dropped."""
 
     def __init__(self, path, port=None, vehicle=None, batch_rows=BATCH_ROWS, batch_s=BATCH_S):
         self.path = Path(path)
@@ -139,22 +140,26 @@ class Recorder:
 
     # --- recording --------------------------------------------------------------------
 
-    def down(self, body, ground_time=None):
+    def down(self, body, decoded=None, ground_time=None):
         """One downlink frame body (as the COBS splitter gave it). Returns the decoded packet or None."""
-        return self._record("down", bytes(body), ground_time)
+        return self._record("down", bytes(body), decoded, ground_time)
 
-    def up(self, packet, ground_time=None):
+    def up(self, packet, decoded=None, ground_time=None):
         """One uplink TC packet (before sealing)."""
-        return self._record("up", bytes(packet), ground_time)
+        return self._record("up", bytes(packet), decoded, ground_time)
 
-    def _record(self, direction, raw, ground_time):
+    def _record(self, direction, raw, decoded, ground_time):
         now = time.time() if ground_time is None else ground_time
-        try:
-            p = codec.decode(raw)
-            error = None
-        except MitraError as exc:
-            p, error = None, str(exc)
+        if decoded is None:
+            try:
+                decoded = codec.decode(raw)
+            except MitraError as exc:
+                decoded = exc
+        if isinstance(decoded, MitraError):
+            p, error = None, str(decoded)
             self.errors += 1
+        else:
+            p, error = decoded, None
         self._begin()
         db = self.db
         cur = db.execute("INSERT INTO frames (session, ground_time, direction, raw, error) VALUES (?, ?, ?, ?, ?)",

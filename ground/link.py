@@ -172,13 +172,15 @@ class GroundLink:
                     chunk += self.serial.read(min(waiting, _READ_SIZE))
             if chunk:
                 for body in self.splitter.feed(chunk):
-                    if self.recorder is not None:
-                        self.recorder.down(body)  # stored as received, a frame that does not decode too
                     try:
-                        out.append(codec.decode(body))
+                        p = codec.decode(body)
+                        out.append(p)
                     except MitraError as exc:
+                        p = exc
                         self.bad_packets += 1
                         self.last_error = exc
+                    if self.recorder is not None:
+                        self.recorder.down(body, p)  # stored as received, a frame that does not decode too
             if out or time.monotonic() >= deadline:
                 return out
 
