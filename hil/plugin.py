@@ -393,12 +393,12 @@ def st1_for(packets, request_id):
     ]
 
 
-def hk_obc(link, seen=None):
+def hk_obc(link, seen=None, timeout=5.0):
     """HK structure 1 (OBC) by a one-shot (ST3 TC 27): its parameters as a dict.
 
     The counters include the one-shot TC itself (its frame and its acceptance).
     """
-    result = link.command("hk.one_shot", {"sids": [{"sid": HK_OBC}]})
+    result = link.command("hk.one_shot", {"sids": [{"sid": HK_OBC}]}, timeout=timeout)
     if seen is not None:
         seen += result.packets
     reports = [p for p in result.telemetry if is_hk(p)]

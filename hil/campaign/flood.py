@@ -40,7 +40,7 @@ from ground.link import LinkError
 from ground.security import seal
 from hil.campaign.report import Result
 from hil.campaign.target import Target
-from hil.plugin import DROP_COUNTERS, HK_OBC, is_hk
+from hil.plugin import drop_delta, hk_obc
 
 KINDS = ("cobs", "oversize", "short", "clear", "unknown_spi", "bad_mac", "replay", "length", "pec")
 BURST = 90  # bad frames per round (10 of each kind), written at once
@@ -90,11 +90,9 @@ def bad_frame(kind, link, rng, seq):
 
 
 def hk(link):
-    r = link.command("hk.one_shot", {"sids": [{"sid": HK_OBC}]}, timeout=10.0)
-    reps = [p for p in r.telemetry if is_hk(p)]
-    if not reps:
-        raise AssertionError("hk.one_shot completed without a report")
-    return reps[-1]["data"]["params"], r.packets
+    """HK obc by a one-shot: (its parameters, every packet read on the way)."""
+    packets = []
+    return hk_obc(link, seen=packets, timeout=10.0), packets
 
 
 def _limit_events(packets):
@@ -166,7 +164,7 @@ def run(trials=4, seed=0, runtime="micropython", port=None, key_name=None):
                 limits += _limit_events(packets)
                 heaps.append(after["heap_free"])
                 count_row.trials += len(kinds)
-                got = {k[5:]: after[k] - before[k] for k in DROP_COUNTERS if after[k] != before[k]}
+                got = {k[5:]: n for k, n in drop_delta(before, after).items()}
                 want = {k: kinds.count(k) for k in KINDS}
                 if got != want:
                     count_row.fail("round %d: counted %s, sent %s" % (r, got, want))

@@ -22,7 +22,7 @@ from ground.link import BoardSilent, CommandFailed, LinkError, Rejected
 from hil.campaign.channel import Channel, NoisySerial
 from hil.campaign.report import Result
 from hil.campaign.target import Target
-from hil.plugin import DROP_COUNTERS, HK_OBC, is_hk
+from hil.plugin import drop_delta, hk_obc
 
 PROFILES = (
     ("BER 1e-4", dict(ber=1e-4)),
@@ -36,14 +36,6 @@ NOISY_TIMEOUT_S = 0.6  # a command lost on the line costs this much real time; n
 
 def f32(x):
     return struct.unpack(">f", struct.pack(">f", x))[0]
-
-
-def hk_snapshot(link):
-    r = link.command("hk.one_shot", {"sids": [{"sid": HK_OBC}]}, timeout=5.0)
-    reps = [p for p in r.telemetry if is_hk(p)]
-    if not reps:
-        raise AssertionError("hk.one_shot completed without a report")
-    return reps[-1]["data"]["params"]
 
 
 def param_value(link, pid, timeout=5.0):
@@ -103,7 +95,7 @@ def run_profile(target, label, channel_kw, trials, seed, res):
     outcomes = {"completed": 0, "failed report": 0, "rejected (security)": 0, "silent": 0, "other": 0}
     rtts = []
     try:
-        before = hk_snapshot(link)
+        before = hk_obc(link)
         link.command("sched.reset", timeout=5.0)
         value = param_value(link, PARAM)
         inserted = {}
@@ -163,7 +155,7 @@ def run_profile(target, label, channel_kw, trials, seed, res):
                     args_row.fail(problem)
                 link.command("sched.reset", timeout=5.0)
                 pending_inserts = 0
-        after = hk_snapshot(link)
+        after = hk_obc(link)
         answer_row.trials = trials + 1
         try:
             link.command("test.ping", timeout=5.0)
@@ -171,7 +163,7 @@ def run_profile(target, label, channel_kw, trials, seed, res):
             answer_row.fail("no clean ping after the profile: %s" % exc)
         if target.sitl is not None and target.sitl.returncode is not None:
             answer_row.fail("the flight app exited with code %s" % target.sitl.returncode)
-        drops = {k[5:]: after[k] - before[k] for k in DROP_COUNTERS if after[k] != before[k]}
+        drops = {k[5:]: n for k, n in drop_delta(before, after).items()}
         answered = trials - outcomes["silent"]
         rtts.sort()
         answer_row.figures = "answered %d/%d under noise (%s); RTT median %.0f ms" % (
