@@ -59,6 +59,10 @@ class BuildError(RuntimeError):
     """A build that could not run or failed; the message says why and what to do."""
 
 
+class Unavailable(BuildError):
+    """No MicroPython source or no toolchain for the board: nothing to build with (--if-available skips)."""
+
+
 def say(msg):
     print("firmware: %s" % msg, file=sys.stderr, flush=True)
 
@@ -91,7 +95,7 @@ class Source:
             return
         tarball = Path(tarball or os.environ.get("MITRA_MICROPY_TARBALL") or DEFAULT_TARBALL)
         if not tarball.exists():
-            raise BuildError("no MicroPython source: %s is missing; set MICROPY_DIR to a MicroPython checkout "
+            raise Unavailable("no MicroPython source: %s is missing; set MICROPY_DIR to a MicroPython checkout "
                              "(v1.22 or later, with the port's submodules)" % tarball)
         self.tarball = tarball
         digest = _sha256(tarball)
@@ -226,7 +230,7 @@ def firmware(board, source, with_core=True, jobs=None, force=False):
             "MICROPY_MPYCROSS=%s" % cross]
     if port in ("unix", "qemu"):
         if port == "qemu" and shutil.which("arm-none-eabi-gcc") is None:
-            raise BuildError("%s needs arm-none-eabi-gcc: sudo apt-get install gcc-arm-none-eabi "
+            raise Unavailable("%s needs arm-none-eabi-gcc: sudo apt-get install gcc-arm-none-eabi "
                              "libnewlib-arm-none-eabi" % board)
         # make-based ports take the folder holding module folders
         argv.append("BUILD=%s" % build_dir)
@@ -234,7 +238,7 @@ def firmware(board, source, with_core=True, jobs=None, force=False):
             argv.append("USER_C_MODULES=%s" % MODULE_DIR.parent)
     else:
         if not _arm_toolchain():
-            raise BuildError("%s needs arm-none-eabi-gcc, its libstdc++ and cmake: sudo apt-get install "
+            raise Unavailable("%s needs arm-none-eabi-gcc, its libstdc++ and cmake: sudo apt-get install "
                              "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib cmake" % board)
         argv.append("BUILD=%s" % build_dir)
         if with_core:
@@ -314,7 +318,7 @@ def main(argv=None):
         say("copied to %s" % (dest / out.name).relative_to(ROOT))
         return 0
     except BuildError as e:
-        if args.if_available and ("no MicroPython source" in str(e) or "needs arm-none-eabi-gcc" in str(e)):
+        if args.if_available and isinstance(e, Unavailable):
             say("skipped: %s" % e)
             return 0
         say(str(e))
