@@ -19,7 +19,8 @@ class Link:
         self.on_reject = on_reject  # on_reject(reason, spi, sn, floor)
         self.decoder = cobs.Decoder(max_frame)
         self._rx = bytearray(_RX_CHUNK)
-        self._tx = bytearray(cobs.encoded_max(max_frame) + 2)
+        self._tx = bytearray(cobs.encoded_max(max_frame) + 2)  # 0x00 (never written), the encoded frame, 0x00
+        self._tx_body = memoryview(self._tx)[1:]  # where the frame is encoded
         self.frames_ok = 0
         self.drop_length = 0
         self.drop_pec = 0
@@ -61,11 +62,9 @@ class Link:
         # whatever partial garbage the receiver holds, so a frame whose closing 0x00 the
         # line lost costs only itself, not the frame after it (one octet per packet).
         tx = self._tx
-        tx[0] = 0
-        self.hal.write(tx, 1)
-        m = cobs.encode_into(buf, n, tx)
+        m = cobs.encode_into(buf, n, self._tx_body) + 1
         tx[m] = 0
-        self.hal.write(tx, m + 1)
+        self.hal.write(tx, m + 1)  # one write per packet
         self.tm_sent += 1
 
     def drops(self):
