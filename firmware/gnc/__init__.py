@@ -103,13 +103,19 @@ if _mod is not None:
 del _mod
 
 
+def _is_raw(x):
+    # bytes standing for float32 values (a memoryview of array('f') already gives floats: the
+    # apps' slices of their step buffers call f directly)
+    t = type(x)
+    return t is bytes or t is bytearray or (t is memoryview and len(x) > 0 and type(x[0]) is int)
+
+
 def _raw(f):
     # f, also taking raw float32 bytes (native/README.md: read-only inputs may be bytes-like),
     # which would index as ints: gnc.raw (imported on first use) calls f with float copies
     def call(*args):
         for a in args:
-            t = type(a)
-            if t is bytes or t is bytearray or t is memoryview:
+            if _is_raw(a):
                 from gnc.raw import call_raw
 
                 return call_raw(f, args)

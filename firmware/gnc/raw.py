@@ -4,13 +4,8 @@
 import sys
 from array import array
 
+from gnc import _is_raw
 from gnc.errors import EINVAL, GncError
-
-
-def _is_raw(x):
-    # bytes standing for float32 values (a memoryview of array('f') already gives floats)
-    t = type(x)
-    return t is bytes or t is bytearray or (t is memoryview and len(x) > 0 and type(x[0]) is int)
 
 
 def _floats(f, x):
