@@ -83,16 +83,13 @@ class Drill:
         return self.mode == DRILLING or self.mode == RETRACTING
 
     def after_step(self):
-        # after gnc.rover_step: command the drill, report transitions; True when it finished.
+        # after gnc.rover_step, while busy(): command the drill, report transitions.
         # The new state is taken only after its report went out: a cycle that fails half-way
         # (a MemoryError in an event) reports the same transition again in the next cycle
         # instead of losing it, and with it the end of the hole
         s, o = self.s, self.out
         new = int(s[_S + 1])
         old = self.mode
-        if old != DRILLING and old != RETRACTING:
-            self.mode = new
-            return False
         self.cycles += 1
         i = self.inp
         if i[8] > self.torque_max:
@@ -114,10 +111,7 @@ class Drill:
             if new == DONE:
                 self.events.emit(D.EVT_ROVER_DRILL_DONE, (self.deepest, self.torque_max, self.temp_max, self.cycles * 0.1))
             self.holes += 1
-            self.mode = new
-            return True
         self.mode = new
-        return False
 
     # ---- spectrometer ----------------------------------------------------------------------
     def check_measure(self, x, y):
