@@ -173,17 +173,15 @@ class Security:
 class Reports:
     def __init__(self, per_s=4):
         self.per_s = per_s
-        self.start = 0  # uptime (ms) the current second began at
+        self.start = -_SECOND_MS  # uptime (ms) the current second began at: none yet
         self.used = 0  # events reported in it
-        self.open = False  # a second has begun (its rejections may still be summarised)
         self.suppressed = [0] * _REASONS
         self.pending = 0  # rejections not reported since the last summary
 
     def allow(self, reason, now):
-        if not self.open or now - self.start >= _SECOND_MS:
+        if now - self.start >= _SECOND_MS:
             self.start = now
             self.used = 0
-            self.open = True
         if self.used < self.per_s:
             self.used += 1
             return True
@@ -200,6 +198,5 @@ class Reports:
         out = (s[UNKNOWN_SPI], s[BAD_MAC], s[REPLAY], s[SHORT], s[CLEAR_REFUSED], store if store < 0xFFFF else 0xFFFF)
         for i in range(_REASONS):
             s[i] = 0
-        self.pending = 0
-        self.open = False  # the next rejection starts a second of its own
+        self.pending = 0  # the second is over: the next rejection starts one of its own
         return out
