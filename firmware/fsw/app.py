@@ -25,6 +25,7 @@ from fsw.services.st20 import Parameters
 
 _TICK_MS = const(20)  # real milliseconds between schedule checks
 _GC_EVERY = const(50)  # ticks between chosen garbage collections (about 1 s)
+_TASK_SCHEDULE = const(255)  # task_error's task number of the schedule loop (vehicle tasks count from 0)
 _BOOT_STORE = "boot.dat"
 _STORE_PARAMS = const(1)
 _STORE_BOOT = const(2)
@@ -186,7 +187,7 @@ class Obc:
                 self.schedule_errors += 1
                 hal.collect()
                 if not failing:
-                    self.events.task_error(255, exc, self.schedule_errors)
+                    self.events.task_error(_TASK_SCHEDULE, exc, self.schedule_errors)
                 failing = True
             else:
                 failing = False

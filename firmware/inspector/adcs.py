@@ -212,7 +212,7 @@ class Adcs:
     def settled(self):
         # dump momentum only near the reference: in a slew the wheels hold the body's momentum
         # and dumping it would brake the slew (with the 1 A m^2 rods P1's 180 deg slew took
-        # 274 s instead of 215 s); the estimate within _DUMP_ERR of the reference
+        # 274 s instead of 215 s); the estimate within 5 deg of the reference (_DUMP_COS)
         q, r = self.q_est, self.q_ref
         c = q[0] * r[0] + q[1] * r[1] + q[2] * r[2] + q[3] * r[3]
         return c > _DUMP_COS or c < -_DUMP_COS
