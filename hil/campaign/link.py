@@ -80,15 +80,14 @@ def run_profile(target, label, channel_kw, trials, seed, res):
     rng = random.Random(seed)
     up = Channel(seed=seed * 2 + 1, **channel_kw)
     down = Channel(seed=seed * 2 + 2, **channel_kw)
-    holder = {}
 
     def wrap(port):
-        holder["noisy"] = NoisySerial(port, up, down)
-        holder["noisy"].quiet(True)
-        return holder["noisy"]
+        noisy = NoisySerial(port, up, down)
+        noisy.quiet(True)  # clean while the link starts
+        return noisy
 
     link = target.link(wrap=wrap)
-    noisy = holder["noisy"]
+    noisy = link.serial  # the NoisySerial: GroundLink reads and writes through the port it was given
     args_row = res.row("%s: no corrupted argument executed" % label)
     answer_row = res.row("%s: board keeps answering" % label)
     resync_row = res.row("%s: a clean TC after a noisy one is not lost" % label)
