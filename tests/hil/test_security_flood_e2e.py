@@ -16,6 +16,7 @@ from ground import codec
 from ground import dictionary as d
 from ground.framing import frame
 from ground.security import seal
+from hil.mission import tm_time
 from hil.plugin import EVENT_SECURITY, drop_delta, hk_obc, is_event, wait_for
 
 EVENT_SUPPRESSED = d.EVENT_BY_NAME["security_suppressed"].id
@@ -40,10 +41,6 @@ def bad_frames(link):
         "short": frame(b"\x01"),
         "clear_refused": frame(b"\x00\x00" + ping),
     }
-
-
-def tm_s(p):
-    return p["time"]["coarse"] + p["time"]["fine"] / 65536.0
 
 
 def accounted(seen):
@@ -86,7 +83,7 @@ def test_flood_of_10k_bad_frames_is_counted_whole_and_reported_within_the_rate_l
         assert events[0]["data"]["aux"]["reason"] == REASON["unknown_spi"]  # the first frame, at once
         assert all(p["subtype"] == 4 for p in events + summaries)  # both high severity
         # the limit: seconds begin at least 1 s apart, each with at most PER_S reports and one summary
-        span = tm_s(summaries[-1]) - tm_s(events[0])
+        span = tm_time(summaries[-1]) - tm_time(events[0])
         seconds = int(span) + 1
         assert len(events) <= PER_S * seconds, (len(events), span)
         assert len(summaries) <= seconds, (len(summaries), span)
