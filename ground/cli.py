@@ -25,7 +25,7 @@ from ground import args as cliargs
 from ground import codec
 from ground import dictionary as d
 from ground import show
-from ground.errors import LengthError, MitraError, PortLost
+from ground.errors import MitraError, PortLost
 from ground.link import CommandFailed
 
 
@@ -256,42 +256,12 @@ def cmd_decode(opts):
         raw = bytes.fromhex(text)
     except ValueError:
         raise CommandError("not hexadecimal: %r" % " ".join(opts.hex)) from None
-    packet = _idle_packet(raw)
-    if packet is None:
-        packet = codec.decode(raw)
+    packet = codec.decode(raw)
     if opts.json:
         print(show.as_json(packet, indent=2))
-    elif packet["name"] == "idle":
-        n = len(raw) - codec.PRIMARY_LEN
-        print("%s idle #%d %d octet%s of idle data" % (packet["type"].upper(), packet["seq_count"], n, "" if n == 1 else "s"))
     else:
         print(show.line(packet))
     return 0
-
-
-IDLE_APID = 0x7FF
-
-
-def _idle_packet(raw):
-    """An idle packet (CCSDS 133.0-B-2 4.1.3.3.4.4: APID all ones, no secondary header; its data
-    field is fill, with no PUS header or PEC) as a dict with the primary header's fields; else None."""
-    if len(raw) < codec.PRIMARY_LEN or raw[0] >> 5 or (raw[0] >> 3) & 1 or ((raw[0] & 7) << 8 | raw[1]) != IDLE_APID:
-        return None
-    data_len = (raw[4] << 8) | raw[5]
-    want = codec.PRIMARY_LEN + data_len + 1
-    if want != len(raw):
-        raise LengthError("data length field says %d octets, idle packet has %d" % (want, len(raw)), expected=want, got=len(raw))
-    return {
-        "version": 0,
-        "type": "tc" if (raw[0] >> 4) & 1 else "tm",
-        "sec_header_flag": 0,
-        "apid": IDLE_APID,
-        "seq_flags": raw[2] >> 6,
-        "seq_count": ((raw[2] & 0x3F) << 8) | raw[3],
-        "data_len": data_len,
-        "name": "idle",
-        "data": raw[codec.PRIMARY_LEN :].hex(),
-    }
 
 
 def cmd_encode(opts):

@@ -46,6 +46,7 @@ PRIMARY_LEN = 6
 TC_SEC_LEN = 5
 TM_SEC_LEN = 13  # 7 octets + 6 octets CUC time
 PEC_LEN = 2
+IDLE_APID = 0x7FF  # CCSDS 133.0-B-2 4.1.3.3.4.4: all ones
 
 _CONSTRUCT_OF = {
     "u8": Int8ub,
@@ -203,14 +204,29 @@ def check(packet):
         raise PecError("PEC 0x%04x does not check (computed 0x%04x)" % (pec, calc), expected=calc, got=pec)
 
 
+def _idle(packet):
+    """An idle packet (CCSDS 133.0-B-2 4.1.3.3.4.4: APID all ones, no secondary header; its data
+    field is fill, with no PUS header or PEC) as a dict with the primary header's fields."""
+    pid, psc, plen = struct.unpack_from(">HHH", packet)
+    want = PRIMARY_LEN + plen + 1
+    if want != len(packet):
+        raise LengthError("data length field says %d octets, idle packet has %d" % (want, len(packet)), expected=want, got=len(packet))
+    out = _primary_dict(pid, psc, plen, "tc" if (pid >> 12) & 1 else "tm")
+    out.update(name="idle", data=packet[PRIMARY_LEN:].hex())
+    return out
+
+
 def decode(packet):
     """Decode one space packet into a plain dict (JSON-ready), or raise a PacketError subclass.
 
     Keys follow PROTOCOL.md: version, type, apid, seq_flags, seq_count, data_len,
     then for TC: service, subtype, ack_flags, source_id; for TM: service, subtype,
     message_counter, destination_id, time; then name and data (the payload).
+    An idle packet has the primary header's keys, name "idle" and its fill octets as data.
     """
     packet = bytes(packet)
+    if len(packet) >= PRIMARY_LEN and packet[0] & 0xEF == IDLE_APID >> 8 and packet[1] == IDLE_APID & 0xFF:
+        return _idle(packet)  # version 0, no secondary header, APID all ones; TM or TC
     check(packet)
     ptype = (packet[0] >> 4) & 1
     sec_len = TC_SEC_LEN if ptype else TM_SEC_LEN

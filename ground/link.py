@@ -174,7 +174,8 @@ class GroundLink:
                 for body in self.splitter.feed(chunk):
                     try:
                         p = codec.decode(body)
-                        out.append(p)
+                        if p["apid"] != codec.IDLE_APID:  # fill: the receiver discards it (CCSDS 133.0-B-2 4.1.3.3.4.4)
+                            out.append(p)
                     except MitraError as exc:
                         p = exc
                         self.bad_packets += 1

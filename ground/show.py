@@ -59,6 +59,9 @@ def _release(item):
 
 def line(packet):
     """`TM 2026-11-25T03:00:00.000Z obc #12 hk.report sid=1 uptime=5 ...`"""
+    if packet["name"] == "idle":  # codec.decode: fill, no PUS header (so no time)
+        n = packet["data_len"] + 1
+        return "%s idle #%d %d octet%s of idle data" % (packet["type"].upper(), packet["seq_count"], n, "" if n == 1 else "s")
     apid = d.APIDS.get(packet["apid"], ("0x%03x" % packet["apid"],))[0]
     name = packet.get("name") or "%d.%d" % (packet["service"], packet["subtype"])
     head = [packet["type"].upper()]
