@@ -135,7 +135,6 @@ class Recorder:
         self._since = time.monotonic()
         cur = self.db.execute("INSERT INTO sessions (port, vehicle, started) VALUES (?, ?, ?)", (port, vehicle, time.time()))
         self.session = cur.lastrowid
-        self.frames = 0
         self.errors = 0
 
     # --- recording --------------------------------------------------------------------
@@ -167,7 +166,6 @@ class Recorder:
         fid = cur.lastrowid
         if p is not None:
             self._derive(fid, now, direction, p)
-        self.frames += 1
         self.rows += 1
         if self.rows >= self.batch_rows or time.monotonic() - self._since >= self.batch_s:
             self.commit()
@@ -191,7 +189,7 @@ class Recorder:
             db.execute("INSERT INTO verification VALUES (?, ?, ?, ?, ?)",
                        (fid, obt, data["request_id"], p.get("name"), data.get("error")))
         elif p.get("name") == "hk.report" and isinstance(data.get("params"), dict):
-            hk = d.HK_BY_SID.get(data.get("sid")) if hasattr(d, "HK_BY_SID") else None
+            hk = d.HK_BY_SID.get(data.get("sid"))
             structure = hk.name if hk is not None else str(data.get("sid"))
             db.executemany('INSERT INTO "values" VALUES (?, ?, ?, ?, ?)',
                            [(fid, obt, structure, k, v) for k, v in data["params"].items() if isinstance(v, (int, float))])
@@ -312,10 +310,7 @@ class Archive:
         ups = self.db.execute(
             "SELECT f.id, p.name, f.raw FROM frames f JOIN packets p ON p.frame = f.id"
             + (where + " AND" if where else " WHERE") + " f.direction = 'up' ORDER BY f.id", args).fetchall()
-        out = []
-        for fid, name, raw in ups:
-            item = {"frame": fid, "name": name, "request_id": codec.request_id(raw), "reports": []}
-            out.append(item)
+        out = [{"frame": fid, "name": name, "request_id": codec.request_id(raw), "reports": []} for fid, name, raw in ups]
         by_request = {}
         for item in out:
             by_request.setdefault(item["request_id"], []).append(item)
