@@ -272,8 +272,8 @@ def _in_dir(path):
         os.chdir(old)
 
 
-def boot_obc(vehicle, flash_dir):
-    """The real OBC (fsw.app.Obc) with `vehicle`'s app, its flash in `flash_dir` (the cwd while it runs)."""
+def boot_obc(vehicle):
+    """The real OBC (fsw.app.Obc) with `vehicle`'s app; its flash is the current directory (the caller's to choose)."""
     from fsw.app import Obc
 
     board = {"speed": "max", "security": False, "watchdog_ms": 8000, "vehicle": vehicle,
@@ -342,7 +342,7 @@ def run(examples=200, seed=0, micropython=True):
          prop_fw_packet, examples, seed)
     for vehicle in ("rover", "inspector"):
         with tempfile.TemporaryDirectory(prefix="mitra-fuzz-") as tmp, _in_dir(tmp):
-            obc = boot_obc(vehicle, tmp)
+            obc = boot_obc(vehicle)
             row = res.row("fsw.dispatcher (OBC + %s), every TC: ST1 report or clean drop" % vehicle)
             _run(row, damaged(tc_packet()), lambda raw, obc=obc: prop_dispatcher(obc, raw), examples, seed)
             row.figures = "accepted %d, rejected %d" % (obc.dispatcher.tc_accepted, obc.dispatcher.tc_rejected)

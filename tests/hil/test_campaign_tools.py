@@ -170,7 +170,7 @@ def test_fuzz_property_catches_an_undocumented_exception(monkeypatch):
 
 def test_fuzz_dispatcher_property_catches_a_missing_report(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    obc = fuzz.boot_obc(None, tmp_path)
+    obc = fuzz.boot_obc(None)
     monkeypatch.setattr(obc.dispatcher, "_report", lambda key, values: None)  # the dispatcher goes mute
     row = report.Row("dispatcher")
     fuzz._run(row, fuzz.tc_packet(ack_flags=0xF), lambda raw: fuzz.prop_dispatcher(obc, raw), 5, 0)
