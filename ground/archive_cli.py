@@ -12,6 +12,7 @@ import sys
 
 from ground import show
 from ground.archive import Archive, ArchiveError, mission_path
+from ground.args import iso_utc
 
 KINDS = ("packets", "events", "values", "outcomes")
 
@@ -25,12 +26,9 @@ def ground_time(text):
     except ValueError:
         pass
     try:
-        t = datetime.datetime.fromisoformat(text)
+        return iso_utc(text).timestamp()
     except ValueError:
         raise argparse.ArgumentTypeError("%r is neither epoch seconds nor an ISO 8601 date-time" % text) from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=datetime.timezone.utc)
-    return t.timestamp()
 
 
 def _which(p):

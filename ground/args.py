@@ -84,6 +84,12 @@ def _param(token):
     return param
 
 
+def iso_utc(text):
+    """An ISO 8601 date-time (a trailing Z allowed) as an aware datetime, UTC when it carries no zone; else ValueError."""
+    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.timezone.utc)
+
+
 def _time(fields, tokens):
     if len(tokens) == 1 and not tokens[0].lstrip("-").isdigit():
         text = tokens[0]
@@ -91,11 +97,9 @@ def _time(fields, tokens):
             moment = datetime.datetime.now(datetime.timezone.utc)
         else:
             try:
-                moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+                moment = iso_utc(text)
             except ValueError:
                 raise ArgumentError("time: %r is not 'now', an ISO date-time or COARSE [FINE]" % text) from None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=datetime.timezone.utc)
         seconds = (moment - EPOCH).total_seconds()
         if seconds < 0:
             raise ArgumentError("time: %s is before the CUC epoch 2000-01-01T00:00:00" % text)
