@@ -10,13 +10,9 @@ always safe; lowering it needs --force, since the board refuses every SN at or b
 floor for good. A key whose SN space is spent (or a board whose floor is unknown) is
 re-provisioned instead: `ground keys create NAME --spi N --force` with an SPI the board
 has not used, then flash the key onto the board.
-
-cli.py hooks it in with one line in build_parser(): `table.append(keys_sn.add_parser(sub))`.
 """
 
 from ground.keys import SN_MAX, KeyStore
-
-
 
 
 def _sn(text):
@@ -63,27 +59,3 @@ def run(opts):
     else:
         print("%s next_sn %d -> %d" % (opts.name, before, after))
     return 0
-
-
-def main(argv=None):
-    """`python -m ground.keys_sn NAME [...]`: the same as `ground sn` until cli.py lists it."""
-    import argparse
-    import sys
-
-    from ground.errors import MitraError
-
-    parser = argparse.ArgumentParser(prog="ground")
-    sub = parser.add_subparsers(dest="subcommand")
-    add_parser(sub)
-    opts = parser.parse_args(["sn", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return run(opts)
-    except MitraError as exc:
-        print("ground: %s" % exc, file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())
