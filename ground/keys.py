@@ -131,11 +131,7 @@ class LinkKey:
         (`ground sn --floor`): a floor read from the downlink, which is not authenticated, goes
         through try_sn / confirm_sn instead (README, Uplink security)."""
         _check_sn(floor, "anti-replay floor", 0)
-        with self.store._locked(self.name):
-            self._refresh()
-            self.next_sn = max(self.next_sn, floor + 1)
-            self.store._write(self)
-        return self.next_sn
+        return self._raise_to(floor + 1)
 
     def try_sn(self, sn):
         """Hand out `sn` for one TC WITHOUT persisting it: a resync to a floor the board named on the
@@ -148,9 +144,13 @@ class LinkKey:
     def confirm_sn(self, sn):
         """The board reported on a TC sent under `sn` (it passed the security check): persist next SN >= sn + 1."""
         _check_sn(sn, "SN", 1)
+        return self._raise_to(sn + 1)
+
+    def _raise_to(self, next_sn):
+        # persist next SN >= `next_sn`, never below the file (another session may have taken SNs)
         with self.store._locked(self.name):
             self._refresh()
-            self.next_sn = max(self.next_sn, sn + 1)
+            self.next_sn = max(self.next_sn, next_sn)
             self.store._write(self)
         return self.next_sn
 
