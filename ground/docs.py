@@ -14,11 +14,10 @@ the scenario registrations (`hil/scenarios/`, `@scenario(ID, title, criterion)`)
 written by hand and left alone.
 """
 
-import json
 import re
 import sys
 
-from ground import BOARDS_DIR, REPO_ROOT
+from ground import REPO_ROOT
 from ground import dictionary as d
 
 DOCUMENTS = [REPO_ROOT / "docs" / "protocol.md", REPO_ROOT / "docs" / "gnc.md", REPO_ROOT / "docs" / "architecture.md", REPO_ROOT / "CONTRIBUTING.md"]
@@ -190,7 +189,9 @@ def modes_table():
 
 
 def boards():
-    return [json.loads(p.read_text()) for p in sorted(BOARDS_DIR.glob("*.json"))]
+    from ground.sitl import known_boards, load_board
+
+    return [load_board(name) for name in known_boards()]
 
 
 def boards_table():
