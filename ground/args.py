@@ -11,9 +11,11 @@
 
 Values are checked against their types and, for parameters, against their
 ranges before anything is sent: a bad argument is an ArgumentError naming the
-field and what it accepts.
+field and what it accepts. The argparse types of the CLI's own options (seconds,
+counts, integers in a range) are at the end.
 """
 
+import argparse
 import datetime
 import math
 import struct
@@ -173,3 +175,34 @@ def _list(field, tokens):
                 entry[sub.name] = scalar(sub, text)
         out.append(entry)
     return out
+
+
+# --- argparse types of the CLI's options (ground/cli.py, ground/transfer.py) ---------------
+
+
+def _option(name, convert, ok, want):
+    """An argparse type: `convert(text)` (ValueError: not `name`), then `ok(value)` or 'must be `want`'."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, name)) from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError("must be %s, got %s" % (want, text))
+        return value
+
+    parse.__name__ = name  # argparse names the type in its own messages
+    return parse
+
+
+# Refused before anything is sent: a negative or NaN timeout would send the TC and then give up on it.
+seconds = _option("a number", float, lambda v: math.isfinite(v) and v > 0, "a finite number of seconds > 0")
+seconds_or_zero = _option("a number", float, lambda v: math.isfinite(v) and v >= 0, "a finite number of seconds >= 0")
+count = _option("an integer", int, lambda v: v >= 0, ">= 0")
+positive = _option("an integer", int, lambda v: v > 0, "> 0")
+
+
+def int_in(lo, hi):
+    """An integer option in lo..hi (decimal, or 0x.. hexadecimal)."""
+    return _option("an integer", lambda text: int(text, 0), lambda v: lo <= v <= hi, "in %d..%d" % (lo, hi))

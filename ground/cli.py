@@ -7,7 +7,6 @@ Expected failures raise CommandError (or a MitraError), printed as one line
 
 import argparse
 import json
-import math
 import os
 import signal
 import stat
@@ -25,6 +24,7 @@ from ground import args as cliargs
 from ground import codec
 from ground import dictionary as d
 from ground import show
+from ground.args import count, int_in, positive, seconds, seconds_or_zero
 from ground.errors import MitraError, PortLost
 from ground.link import CommandFailed
 
@@ -162,34 +162,6 @@ def _speed(text):
     if not SPEED_MIN <= value <= SPEED_MAX:  # also nan and inf
         raise argparse.ArgumentTypeError("must be in %g..%g or 'max', got %s" % (SPEED_MIN, SPEED_MAX, text))
     return value
-
-
-def _option(name, convert, ok, want):
-    """An argparse type: `convert(text)` (ValueError: not `name`), then `ok(value)` or 'must be `want`'."""
-
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("%r is not %s" % (text, name)) from None
-        if not ok(value):
-            raise argparse.ArgumentTypeError("must be %s, got %s" % (want, text))
-        return value
-
-    parse.__name__ = name  # argparse names the type in its own messages
-    return parse
-
-
-# Refused before anything is sent: a negative or NaN timeout would send the TC and then give up on it.
-seconds = _option("a number", float, lambda v: math.isfinite(v) and v > 0, "a finite number of seconds > 0")
-seconds_or_zero = _option("a number", float, lambda v: math.isfinite(v) and v >= 0, "a finite number of seconds >= 0")
-count = _option("an integer", int, lambda v: v >= 0, ">= 0")
-positive = _option("an integer", int, lambda v: v > 0, "> 0")
-
-
-def int_in(lo, hi):
-    """An integer option in lo..hi (decimal, or 0x.. hexadecimal)."""
-    return _option("an integer", lambda text: int(text, 0), lambda v: lo <= v <= hi, "in %d..%d" % (lo, hi))
 
 
 # --- subcommands ------------------------------------------------------------------

@@ -324,7 +324,7 @@ def cmd_fetch(opts, open_link):
 
 
 def add_fetch_options(p):
-    from ground.cli import count, int_in, seconds
+    from ground.args import count, int_in, seconds
 
     p.add_argument("--transaction", type=int_in(0, 0xFFFF), default=None, help="resume this transaction (default: wait for the next one to start)")
     p.add_argument("-o", "--output", default=".", help="directory for the product file (default: .)")
