@@ -79,10 +79,11 @@ def _rows(a, opts):
     """(header, rows) of the kind asked, plain values only."""
     rng = dict(session=opts.session, start=opts.start, end=opts.end)
     if opts.kind == "packets":
-        rows = [(r["frame"], r["ground_time"], r["direction"], r["packet"]["apid"] if r["packet"] else None,
-                 r["packet"]["name"] if r["packet"] else None, r["packet"]["obt"] if r["packet"] else None,
-                 json.dumps(r["packet"]["data"], sort_keys=True) if r["packet"] else None, r["error"])
-                for r in a.packets(**rng)]
+        rows = []
+        for r in a.packets(**rng):
+            p = r["packet"] or {}  # none for a frame that did not decode
+            rows.append((r["frame"], r["ground_time"], r["direction"], p.get("apid"), p.get("name"), p.get("obt"),
+                         json.dumps(p["data"], sort_keys=True) if p else None, r["error"]))
         return ("frame", "ground_time", "direction", "apid", "name", "obt", "data", "error"), rows
     if opts.kind == "events":
         return ("frame", "obt", "event_id", "name", "severity", "aux"), [
