@@ -277,7 +277,7 @@ def cmd_keys(opts):
 
 def _start_sitl(board, runtime, state_dir=None, security=True, speed=1.0, log=None, vehicle=None):
     from ground.sitl import Sitl, SitlError
-    from hil.runtimes import RuntimeMissing
+    from ground.runtimes import RuntimeMissing
 
     try:
         return Sitl(board, runtime=runtime, state_dir=state_dir, security=security, speed=speed, log=log, vehicle=vehicle).start()

@@ -6,7 +6,7 @@ images the debris (a PNG), enters its safety ellipse and aborts on an injected t
 The rover drives a waypoint route into a permanently shadowed crater, drills to 1.5 m,
 downlinks a water-ice spectrum (CSV + PNG) and drives back into the light.
 
-Each vehicle is the flight app on its board in a SITL (hil.mission: the MicroPython unix port
+Each vehicle is the flight app on its board in a SITL (ground.mission: the MicroPython unix port
 with the board's heap cap, firmware deployed as ROMFS) in virtual time: flight time runs as
 fast as the host computes it, so an hour of a mission takes seconds. Every line shows the
 wall-clock time, the board's flight time, and what the ground saw or did.
@@ -70,7 +70,7 @@ class Session:
 
 
 def fly_inspector(runtime, board, out):
-    from hil.mission import Mission
+    from ground.mission import Mission
 
     mission = Mission("inspector", runtime=runtime, board=board, scenario={"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]},
                       archive=Path(out) / ARCHIVE, heap=INSPECTOR_HEAP)
@@ -127,10 +127,10 @@ def fly_inspector(runtime, board, out):
 
 
 def fly_rover(runtime, board, out):
-    from hil.mission import Mission
+    from ground.mission import Mission
 
     mission = Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE,
-                      heap=INSPECTOR_HEAP)  # at the edge of 160 KB on the 64-bit port (hil/mission.py)
+                      heap=INSPECTOR_HEAP)  # at the edge of 160 KB on the 64-bit port (ground/mission.py)
     with mission as m:
         s = Session(m, "rover")
         if runtime == "micropython":
@@ -192,7 +192,7 @@ def _summary(s):
 
 
 def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=("inspector", "rover")):
-    from hil.runtimes import micropython_binary
+    from ground.runtimes import micropython_binary
 
     global _T0
     _T0 = time.monotonic()

@@ -35,7 +35,7 @@ from ground import BOARDS_DIR, FIRMWARE_DIR
 from ground.dictionary import VEHICLE_BY_NAME as VEHICLES
 from ground.errors import UnknownBoard
 from ground.keys import KeyStore, port_link_name
-from hil import runtimes
+from ground import runtimes
 
 # The unix port's built-in path (MICROPY_PY_SYS_PATH_DEFAULT); setting MICROPYPATH replaces it.
 MICROPY_DEFAULT_PATH = ".frozen:~/.micropython/lib:/usr/lib/micropython"
@@ -158,7 +158,7 @@ class Sitl:
     def argv(self):
         program = FIRMWARE_DIR / "main.py" if self.program is None else self.program
         if self.runtime == "micropython" and not isinstance(program, (list, tuple)):
-            # the firmware deployed as ROMFS and run in place, as on a board (hil/romboot.py);
+            # the firmware deployed as ROMFS and run in place, as on a board (ground/romboot.py);
             # the app gets the board's heap budget beside the image
             return runtimes.romfs_argv(runtimes.require_micropython(), self.board["heap_budget"], self._flashed(Path(program)))
         argv = runtimes.command(self.runtime, heap_bytes=self.board["heap_budget"])

@@ -1,7 +1,7 @@
-# Live heap of a vehicle app, step by step, booted as the SITL boots it (ROMFS, hil/romboot.py):
-#   micropython -X heapsize=600000 hil/romboot.py IMAGE hil/heap_probe.py [CYCLES]
+# Live heap of a vehicle app, step by step, booted as the SITL boots it (ROMFS, ground/romboot.py):
+#   micropython -X heapsize=600000 ground/romboot.py IMAGE hil/heap_probe.py [CYCLES]
 # run in a folder holding a board.json with "vehicle", "scenario": {}, "speed": "max",
-# "security": false; IMAGE from `python -c "from hil import runtimes; print(runtimes.build_romfs())"`.
+# "security": false; IMAGE from `python -c "from ground import runtimes; print(runtimes.build_romfs())"`.
 # Prints hal.heap_used() (gc.mem_alloc after gc.collect, the image left out) after each step.
 import gc
 import sys

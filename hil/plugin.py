@@ -125,7 +125,7 @@ def pytest_generate_tests(metafunc):
 
 def need_micropython():
     """Skip (or, under CI, fail) the calling test when there is no MicroPython unix port."""
-    from hil import runtimes
+    from ground import runtimes
 
     if runtimes.micropython_binary() is None:
         if os.environ.get("CI"):

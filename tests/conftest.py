@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ground import FIRMWARE_DIR
-from hil import runtimes
+from ground import runtimes
 
 pytest_plugins = ["hil.plugin"]
 

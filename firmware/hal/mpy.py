@@ -25,7 +25,7 @@ def heap_free():
 
 
 try:
-    from sitl_rom import size as _ROM_IN_HEAP  # type: ignore[import-not-found]  # SITL only (hil/romboot.py)
+    from sitl_rom import size as _ROM_IN_HEAP  # type: ignore[import-not-found]  # SITL only (ground/romboot.py)
 except ImportError:
     _ROM_IN_HEAP = 0  # a board: the ROMFS image is in flash, not in the heap
 

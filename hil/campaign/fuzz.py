@@ -35,7 +35,7 @@ from ground import FIRMWARE_DIR, codec
 from ground import dictionary as d
 from ground.errors import FramingError, MitraError
 from ground.framing import FrameSplitter, cobs_decode, cobs_encode
-from hil import runtimes
+from ground import runtimes
 from hil.campaign.report import Result
 
 for _p in (str(FIRMWARE_DIR), str(runtimes.CPYTHON_SHIMS)):

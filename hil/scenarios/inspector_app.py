@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ground import dictionary as d
-from hil.mission import Mission
+from ground.mission import Mission
 from hil.offline import detumble, world
 from hil.offline.plots import keepout_circle, plot_file, pyplot, save
 from hil.scenarios import Result, scenario

@@ -12,7 +12,7 @@ Importing this module registers every rover scenario, all flown through the app:
 (rover_app_drive), R2 (rover_app_heading), R5 (rover_app_drill); rover_mission holds what they share.
 """
 
-from hil.mission import Mission
+from ground.mission import Mission
 from hil.scenarios import Result, scenario
 from hil.scenarios.rover_mission import plot_file, pyplot, save
 

@@ -153,7 +153,7 @@ def _plot_r1(path, out, passed):
 def terrain_map(seed=SEED):
     """The seeded terrain the emulator flies on, as the ground's map (hw.moon.Terrain)."""
     from ground import FIRMWARE_DIR
-    from hil import runtimes
+    from ground import runtimes
 
     for p in (str(FIRMWARE_DIR), str(runtimes.CPYTHON_SHIMS)):
         if p not in sys.path:

@@ -9,7 +9,7 @@ relay's dropped bytes and the largest gap in the series it judges, so a lossy ru
 
 import math
 
-from hil.mission import UNIX_PORT_HEAP, Mission, tm_time
+from ground.mission import UNIX_PORT_HEAP, Mission, tm_time
 from hil.offline.plots import plot_file, pyplot, save  # noqa: F401 (re-exported: the scenarios' plotting, one place)
 
 TRUTH_MS = 200  # truth HK interval the drives are judged at (5 Hz: 4 cm apart at 0.2 m/s)
@@ -18,7 +18,7 @@ DRIVE = 2  # rover mode
 
 def open_mission(runtime="cpython", scenario=None):
     """A Mission of the rover app on `runtime` (not started)."""
-    return Mission("rover", runtime=runtime, scenario=scenario or {}, heap=UNIX_PORT_HEAP)  # not the board's 160 KB: hil/mission.py says why
+    return Mission("rover", runtime=runtime, scenario=scenario or {}, heap=UNIX_PORT_HEAP)  # not the board's 160 KB: ground/mission.py says why
 
 
 def truth_every(m, ms=TRUTH_MS):

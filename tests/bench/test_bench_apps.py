@@ -1,6 +1,6 @@
 """The vehicle apps in SITL: real-time factor and the cost of each app's 10 Hz task.
 
-Group "sitl app": each vehicle flies a fixed pass from the ground (hil.mission, virtual time:
+Group "sitl app": each vehicle flies a fixed pass from the ground (ground.mission, virtual time:
 flight time runs as fast as the host computes it) on each runtime:
 
     cpython       the C core through cffi (the sitl-py target)
@@ -21,7 +21,7 @@ import statistics
 
 import pytest
 
-from hil.mission import Mission
+from ground.mission import Mission
 from hil.plugin import need_micropython
 
 # The inspector does not fit the RP2040's 160 KB on the 64-bit unix port yet (tests/hil/

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import test_bench_gnc as g  # tests/bench (pytest puts this folder on sys.path)
 
-from hil import runtimes
+from ground import runtimes
 
 ROUNDS = 15  # alternating timed batches of each backend (1 when timing is off)
 

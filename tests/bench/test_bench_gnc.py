@@ -9,7 +9,7 @@ heading fix, power, pure pursuit, drill) through
     cffi                   native.inspector_step / native.rover_step (the C core)
     fallback-cpython       firmware/gnc/steps.py (pure MicroPython code) on CPython
     fallback-micropython   the same modules precompiled with mpy-cross and loaded as .mpy (as
-                           flashed on a board; hil/runtimes.compile_firmware_mpy) on the
+                           flashed on a board; ground/runtimes.compile_firmware_mpy) on the
                            MicroPython unix port, timed inside it with time.ticks_us, heap
                            capped at the ESP32 budget; extra_info has the RAM the step's
                            imports hold and peak at, from .mpy and (timed runs) from .py
@@ -36,7 +36,7 @@ from array import array
 import numpy as np
 import pytest
 
-from hil import runtimes
+from ground import runtimes
 import numpy_steps  # tests/bench/numpy_steps.py (pytest puts this folder on sys.path)
 
 native = pytest.importorskip("native", reason="the cffi core is not installed (`make setup`)")

@@ -26,7 +26,7 @@ from ground.framing import FrameSplitter, frame
 from ground.keys import KeyStore
 from ground.link import GroundLink
 from ground.sitl import Sitl
-from hil import runtimes
+from ground import runtimes
 
 LINK_BAUD = 921600  # fastest link a board declares (rp2-pico, USB-CDC)
 LINK_OCTETS_PER_S = LINK_BAUD // 10  # 8N1: start + 8 data + stop bits per octet -> 92160

@@ -168,8 +168,8 @@ def test_dispatcher_items_views_on_micropython(micropython):
 def test_rover_app_on_micropython_survives_a_200_id_param_get_and_answers_the_next_tc():
     # the rover's flight app on the unix port with the RP2040's heap budget: a 200-item list
     # unpacked as 200 tuples was a MemoryError out of the dispatcher that ended the app
-    from hil import runtimes
-    from hil.mission import Mission
+    from ground import runtimes
+    from ground.mission import Mission
 
     if runtimes.micropython_binary() is None:
         pytest.skip("MicroPython unix port not installed (set MITRA_MICROPYTHON)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hil import runtimes
+from ground import runtimes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hil import runtimes
+from ground import runtimes
 
 from ground import FIRMWARE_DIR
 
@@ -137,7 +137,7 @@ def _public_names(path):
 def test_firmware_modules_import_under_esp32_heap(micropython, tmp_path):
     # Imports only (constructs nothing): import-time allocations fit the smallest board's heap
     # with the firmware deployed as on a board (.mpy in a ROMFS image, run in place:
-    # hil/romboot.py), and every module exposes what it defines.
+    # ground/romboot.py), and every module exposes what it defines.
     modules = _firmware_modules()
     lines = ["import sys, gc", "import fsw.app", "gc.collect()", "print('free', gc.mem_free())"]
     inlined = runtimes.dictionary_consts()  # the flash build makes these numbers (runtimes.flash_source)

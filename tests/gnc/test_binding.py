@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil import runtimes
+from ground import runtimes
 
 ROOT = Path(__file__).resolve().parents[2]
 ESP32_HEAP = 100 * 1024  # boards/esp32-devkitc.json heap_budget, the smallest board

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from hil import runtimes
+from ground import runtimes
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "gnc_vectors.json"

@@ -99,10 +99,10 @@ def test_contributing_add_a_rover_command_end_to_end(copy):
     app.write_text(text)
 
     # 4. regenerate the documentation tables
-    out = _run([py, "-m", "ground.docs"], root, env)
+    out = _run([py, "-m", "hil.docs"], root, env)
     assert out.returncode == 0, out.stderr
     assert "| 0x%04X | %s | 0x021 | marker: u8 [0..15] |" % (FN_ID, NAME) in (root / "docs" / "protocol.md").read_text()
-    assert _run([py, "-m", "ground.docs", "--check"], root, env).returncode == 0
+    assert _run([py, "-m", "hil.docs", "--check"], root, env).returncode == 0
 
     # 5. the test CONTRIBUTING shows, in the copy's tests/firmware/test_rover_app.py
     tests = root / "tests" / "firmware" / "test_rover_app.py"

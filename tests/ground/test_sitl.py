@@ -13,7 +13,7 @@ from ground import FIRMWARE_DIR
 from ground.errors import MitraError, UnknownBoard
 from ground.keys import KeyStore, port_link_name
 from ground.sitl import Sitl, SitlError, known_boards
-from hil import runtimes
+from ground import runtimes
 
 # Runs unchanged on MicroPython's unix port and on CPython: echo stdin to stdout byte by byte.
 ECHO = """\
@@ -230,7 +230,7 @@ def test_flight_sees_firmware_on_its_path(runtime, script):
 def test_flight_heap_capped_to_board(script):
     if runtimes.micropython_binary() is None:
         pytest.skip("MicroPython unix port not installed")
-    # the firmware deployed as ROMFS (hil/romboot.py): the cap is the board's budget + the image
+    # the firmware deployed as ROMFS (ground/romboot.py): the cap is the board's budget + the image
     sitl = Sitl(board="esp32-devkitc", runtime="micropython", program=script(ECHO))
     image = runtimes.build_romfs()
     heap = 102400 + image.stat().st_size + runtimes.ROM_SLACK

@@ -1,9 +1,9 @@
-"""hil.runtimes.flash_source: the dictionary's constants become numbers in the flashed .mpy,
+"""ground.runtimes.flash_source: the dictionary's constants become numbers in the flashed .mpy,
 and nothing a module looks up on the dictionary at run time goes missing."""
 
 import re
 
-from hil import runtimes
+from ground import runtimes
 from ground import FIRMWARE_DIR
 
 

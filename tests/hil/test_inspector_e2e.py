@@ -3,7 +3,7 @@ commanded over the link exactly as an operator's `ground send` does, judged by t
 events and by the emulator-truth HK (inspector_truth). Flight time runs at SPEED x real
 time, so the waits below are safety nets in wall-clock seconds, not measurements.
 
-Memory: loaded as .mpy into the heap (hil.runtimes), the OBC framework, the GNC fallback,
+Memory: loaded as .mpy into the heap (ground.runtimes), the OBC framework, the GNC fallback,
 the emulated hardware and this app need about 250 KB of live heap; the RP2040's 160 KB
 budget does not hold them (test_inspector_boots_within_the_rp2040_heap_budget records it,
 xfail). The MicroPython runs here get MPY_HEAP and report the measured peak (OBC HK heap_peak).

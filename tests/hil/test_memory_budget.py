@@ -1,6 +1,6 @@
 """Each vehicle app flies a short mission on the MicroPython unix port with the heap capped at
 exactly the board's budget (rp2-pico: 160 KB; the SITL boots the firmware from ROMFS, so the cap
-is the budget plus the image, hil/romboot.py) and reports its high-water mark without MemoryError.
+is the budget plus the image, ground/romboot.py) and reports its high-water mark without MemoryError.
 
 The flight runs through every mode that allocates: the inspector detumbles, points at the Sun
 and at the debris, approaches, captures an image (ST13 downlink) and enters a safety ellipse;
@@ -11,7 +11,7 @@ is the live heap right after the OBC's chosen collections, the ROMFS image left 
 import pytest
 
 from ground.sitl import load_board
-from hil.mission import Mission
+from ground.mission import Mission
 from hil.plugin import need_micropython
 
 BOARD = "rp2-pico"

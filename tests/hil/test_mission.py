@@ -1,10 +1,10 @@
-"""hil.mission: a vehicle flown from the ground in virtual time, its telemetry kept by name."""
+"""ground.mission: a vehicle flown from the ground in virtual time, its telemetry kept by name."""
 
 import pytest
 
 from ground.errors import ArgumentError
 from ground.link import CommandFailed
-from hil.mission import Mission, MissionTimeout
+from ground.mission import Mission, MissionTimeout
 from hil.plugin import need_micropython
 
 

@@ -1,9 +1,9 @@
 """The rover flight app end to end through a SITL (MicroPython unix port and CPython), flown
-with hil.mission as an operator would: a waypoint scheduled with ST11, the drive into the PSR
+with ground.mission as an operator would: a waypoint scheduled with ST11, the drive into the PSR
 (truth HK: lit 0), a drill with an injected stall (retract event), a drill and a spectrum
 reassembled by the ground (ground/transfer.py) and written as CSV + PNG, the return to light.
 
-Memory: the MicroPython run has hil.mission.UNIX_PORT_HEAP (the rover is at the edge of the
+Memory: the MicroPython run has ground.mission.UNIX_PORT_HEAP (the rover is at the edge of the
 RP2040's 160 KB on the 64-bit port); tests/hil/test_memory_budget.py measures it at 160 KB."""
 
 import datetime
@@ -11,7 +11,7 @@ import datetime
 import pytest
 
 from ground import transfer
-from hil.mission import UNIX_PORT_HEAP, Mission
+from ground.mission import UNIX_PORT_HEAP, Mission
 from hil.plugin import need_micropython
 
 RUNTIMES = [pytest.param("micropython", marks=[pytest.mark.micropython, pytest.mark.slow], id="sitl-mpy"), pytest.param("cpython", id="sitl-py")]
@@ -22,7 +22,7 @@ def test_rover_drive_into_shadow_drill_stall_spectrum_and_back(runtime, tmp_path
     monkeypatch.setenv("MITRA_HOME", str(tmp_path / "mitra-home"))
     if runtime == "micropython":
         need_micropython()
-    m = Mission("rover", runtime=runtime, scenario={"start": [300.0, 0.0, 0.0]}, heap=UNIX_PORT_HEAP)  # hil/mission.py: not the board's 160 KB on the 64-bit port
+    m = Mission("rover", runtime=runtime, scenario={"start": [300.0, 0.0, 0.0]}, heap=UNIX_PORT_HEAP)  # ground/mission.py: not the board's 160 KB on the 64-bit port
     with m:
         now = datetime.datetime.now(datetime.timezone.utc)
         us = (now - datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(microseconds=1)

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from hil.mission import UNIX_PORT_HEAP  # noqa: E402
+from ground.mission import UNIX_PORT_HEAP  # noqa: E402
 from hil.plugin import need_micropython  # noqa: E402
 from hil.scenarios import SCENARIOS, inspector_app, load_all  # noqa: E402
 

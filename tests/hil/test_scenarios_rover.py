@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from hil.mission import UNIX_PORT_HEAP  # noqa: E402
+from ground.mission import UNIX_PORT_HEAP  # noqa: E402
 from hil.plugin import need_micropython  # noqa: E402
 from hil.scenarios import SCENARIOS, load_all  # noqa: E402
 from hil.scenarios import rover_app_drill, rover_app_drive, rover_app_heading  # noqa: E402
@@ -65,7 +65,7 @@ def test_r1_square_on_the_micropython_unix_port():
     need_micropython()
     r = rover_app_drive.fly_square(0.2, runtime="micropython")
     _check_square(r)
-    assert 0 < r["heap_peak"] <= UNIX_PORT_HEAP  # hil/mission.py: not the board's 160 KB on the 64-bit port
+    assert 0 < r["heap_peak"] <= UNIX_PORT_HEAP  # ground/mission.py: not the board's 160 KB on the 64-bit port
 
 
 def test_r3_never_moves_onto_a_slope_above_the_limit(tmp_path):

@@ -16,7 +16,7 @@ from ground import codec
 from ground import dictionary as d
 from ground.framing import frame
 from ground.security import seal
-from hil.mission import tm_time
+from ground.mission import tm_time
 from hil.plugin import EVENT_SECURITY, drop_delta, hk_obc, is_event, wait_for
 
 EVENT_SUPPRESSED = d.EVENT_BY_NAME["security_suppressed"].id

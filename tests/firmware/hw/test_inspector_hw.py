@@ -12,7 +12,7 @@ import pytest
 
 import gnc
 from ground import REPO_ROOT
-from hil import runtimes
+from ground import runtimes
 from hil.offline import world as ref
 from hw import inspector
 from hw.space import R_EARTH, SpaceWorld

@@ -1,6 +1,6 @@
 """The tables of the user documentation that other files own, generated.
 
-`python -m ground.docs` rewrites every block between a marker pair
+`python -m hil.docs` rewrites every block between a marker pair
 
     <!-- generated: NAME -->
     ...
@@ -9,7 +9,7 @@
 in `docs/*.md` and `CONTRIBUTING.md` with the table NAME of `TABLES`, built from
 the packet dictionary (`ground/dictionary/`), the board files (`boards/*.json`) and
 the scenario registrations (`hil/scenarios/`, `@scenario(ID, title, criterion)`).
-`python -m ground.docs --check` writes nothing and exits 1 when a document is stale;
+`python -m hil.docs --check` writes nothing and exits 1 when a document is stale;
 `tests/ground/test_docs.py` fails in that case too. Text outside the markers is
 written by hand and left alone.
 """
@@ -287,7 +287,7 @@ def main(argv=None):
             print("wrote %s" % path.relative_to(REPO_ROOT))
     if check and stale:
         for path in stale:
-            print("stale: %s (run `python -m ground.docs`)" % path.relative_to(REPO_ROOT), file=sys.stderr)
+            print("stale: %s (run `python -m hil.docs`)" % path.relative_to(REPO_ROOT), file=sys.stderr)
         return 1
     return 0
 

@@ -1,4 +1,4 @@
-"""ground.docs and the user documentation: the generated tables match their owners (dictionary,
+"""hil.docs and the user documentation: the generated tables match their owners (dictionary,
 boards, scenario registrations); no file a user reads sends them outside the repository."""
 
 import re
@@ -8,7 +8,7 @@ import pytest
 
 from ground import REPO_ROOT
 from ground import dictionary as d
-from ground import docs
+from hil import docs
 
 
 
@@ -33,7 +33,7 @@ OUTSIDE = re.compile(r"\.\./shared|/work/shared|\b(?:PROTOCOL|GNC|ARCHITECTURE|S
 
 def test_docs_generated_tables_are_current():
     for path, text in docs.generated_files().items():
-        assert path.read_text() == text, "%s is stale: run `python -m ground.docs` and commit the result" % path.relative_to(REPO_ROOT)
+        assert path.read_text() == text, "%s is stale: run `python -m hil.docs` and commit the result" % path.relative_to(REPO_ROOT)
 
 
 def test_docs_every_table_is_placed_in_a_document():

@@ -230,7 +230,7 @@ def build_romfs(packages=None, micropython=None):
 
 def romfs_argv(micropython, heap_bytes, program, image=None):
     """argv that runs `program` on the unix port from the ROMFS image, the heap capped so the
-    app gets exactly `heap_bytes` (plus ROM_SLACK) beside the image (hil/romboot.py)."""
+    app gets exactly `heap_bytes` (plus ROM_SLACK) beside the image (ground/romboot.py)."""
     image = image or build_romfs(micropython=micropython)
     heap = heap_bytes + image.stat().st_size + ROM_SLACK
     return [micropython, "-X", "heapsize=%d" % heap, str(ROMBOOT), str(image), str(program)]

@@ -2,7 +2,7 @@
 # flight software is deployed as ROMFS (`mpremote romfs deploy`): mount the image at /rom and
 # put it first on sys.path, so the .mpy bytecode runs in place. On a board the image lives in
 # memory-mapped flash; here it must sit in RAM, so it is read as the very first allocation and
-# the heap cap is raised by its size (hil/runtimes.romfs_argv); `sitl_rom.size` lets
+# the heap cap is raised by its size (ground/runtimes.romfs_argv); `sitl_rom.size` lets
 # hal.heap_used() leave it out. Usage: micropython romboot.py IMAGE PROGRAM [ARGS...]
 import os
 import sys
