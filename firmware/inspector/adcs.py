@@ -79,6 +79,7 @@ class Adcs:
         self.bdot_s = _f(gnc.BDOT_SIZE)
         self.m_cmd = _f(3)
         self.zero3 = _f(3)
+        self.m_sent = self.zero3  # the dipole last commanded to the rods (HK reports it): m_cmd, m_dump or zero3
         self.x_axis = array("f", (1.0, 0.0, 0.0))  # panel normal and sun sensor boresight
         self.z_axis = array("f", (0.0, 0.0, 1.0))  # camera boresight
         self.mekf_from_star = False
@@ -199,15 +200,21 @@ class Adcs:
                          self.prm[14], self.m_cmd)
             elif phase >= _BDOT_OFF or not self.sensors & 2:
                 _zero(self.m_cmd)
-            if hw.magnetorquers is not None:
-                hw.magnetorquers.command(self.m_cmd)
+            self._command_rods(self.m_cmd)
             return
         if hw.wheels is not None:
             hw.wheels.command(self.tau)
             t = self.tau_sent
             t[0], t[1], t[2] = self.tau[0], self.tau[1], self.tau[2]
-        if hw.magnetorquers is not None:
-            hw.magnetorquers.command(self.m_dump if self.settled() else self.zero3)
+        self._command_rods(self.m_dump if self.settled() else self.zero3)
+
+    def _command_rods(self, m):
+        # no rods on the board: nothing commanded, HK says zero
+        if self.hw.magnetorquers is None:
+            m = self.zero3
+        else:
+            self.hw.magnetorquers.command(m)
+        self.m_sent = m
 
     def settled(self):
         # dump momentum only near the reference: in a slew the wheels hold the body's momentum
@@ -241,8 +248,7 @@ class Adcs:
     def safe_actuators(self):
         if self.hw.wheels is not None:
             self.hw.wheels.command(self.zero3)
-        if self.hw.magnetorquers is not None:
-            self.hw.magnetorquers.command(self.zero3)
+        self._command_rods(self.zero3)
 
     def detumble_reset(self):
         gnc.bdot_init(self.bdot_s)

@@ -207,7 +207,7 @@ class Inspector(Vehicle):
     # ---- housekeeping (1 Hz or slower: tuples allowed) ------------------------------------
     def hk_adcs(self):
         a = self.adcs
-        s, h, tau, m = a.s, a.h, a.out, a.m_cmd if self.mode == _DETUMBLE else a.m_dump
+        s, h, tau, m = a.s, a.h, a.out, a.m_sent
         return (self.mode, s[0], s[1], s[2], s[3], a.rate_deg(), h[0], h[1], h[2], tau[0], tau[1], tau[2],
                 m[0], m[1], m[2], a.sensors | (16 if self.guidance.valid else 0), a.step_errors, a.backend,
                 a.cycle_us, a.cycle_us_max, math.sqrt(s[7]) * _DEG, math.sqrt(s[14]) * _DEG, math.sqrt(s[21]) * _DEG)

@@ -259,7 +259,7 @@ def test_momentum_dumping_waits_for_the_end_of_a_slew():
     assert call(v, D.FN_INSPECTOR_ADCS_SET_MODE, SUN_POINT) == 0
     run(v, 3)
     a = v.adcs
-    dipoles = []
+    dipoles, reported = [], []
     for err_deg in (1.0, 4.9, 5.1, 60.0, 180.0):
         half = math.radians(err_deg) / 2.0
         for i, x in enumerate((math.cos(half), math.sin(half), 0.0, 0.0)):
@@ -270,5 +270,7 @@ def test_momentum_dumping_waits_for_the_end_of_a_slew():
             a.m_dump[i] = x
         a.actuate(SUN_POINT)
         dipoles.append(list(v.hw.world.dipole))
+        reported.append(list(v.hk_adcs()[12:15]))  # HK's commanded dipole (m_x, m_y, m_z)
     on, off = pytest.approx([2e-5, -1e-5, 3e-5]), [0.0, 0.0, 0.0]
     assert dipoles == [on, on, off, off, off]
+    assert reported == dipoles  # HK says what the rods were told, not what the core proposed
