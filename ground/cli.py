@@ -246,10 +246,16 @@ def cmd_encode(opts):
 def cmd_dict(opts):
     from ground import export
 
-    if opts.format == "json":
-        print(json.dumps(export.dictionary_json(), indent=2))
-    else:
-        sys.stdout.write(export.firmware_tables())
+    text = export.dictionary_text(opts.format)
+    if opts.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(opts.output, "w") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise CommandError("%s: %s" % (opts.output, exc.strerror or exc)) from None
+    print("wrote %s (%s, %d octets)" % (opts.output, opts.format, len(text.encode())), file=sys.stderr)
     return 0
 
 
@@ -383,7 +389,8 @@ def build_parser():
     table.append((p, cmd_encode))
 
     p = sub.add_parser("dict", help="export the packet dictionary")
-    p.add_argument("--format", choices=("json", "firmware"), default="json")
+    p.add_argument("--format", choices=("json", "firmware", "xtce"), default="json", help="xtce: the XTCE 1.2 mission database Yamcs loads")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     table.append((p, cmd_dict))
 
     p = sub.add_parser("keys", help="manage uplink keys (kept outside the repository)")

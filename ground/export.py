@@ -1,4 +1,4 @@
-"""Exports of the dictionary: the firmware codec tables and the JSON dictionary.
+"""Exports of the dictionary: the firmware codec tables, the JSON dictionary and XTCE.
 
 `python -m ground.export` rewrites `firmware/fsw/dictionary.py`; a test fails
 when the committed module differs from what this writes.
@@ -290,6 +290,25 @@ def dictionary_json():
             for v in d.VEHICLES
         ],
     }
+
+
+FORMATS = ("json", "firmware", "xtce")
+
+
+def dictionary_text(fmt):
+    """The dictionary in one of FORMATS as text: the JSON dictionary, the firmware tables, or the
+    XTCE 1.2 mission database (ground/xtce.py) that `ground yamcs` loads."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(dictionary_json(), indent=2) + "\n"
+    if fmt == "firmware":
+        return firmware_tables()
+    if fmt == "xtce":
+        from ground.xtce import xtce_text
+
+        return xtce_text()
+    raise ValueError("unknown dictionary format %r (known: %s)" % (fmt, ", ".join(FORMATS)))
 
 
 def vehicle_tables_path(vehicle, folder=None):
