@@ -417,6 +417,9 @@ def build_parser():
 
     archive_cli.add_parsers(sub, table)
     table.append(keys_sn.add_parser(sub))
+    from ground import console
+
+    table.append(console.add_parser(sub))
 
     for p, handler in table:
         p.set_defaults(handler=handler)

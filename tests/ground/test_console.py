@@ -1,0 +1,374 @@
+"""ground/console.py: parsing, completion and the screen as functions; the session against a SITL
+with its input piped (plain lines); and in a real terminal (tmux send-keys / capture-pane)."""
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from ground import console
+from ground.archive import Archive, mission_path
+from ground.console import Screen, candidates, describe, parse, progress_text
+from ground.errors import ArgumentError, DictionaryError
+from ground.sitl import Sitl
+from ground.transfer import Transfer
+
+pytestmark = pytest.mark.usefixtures("mitra_home")  # tests/ground/conftest.py: keys, archive, history
+
+
+# --- completion -------------------------------------------------------------------------------
+
+
+def test_completes_command_names_with_a_trailing_space():
+    assert candidates("", "test.pi") == ["test.ping "]
+    assert candidates("", "hk.change_") == ["hk.change_interval "]
+    assert "quit " in candidates("", "q")
+
+
+def test_completes_nothing_for_an_unknown_command():
+    assert candidates("", "nosuch.") == []
+    assert candidates("nosuch.cmd ", "") == []
+
+
+def test_completes_enumerated_values_and_argument_names():
+    assert candidates("rover_mobility.set_mode ", "") == ["CHARGE ", "DRILL ", "DRIVE ", "IDLE ", "SURVIVAL ", "mode="]
+    assert candidates("rover_mobility.set_mode ", "mode=D") == ["mode=DRILL ", "mode=DRIVE "]
+
+
+def test_completes_only_the_arguments_not_given_yet():
+    # x given by position: y, z and t are left; no value names (floats)
+    assert candidates("inspector_gnc.approach 1 ", "") == ["t=", "y=", "z="]
+    assert candidates("inspector_gnc.approach y=2 ", "") == ["t=", "x=", "z="]
+
+
+def test_completes_dictionary_names_in_lists():
+    assert candidates("param.set ", "obc.hk") == ["obc.hk_period_ms="]  # NAME=VALUE: no space, a value follows
+    assert candidates("hk.one_shot ", "o") == ["obc "]
+    assert candidates("hk.change_interval ", "ob") == ["obc:"]  # SID:INTERVAL
+    assert candidates("event.enable ", "boo") == ["boot "]
+
+
+def test_completes_inner_command_of_a_schedule_insert():
+    assert candidates("sched.insert +10 ", "test.p") == ["test.ping "]
+    assert candidates("sched.insert +10 rover_mobility.set_mode ", "S") == ["SURVIVAL "]
+
+
+def test_completes_builtins_arguments():
+    assert candidates("help ", "test.p") == ["test.ping "]
+    assert candidates("hk ", "o") == ["off ", "on "]
+    assert candidates("time.set_time ", "n") == ["now "]
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def test_parse_blank_and_comment_lines_are_nothing():
+    assert parse("") is None
+    assert parse("   # a note") is None
+
+
+def test_parse_builtin_and_command():
+    assert parse("help test.ping").builtin == "help"
+    line = parse("hk.change_interval obc:2000")
+    assert line.builtin is None and line.command.name == "hk.change_interval"
+    assert line.values == {"intervals": [{"sid": 1, "interval_ms": 2000}]}
+    assert parse("rover_mobility.set_mode DRIVE").values == {"mode": 2}
+
+
+@pytest.mark.parametrize("text, error, message", [
+    ("nosuch.cmd", DictionaryError, "unknown service or component 'nosuch'"),
+    ("test.pong", DictionaryError, "unknown command 'test.pong' (known: test.ping)"),
+    ("test.ping 3", ArgumentError, "test.ping takes no arguments (got 3)"),
+    ("rover_mobility.set_mode FLY", ArgumentError, "mode: 'FLY' is not an integer or one of: CHARGE, DRILL, DRIVE, IDLE, SURVIVAL"),
+    ("rover_mobility.set_mode 9", ArgumentError, "mode: 9 outside its range"),
+    ("test.ping 'open", ArgumentError, "cannot read the line: No closing quotation"),
+])
+def test_parse_bad_lines_raise_one_line_errors(text, error, message):
+    with pytest.raises(error) as info:
+        parse(text)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_describe_names_arguments_with_their_ranges_and_names():
+    text = describe("rover_mobility.set_mode")
+    assert text.splitlines()[1].startswith("  mode (u8, 0..4, one of CHARGE|DRILL|DRIVE|IDLE|SURVIVAL)")
+    assert "test.ping" in describe()
+    with pytest.raises(DictionaryError):
+        describe("nosuch.cmd")
+
+
+# --- the screen ---------------------------------------------------------------------------------
+
+
+class Out(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self):
+        return self._tty
+
+
+def _transfer(parts, total=4):
+    t = Transfer(7)
+    t.announce({"product": 0, "size": 40, "crc": 0, "parts": total})
+    for n in range(parts):
+        t.add(n, b"x" * 10)
+    return t
+
+
+def test_progress_text_counts_parts_and_octets():
+    text = progress_text(_transfer(1))
+    assert text.startswith("transfer 7 ")
+    assert "[" + "#" * 6 + "-" * 18 + "]" in text  # 1 of 4 parts of a 24-wide bar
+    assert text.endswith("1/4 parts 10/40 octets")
+
+
+def test_plain_screen_prints_lines_without_escapes_or_bars():
+    out, err = Out(False), Out(False)
+    screen = Screen(out, err)
+    screen.say("one")
+    screen.error("bad")
+    assert out.getvalue() == "one\n"
+    assert err.getvalue() == "ground: bad\n"
+    assert not screen.tty
+
+
+def test_terminal_screen_rewrites_a_bar_in_place_only_while_it_is_last():
+    out = Out(True)
+    screen = Screen(out, Out(True))
+    up = "\x1b[1A"
+    screen.bar(7, progress_text(_transfer(1)))
+    assert up not in out.getvalue()
+    screen.bar(7, progress_text(_transfer(2)))
+    assert out.getvalue().count(up) == 1  # the second bar replaced the first
+    screen.say("TM something")
+    screen.bar(7, progress_text(_transfer(3)))
+    assert out.getvalue().count(up) == 1  # a line came between: a new bar line, nothing overwritten
+    assert out.getvalue().endswith("3/4 parts 30/40 octets\n")
+
+
+# --- the session against a SITL, input piped ------------------------------------------------------
+
+
+class Console:
+    """`ground console` as a child process with piped input; its output lines kept as they come."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([sys.executable, "-m", "ground", "console", *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.out, self.err = [], []
+        self._threads = [threading.Thread(target=self._pump, args=(s, k), daemon=True)
+                         for s, k in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _pump(stream, lines):
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    def send(self, *lines):
+        for line in lines:
+            self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, pattern, where=None, timeout=20):
+        where = self.out if where is None else where
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(where):
+                m = re.search(pattern, line)
+                if m:
+                    return m
+            time.sleep(0.05)
+        raise AssertionError("no line matching %r in:\n%s\nstderr:\n%s" % (pattern, "\n".join(self.out[-20:]), "\n".join(self.err[-20:])))
+
+    def finish(self, timeout=30):
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout)
+        for t in self._threads:
+            t.join(5)
+        return code
+
+
+@pytest.fixture
+def sitl():
+    with Sitl(runtime="cpython", log=lambda line: None) as s:
+        yield s
+
+
+def test_piped_commands_are_verified_live_and_archived(sitl, mitra_home):
+    c = Console("--port", sitl.port, "--mission", "t1")
+    c.send("test.ping", "large.resend 999")
+    code = c.finish()
+    assert code == 0, c.err
+    ping = c.wait_for(r"^test\.ping #(\d+): completed in [0-9.]+ s$").group(1)
+    for stage in ("sent", "accepted", "started"):
+        assert "test.ping #%s: %s" % (ping, stage) in c.out
+    c.wait_for(r"^TM .* obc #\d+ test\.pong$")
+    c.wait_for(r"^large\.resend #\d+: FAILED at start: UNKNOWN_TRANSACTION \(21\)$")
+    assert c.err == []
+    with Archive(mission_path("t1")) as a:
+        outcomes = {o["name"]: [r for r, _ in o["reports"]] for o in a.outcomes()}
+    assert outcomes["test.ping"] == ["verification.acceptance_success", "verification.start_success", "verification.completion_success"]
+    assert outcomes["large.resend"] == ["verification.acceptance_success", "verification.start_failure"]
+
+
+def test_bad_lines_get_one_message_each_and_the_console_goes_on(sitl):
+    c = Console("--port", sitl.port, "--no-archive")
+    c.send("nosuch.cmd", "test.ping 3", "hk.one_shot nosuch", "'open", "hk maybe", "test.ping")
+    assert c.finish() == 0
+    c.wait_for(r"^test\.ping #\d+: completed")
+    assert len(c.err) == 5, c.err
+    assert all(line.startswith("ground: ") for line in c.err), c.err
+    assert c.err[0].startswith("ground: unknown service or component 'nosuch'")
+    assert c.err[4] == "ground: hk: expected 'on' or 'off', got 'maybe'"
+
+
+def test_quit_leaves_without_reading_further(sitl):
+    c = Console("--port", sitl.port, "--no-archive")
+    c.send("help test.ping", "quit", "test.ping")
+    assert c.finish() == 0
+    assert any(l.startswith("test.ping: ") for l in c.out), c.out  # help's answer
+    assert not any(re.match(r"test\.ping #\d+", l) for l in c.out), c.out
+
+
+def test_transfer_is_written_and_reported_in_plain_lines(sitl, tmp_path):
+    c = Console("--port", sitl.port, "--no-archive", "-o", str(tmp_path / "products"))
+    c.send("large.downlink_log")
+    assert c.finish() == 0, c.err
+    path = c.wait_for(r"^transfer \d+: log complete, \d+ octets: (\S+)$").group(1)
+    assert os.path.isfile(path)
+    assert not any("\x1b" in l or "[#" in l or "[-" in l for l in c.out), "a bar or an escape on a pipe"
+
+
+SWALLOW = """\
+import sys
+while sys.stdin.buffer.read(1):
+    pass
+"""
+
+
+def test_board_silent_is_one_message_and_the_console_goes_on(tmp_path):
+    program = tmp_path / "swallow.py"
+    program.write_text(SWALLOW)
+    with Sitl(runtime="cpython", program=program, log=lambda line: None) as silent:
+        c = Console("--port", silent.port, "--no-archive", "--timeout", "0.5")
+        c.send("test.ping")
+        c.wait_for(r"^ground: test\.ping #\d+: no verification report within 0\.5 s", c.err)
+        c.send("help test.ping")
+        assert c.finish() == 0
+    assert any(l.startswith("test.ping: ") for l in c.out)  # help still answered after the silence
+
+
+def test_port_gone_is_reported_and_reopened_when_it_comes_back(tmp_path):
+    link = tmp_path / "port"
+    with Sitl(runtime="cpython", security=False, log=lambda line: None) as first:
+        os.symlink(first.port, link)
+        c = Console("--port", str(link), "--clear", "--no-archive")
+        c.send("test.ping")
+        c.wait_for(r"^test\.ping #\d+: completed")
+    # the first SITL and its pty are gone
+    c.wait_for(r"^ground: .*port: the port went away", c.err)
+    c.send("test.ping")
+    c.wait_for(r"^ground: test\.ping: not sent: .*port is gone$", c.err)
+    with Sitl(runtime="cpython", security=False, log=lambda line: None) as second:
+        os.unlink(link)
+        os.symlink(second.port, link)
+        c.wait_for(r"port: reopened$")
+        c.send("test.ping")
+        assert c.finish() == 0
+        assert len([l for l in c.out if re.match(r"test\.ping #\d+: completed", l)]) == 2, c.out
+
+
+def test_missing_port_is_one_line_and_exit_1(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ground", "console", "--port", str(tmp_path / "nope")],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert done.returncode == 1
+    assert done.stderr == "ground: %s: no such port (is the board plugged in, or `ground sitl` running?)\n" % (tmp_path / "nope")
+
+
+def test_bad_mission_name_is_one_line_and_exit_1(sitl):
+    done = subprocess.run([sys.executable, "-m", "ground", "console", "--port", sitl.port, "--mission", "../x"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert done.returncode == 1
+    assert done.stderr.startswith("ground: mission name '../x'") and done.stderr.count("\n") == 1
+
+
+# --- in a real terminal -----------------------------------------------------------------------------
+
+
+def _tmux():
+    path = shutil.which("tmux")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have tmux; scripts/bootstrap.sh installs it")
+        pytest.skip("tmux not installed")
+    return path
+
+
+class Pane:
+    """One tmux server of our own (its own socket), one window of 200 x 50."""
+
+    def __init__(self, tmux, socket, command):
+        self.base = [tmux, "-S", str(socket), "-f", os.devnull]
+        self.run("new-session", "-d", "-x", "200", "-y", "50", command)
+
+    def run(self, *args):
+        return subprocess.run(self.base + list(args), capture_output=True, text=True, timeout=10)
+
+    def keys(self, *keys):
+        self.run("send-keys", *keys)
+
+    def text(self):
+        return self.run("capture-pane", "-p", "-J", "-S", "-").stdout
+
+    def wait_for(self, pattern, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.text(), re.M)
+            if m:
+                return m
+            time.sleep(0.1)
+        raise AssertionError("no %r on the pane:\n%s" % (pattern, self.text()[-3000:]))
+
+    def close(self):
+        self.run("kill-server")
+
+
+def test_console_in_a_terminal_completes_verifies_and_draws_bars(sitl, mitra_home, tmp_path):
+    tmux = _tmux()
+    command = "env MITRA_HOME=%s %s -m ground console --port %s -o %s; echo console-exit=$?; sleep 60" % (
+        mitra_home, sys.executable, sitl.port, tmp_path / "products")
+    pane = Pane(tmux, tmp_path / "tmux.sock", command)
+    try:
+        pane.wait_for(r"^mitra> $")
+        pane.keys("hk", "Space", "off", "Enter")
+        pane.keys("test.pi", "Tab")
+        pane.wait_for(r"^mitra> test\.ping $")  # completed by Tab, with its space
+        pane.keys("Enter")
+        pane.wait_for(r"^test\.ping #\d+: completed in [0-9.]+ s$")
+        pane.keys("rover_mobility.set_mode ", "Tab", "Tab")  # ambiguous: the second Tab lists
+        pane.wait_for(r"CHARGE\s+DRILL\s+DRIVE\s+IDLE\s+SURVIVAL\s+mode=")
+        pane.keys("C-c")  # clears the line: a fresh prompt, nothing sent
+        pane.wait_for(r"^mitra> $")
+        pane.keys("large.downlink_log", "Enter")
+        pane.wait_for(r"^transfer \d+ log \[#+\] 1/1 parts \d+/\d+ octets$")  # the bar, on a terminal
+        pane.wait_for(r"^transfer \d+: log complete, \d+ octets: ")
+        pane.keys("nosuch.cmd", "Enter")
+        pane.wait_for(r"^ground: unknown service or component 'nosuch'")
+        pane.keys("C-d")
+        pane.wait_for(r"^console-exit=0$")
+    finally:
+        pane.close()
+    history = (mitra_home / "console_history").read_text().splitlines()
+    assert "test.ping" in [h.strip() for h in history]
+    assert not any(h.startswith("rover_mobility") for h in history)  # the line cleared by Ctrl-C never ran
