@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench clean native native-check pil pil-build firmware test-firmware
+.PHONY: setup demo test test-fast bench clean native native-check pil pil-build firmware native-mpy test-firmware
 
 setup: $(VENV)/.installed native
 
@@ -72,10 +72,17 @@ BOARD ?= unix
 firmware:
 	$(PYTHON) scripts/firmware.py --board $(BOARD)
 
+# The core as a native .mpy module for stock firmware (build/firmware/mpy-ARCH/gnc_native.mpy):
+# ARCH x64 (unix port), armv6m (RP2040), armv7m (Cortex-M3), armv7emsp (Cortex-M4F), xtensawin (ESP32).
+ARCH ?= x64
+native-mpy:
+	$(PYTHON) scripts/firmware.py --board mpy-$(ARCH)
+
 # What `make test` runs on: both unix builds (cached); a note instead when there is no source.
 test-firmware:
 	$(PYTHON) scripts/firmware.py --board unix --if-available
 	$(PYTHON) scripts/firmware.py --board unix-f32 --if-available
+	$(PYTHON) scripts/firmware.py --board mpy-x64 --if-available
 
 # Processor in the loop (native/baremetal/README.md): the C core on emulated Cortex-M0 / M4F / M33
 # under qemu-system-arm with the shared vectors. `make test` runs it through tests/hil/test_qemu_pil.py;

@@ -10,6 +10,14 @@ benchmarks), `unix-f32` (the same with single-precision floats, like the boards)
 (RPI_PICO; needs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib, cmake), `qemu-an385` (the
 qemu port's MPS2_AN385, Cortex-M3, for qemu-system-arm; needs gcc-arm-none-eabi).
 
+The core as a native .mpy module for stock firmware (`make firmware BOARD=mpy-x64`, or
+`make native-mpy ARCH=armv6m`): `mpy-ARCH` builds gnc_native.mpy with MicroPython's
+py/dynruntime.mk and tools/mpy_ld.py (PyPI pyelftools and ar, the test extra) from
+native/mpy_native/, for ARCH x64 (the unix port), armv6m (RP2040), armv7m (Cortex-M3),
+armv7emsp (Cortex-M4F) or xtensawin (ESP32, ESP32-S3: needs Espressif's xtensa-esp32-elf-gcc,
+which neither Debian nor PyPI ships). Copy it beside the flight code (`mpremote cp
+gnc_native.mpy :`): `import gnc_native` finds a .mpy on sys.path like a .py.
+
 The MicroPython source is $MICROPY_DIR (or --micropy-dir) when set, else the vendor tarball
 (MITRA_MICROPY_TARBALL, default ../shared/vendor/micropython-v1.28.0-rp2-src.tar.gz beside the
 repository), unpacked once into the cache. Everything is built out of tree under the cache
@@ -41,6 +49,23 @@ _RECIPE = 2  # bump when a build command below changes in a way the stamp cannot
 # (btree) and libffi (when no system libffi is found); the flight software uses neither.
 UNIX_MAKE = ["MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0"]
 
+NATMOD_DIR = ROOT / "native" / "mpy_native"
+# native .mpy architectures (py/dynruntime.mk's ARCH) -> the C compiler they need and the number
+# the .mpy header carries (py/persistentcode.h MP_NATIVE_ARCH_*)
+NATMOD_ARCHS = {
+    "x64": {"cc": "gcc", "code": 2},
+    "armv6m": {"cc": "arm-none-eabi-gcc", "code": 4},
+    "armv7m": {"cc": "arm-none-eabi-gcc", "code": 5},
+    "armv7emsp": {"cc": "arm-none-eabi-gcc", "code": 7},
+    "xtensawin": {"cc": "xtensa-esp32-elf-gcc", "code": 10},
+}
+_TOOLCHAIN_HINT = {
+    "gcc": "sudo apt-get install gcc",
+    "arm-none-eabi-gcc": "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi",
+    "xtensa-esp32-elf-gcc": "Espressif's ESP-IDF toolchain (neither Debian nor PyPI ships one; "
+                            "install ESP-IDF and put xtensa-esp32-elf/bin on PATH)",
+}
+
 BOARDS = {
     "unix": {"port": "unix", "make": ["VARIANT=standard", *UNIX_MAKE], "output": "micropython"},
     # the 64-bit standard variant with single-precision floats (the longlong variant has them too
@@ -53,6 +78,7 @@ BOARDS = {
     # a REPL on the UART; no asyncio, filesystem or main.py yet
     "qemu-an385": {"port": "qemu", "make": ["BOARD=MPS2_AN385"], "output": "firmware.elf"},
 }
+BOARDS.update({"mpy-" + arch: {"natmod": arch, "output": "gnc_native.mpy"} for arch in NATMOD_ARCHS})
 
 
 class BuildError(RuntimeError):
@@ -138,11 +164,17 @@ def core_files():
     return files
 
 
-def _inputs_key(source, argv, with_core):
+def natmod_files():
+    """The files the native .mpy module is built from, in a stable order."""
+    return [*sorted((ROOT / "native" / "src").glob("*.[ch]")), *sorted((ROOT / "native" / "include").glob("*.h")),
+            *(NATMOD_DIR / name for name in ("gnc_native.c", "natmod_libc.c", "Makefile"))]
+
+
+def _inputs_key(source, argv, with_core, files=None):
     h = hashlib.sha256()
     h.update(("%d\n%s\n%s\n" % (_RECIPE, source.ident, "\0".join(argv))).encode())
     if with_core:
-        for f in core_files():
+        for f in files or core_files():
             h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -174,11 +206,14 @@ def mpy_cross(source, jobs=None):
     return _cached(source, argv, exe, out, "mpy-cross", with_core=False)
 
 
-def _cached(source, argv, output, build_dir, what, with_core, env=None, force=False, module=None):
-    # module: True / False when the output must / must not hold the module gnc_native
+def _cached(source, argv, output, build_dir, what, with_core, env=None, force=False, module=None, files=None,
+            prepare=None):
+    # module: True / False when the output must / must not hold the module gnc_native;
+    # files: the inputs besides the source tree (default core_files()); prepare(): called in the
+    # (cleaned) folder before make runs
     build_dir.mkdir(parents=True, exist_ok=True)
     recorded = [a for a in argv if not a.startswith("-j")]
-    key = _inputs_key(source, recorded, with_core)
+    key = _inputs_key(source, recorded, with_core, files)
     config = hashlib.sha256("\0".join([source.ident, *recorded]).encode()).hexdigest()
     stamp = build_dir / ".mitra-stamp"
     with open(build_dir / ".mitra-lock", "w") as lock:
@@ -197,6 +232,8 @@ def _cached(source, argv, output, build_dir, what, with_core, env=None, force=Fa
         say("%s: building (log: %s)" % (what, build_dir / "build.log"))
         t0 = time.monotonic()
         stamp.unlink(missing_ok=True)
+        if prepare is not None:
+            prepare()
         _run([a for a in argv if not a.startswith("CMAKE_ARGS=")], build_dir / "build.log", env=env)
         if not output.exists():
             raise BuildError("%s: the build finished without %s" % (what, output))
@@ -219,9 +256,64 @@ def _board_build_dir(source, board, with_core):
     return source.build_root() / (board + ("" if with_core else "-nocore"))
 
 
+def _natmod_python():
+    """A Python that can run tools/mpy_ld.py (pyelftools and ar): this one, else the repository's .venv."""
+    for python in (sys.executable, str(ROOT / ".venv" / "bin" / "python")):
+        if os.path.exists(python) and subprocess.run([python, "-c", "import elftools, ar"],
+                                                     capture_output=True).returncode == 0:
+            return python
+    raise Unavailable("native .mpy modules need the PyPI packages pyelftools and ar (mpy_ld.py): "
+                      ".venv/bin/pip install pyelftools ar (the test extra has them: make setup)")
+
+
+def mpy_arch(path):
+    """The architecture a native .mpy file is built for (a NATMOD_ARCHS key), from its header."""
+    head = Path(path).read_bytes()[:4]
+    if len(head) < 4 or head[0] != ord("M"):
+        raise BuildError("%s is not a .mpy file" % path)
+    code = head[2] >> 2
+    for arch, spec in NATMOD_ARCHS.items():
+        if spec["code"] == code:
+            return arch
+    raise BuildError("%s is a .mpy for architecture number %d, not one of %s" % (path, code, ", ".join(NATMOD_ARCHS)))
+
+
+def native_mpy(arch, source, jobs=None, force=False):
+    """Build the core as the native module gnc_native.mpy for `arch` (cached); return its path."""
+    if arch not in NATMOD_ARCHS:
+        raise BuildError("unknown native .mpy architecture %r (one of %s)" % (arch, ", ".join(NATMOD_ARCHS)))
+    cc = NATMOD_ARCHS[arch]["cc"]
+    if shutil.which(cc) is None:
+        raise Unavailable("a %s native .mpy needs %s: %s" % (arch, cc, _TOOLCHAIN_HINT[cc]))
+    python = _natmod_python()
+    board = "mpy-" + arch
+    build_dir = _board_build_dir(source, board, True)
+    links = {name: NATMOD_DIR / name for name in ("gnc_native.c", "natmod_libc.c", "Makefile")}
+    links.update({"src": ROOT / "native" / "src", "include": ROOT / "native" / "include",
+                  "libm": source.top / "lib" / "libm"})
+
+    def prepare():
+        # dynruntime.mk builds $(BUILD)/<source path>.o: the sources are linked into the folder
+        for name, target in links.items():
+            link = build_dir / name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(target)
+
+    argv = ["make", "-C", str(build_dir), _jobs(jobs), "ARCH=%s" % arch, "MPY_DIR=%s" % source.top,
+            "PYTHON=%s" % python]
+    out = _cached(source, argv, build_dir / "gnc_native.mpy", build_dir, "%s (gnc_native.mpy)" % board, True,
+                  force=force, files=natmod_files(), prepare=prepare)
+    if mpy_arch(out) != arch:
+        raise BuildError("%s: %s is a %s module" % (board, out, mpy_arch(out)))
+    return out
+
+
 def firmware(board, source, with_core=True, jobs=None, force=False):
     """Build `board`'s firmware from `source` (cached); return the path of its output."""
     spec = BOARDS[board]
+    if "natmod" in spec:
+        return native_mpy(spec["natmod"], source, jobs=jobs, force=force)
     cross = mpy_cross(source, jobs)
     build_dir = _board_build_dir(source, board, with_core)
     port = spec["port"]
@@ -267,6 +359,12 @@ def sizes(path):
     """{'file': bytes, 'text': .., 'data': .., 'bss': ..} of an executable or image."""
     path = Path(path)
     result = {"file": path.stat().st_size}
+    if path.suffix == ".mpy":  # the code mpy_ld linked (what a board loads into RAM), from its log
+        log = path.parent / "build.log"
+        found = re.search(r"^text size:\s+(\d+)", log.read_text(), re.M) if log.exists() else None
+        if found:
+            result["text"] = int(found.group(1))
+        return result
     elf = path.with_suffix(".elf") if path.suffix == ".bin" else path
     tool = "arm-none-eabi-size" if path.suffix in (".bin", ".elf") else "size"
     if elf.exists() and shutil.which(tool):
@@ -279,8 +377,10 @@ def sizes(path):
 def _describe(label, path):
     s = sizes(path)
     parts = ["%d B file" % s["file"]]
-    if "text" in s:
+    if "data" in s:
         parts.append("text %d, data %d, bss %d" % (s["text"], s["data"], s["bss"]))
+    elif "text" in s:
+        parts.append("text %d" % s["text"])
     return "%s: %s (%s)" % (label, path, "; ".join(parts))
 
 
@@ -303,7 +403,8 @@ def main(argv=None):
             print(out)
             return 0
         out = firmware(args.board, source, jobs=args.jobs, force=args.force)
-        lines = [_describe("%s with the C core" % args.board, out)]
+        natmod = "natmod" in BOARDS[args.board]
+        lines = [_describe("%s%s" % (args.board, ": the C core as a native module" if natmod else " with the C core"), out)]
         if BOARDS[args.board].get("without_core"):
             bare = firmware(args.board, source, with_core=False, jobs=args.jobs, force=args.force)
             lines.append(_describe("%s without the core" % args.board, bare))
@@ -311,7 +412,7 @@ def main(argv=None):
         dest = ROOT / "build" / "firmware" / args.board
         dest.mkdir(parents=True, exist_ok=True)
         for f in out.parent.glob(out.stem + "*"):
-            if f.is_file() and f.suffix in ("", ".bin", ".elf", ".uf2"):
+            if f.is_file() and not f.is_symlink() and f.suffix in ("", ".bin", ".elf", ".uf2", ".mpy"):
                 shutil.copy2(f, dest / f.name)
         for line in lines:
             say(line)
