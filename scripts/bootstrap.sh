@@ -17,6 +17,8 @@ VENV="${VENV:-.venv}"
 STUB_PORTS="rp2 esp32"
 # cmake and the cross libstdc++ build the RPI_PICO firmware (scripts/firmware.py --board rp2-pico).
 DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake libstdc++-arm-none-eabi-newlib"
+# tmux: tests/ground/test_console.py drives `ground console` in a real terminal (send-keys, capture-pane).
+DEB_PACKAGES="$DEB_PACKAGES tmux"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
