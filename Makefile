@@ -8,11 +8,18 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo test test-fast bench clean native native-check pil pil-build firmware native-mpy test-firmware
 
-setup: $(VENV)/.installed native
+PICO_EMU_NPM := hil/pico_emu/node_modules/.package-lock.json
+setup: $(VENV)/.installed native $(PICO_EMU_NPM)
 
 # Re-run the bootstrap only when the stamp is missing or older than pyproject.toml.
 $(VENV)/.installed: pyproject.toml
 	PYTHON="$(PYTHON)" VENV="$(VENV)" bash scripts/bootstrap.sh
+
+# The emulated Pico's runner (hil/pico_emu, the rig's pico-emu target): npm ci when its
+# package-lock.json is newer than what is installed; a note when there is no npm.
+$(PICO_EMU_NPM): hil/pico_emu/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix hil/pico_emu --no-audit --no-fund; \
+	else echo "pico-emu: npm missing, its tests skip (scripts/bootstrap.sh installs nodejs and npm)"; fi
 
 # The cffi extension (the editable install keeps it in native/): rebuilt when the C core or its
 # build script changes, so tests never run a stale core after an edit or a pull. --force: setuptools

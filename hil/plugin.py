@@ -178,6 +178,27 @@ def qemu_pil_stress(tmp_path_factory):
     return pil, pil.run_stress(build_dir=tmp_path_factory.mktemp("pil_stress"))
 
 
+def need_pico_emu(with_core=True):
+    """The RPI_PICO firmware for the `pico-emu` target (hil/pico_emu), built now if need be (cached).
+
+    Skips (or, under CI, fails) the calling test when node, the npm package, the boot ROM or
+    the firmware's source or toolchain is missing."""
+    from hil import pico_emu
+
+    problems = pico_emu.missing()
+    firmware = None
+    if not problems:
+        try:
+            firmware = pico_emu.firmware_path(with_core=with_core)
+        except pico_emu.PicoEmuError as e:
+            problems = [str(e)]
+    if problems:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the pico-emu target; scripts/bootstrap.sh installs what it needs: %s" % problems[0])
+        pytest.skip("pico-emu target: %s" % problems[0])
+    return firmware
+
+
 class Flight:
     """One target for one test: `.sitl` (None on a board), `.port`, `.link()`, `.reboot()`."""
 

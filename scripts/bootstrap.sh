@@ -15,8 +15,9 @@ PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 # Every Debian package mitra needs, in one place.
 STUB_PORTS="rp2 esp32"
-# cmake and the cross libstdc++ build the RPI_PICO firmware (scripts/firmware.py --board rp2-pico).
-DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake libstdc++-arm-none-eabi-newlib"
+# cmake and the cross libstdc++ build the RPI_PICO firmware (scripts/firmware.py --board rp2-pico);
+# nodejs and npm run the emulated Pico (hil/pico_emu, the rig's pico-emu target).
+DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake libstdc++-arm-none-eabi-newlib nodejs npm"
 # tmux: tests/ground/test_console.py drives `ground console` in a real terminal (send-keys, capture-pane).
 DEB_PACKAGES="$DEB_PACKAGES tmux"
 
@@ -40,7 +41,8 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
         libstdc++-arm-none-eabi-newlib)  # an absolute path when the library is there
             command -v arm-none-eabi-gcc >/dev/null 2>&1 &&
                 case "$(arm-none-eabi-gcc -print-file-name=libstdc++.a)" in /*) true ;; *) false ;; esac ;;
-        gcc | make | git | qemu-system-arm | cmake) command -v "$1" >/dev/null 2>&1 ;;
+        gcc | make | git | qemu-system-arm | cmake | npm) command -v "$1" >/dev/null 2>&1 ;;
+        nodejs) command -v node >/dev/null 2>&1 ;;
         *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
     esac
 }
@@ -82,5 +84,10 @@ fi
 for port in $STUB_PORTS; do
     "$VENV/bin/python" -m pip install --quiet --upgrade --target "$VENV/stubs/$port" "micropython-$port-stubs"
 done
+# The emulated Pico's runner (hil/pico_emu): rp2040js at the version package-lock.json pins.
+if [ ! -f hil/pico_emu/node_modules/.package-lock.json ] ||
+    [ hil/pico_emu/package-lock.json -nt hil/pico_emu/node_modules/.package-lock.json ]; then
+    npm ci --prefix hil/pico_emu --no-audit --no-fund
+fi
 touch "$VENV/.installed"
 say "ready: $VENV (try \`make test-fast\` or \`make demo\`)"
