@@ -293,6 +293,19 @@ class Archive:
             'SELECT v.obt, v.value FROM "values" v JOIN frames f ON f.id = v.frame' + where + " ORDER BY v.frame",
             (*args, structure, field)).fetchall()
 
+    def series(self, structure, field, sessions=None, start=None, end=None):
+        """[(session, on-board time, value)] of one HK field, in arrival order; `sessions`: ids or None (all)."""
+        where, args = self._range(None, start, end)
+        where = (where + " AND " if where else " WHERE ") + "v.structure = ? AND v.field = ?"
+        args = [*args, structure, field]
+        if sessions is not None:
+            sessions = list(sessions)
+            where += " AND f.session IN (%s)" % ", ".join("?" * len(sessions))
+            args += sessions
+        return self.db.execute(
+            'SELECT f.session, v.obt, v.value FROM "values" v JOIN frames f ON f.id = v.frame' + where + " ORDER BY v.frame",
+            args).fetchall()
+
     def events(self, session=None, start=None, end=None):
         where, args = self._range(session, start, end)
         rows = self.db.execute(
@@ -301,16 +314,19 @@ class Archive:
         return [{"frame": r[0], "obt": r[1], "event_id": r[2], "name": r[3], "severity": r[4], "aux": json.loads(r[5])}
                 for r in rows]
 
-    def outcomes(self, session=None):
-        """Each uplinked TC with its ST1 reports: [{frame, name, request_id, reports: [(report, error)]}].
+    def outcomes(self, session=None, start=None, end=None):
+        """Each uplinked TC with its ST1 reports: [{frame, session, ground_time, name, request_id,
+        reports: [(report, error)]}]; `start`/`end` select the TCs by the time they were sent.
 
         A report answers the latest TC sent before it with its request ID (sequence counts wrap,
         so the same ID can return later in a long archive)."""
-        where, args = self._range(session, None, None)
+        where, args = self._range(session, start, end)
         ups = self.db.execute(
-            "SELECT f.id, p.name, f.raw FROM frames f JOIN packets p ON p.frame = f.id"
+            "SELECT f.id, f.session, f.ground_time, p.name, f.raw FROM frames f JOIN packets p ON p.frame = f.id"
             + (where + " AND" if where else " WHERE") + " f.direction = 'up' ORDER BY f.id", args).fetchall()
-        out = [{"frame": fid, "name": name, "request_id": codec.request_id(raw), "reports": []} for fid, name, raw in ups]
+        out = [{"frame": fid, "session": sid, "ground_time": t, "name": name, "request_id": codec.request_id(raw), "reports": []}
+               for fid, sid, t, name, raw in ups]
+        where, args = self._range(session, start, None)  # a report may come after `end`, never before its TC
         by_request = {}
         for item in out:
             by_request.setdefault(item["request_id"], []).append(item)

@@ -31,9 +31,20 @@ def ground_time(text):
         raise argparse.ArgumentTypeError("%r is neither epoch seconds nor an ISO 8601 date-time" % text) from None
 
 
+def mission_name(text):
+    """argparse type: a mission name that can name an archive file (refused before any port is opened)."""
+    import argparse
+
+    try:
+        mission_path(text, root=".")
+    except ArchiveError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _which(p):
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--mission", default="default", help="mission name: $MITRA_HOME/archive/NAME.sqlite (default: default)")
+    g.add_argument("--mission", type=mission_name, default="default", help="mission name: $MITRA_HOME/archive/NAME.sqlite (default: default)")
     g.add_argument("--file", help="an archive file (e.g. OUT/archive.sqlite written by `ground demo`)")
 
 
@@ -64,6 +75,21 @@ def add_parsers(sub, table):
     p.add_argument("--json", action="store_true", help="one JSON object per packet")
     p.add_argument("--uplink", action="store_true", help="also the TCs the ground sent")
     table.append((p, cmd_replay))
+
+    p = sub.add_parser("plot", help="plot HK parameters (STRUCTURE.FIELD, e.g. rover_power.soc) from an archive into a PNG")
+    p.add_argument("params", nargs="+", metavar="PARAM", help="STRUCTURE.FIELD, as the dictionary names it")
+    _which(p)
+    _range(p)
+    p.add_argument("-o", "--output", required=True, help="the PNG file to write")
+    table.append((p, cmd_plot))
+
+    p = sub.add_parser("report", help="write a markdown report of a pass (commands, events, HK plots, products) into a directory")
+    _which(p)
+    p.add_argument("--session", type=int, action="append", default=None, help="this session (repeatable; default: every one)")
+    p.add_argument("--from", dest="start", type=ground_time, default=None, help="ground time from (epoch s or ISO 8601)")
+    p.add_argument("--to", dest="end", type=ground_time, default=None, help="ground time to (epoch s or ISO 8601)")
+    p.add_argument("-o", "--output", required=True, help="directory for report.md and its PNGs")
+    table.append((p, cmd_report))
 
 
 def _open(opts):
@@ -141,4 +167,28 @@ def cmd_replay(opts):
                 print("%s  %s%s" % (_when(t), "TC " if direction == "up" else "", show.line(p)))
     if bad:
         print("ground: %d frames did not decode" % bad, file=sys.stderr)
+    return 0
+
+
+def cmd_plot(opts):
+    from ground import plot
+
+    for name in opts.params:
+        plot.resolve(name)  # an unknown name says so before the archive is opened
+    with _open(opts) as a:
+        counts = plot.plot(a, opts.params, opts.output, sessions=None if opts.session is None else [opts.session],
+                           start=opts.start, end=opts.end)
+    print("%s: %s" % (opts.output, ", ".join("%s %d points" % kv for kv in counts.items())))
+    for name, n in counts.items():
+        if not n:
+            print("ground: %s: no values in the range" % name, file=sys.stderr)
+    return 0
+
+
+def cmd_report(opts):
+    from ground.report import write_report
+
+    with _open(opts) as a:
+        report = write_report(a, opts.output, sessions=opts.session, start=opts.start, end=opts.end)
+    print(report.path)
     return 0
