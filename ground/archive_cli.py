@@ -11,8 +11,9 @@ import json
 import sys
 
 from ground import show
-from ground.archive import Archive, ArchiveError, mission_path
+from ground.archive import Archive, ArchiveError, Recorder, mission_path
 from ground.args import iso_utc
+from ground.link import GroundLink
 
 KINDS = ("packets", "events", "values", "outcomes")
 
@@ -52,6 +53,36 @@ def _range(p):
     p.add_argument("--session", type=int, default=None, help="one session (see `ground archive list`)")
     p.add_argument("--from", dest="start", type=ground_time, default=None, help="ground time from (epoch s or ISO 8601)")
     p.add_argument("--to", dest="end", type=ground_time, default=None, help="ground time to (epoch s or ISO 8601)")
+
+
+def add_link_options(p):
+    """The archive options of every command that opens a link (`send`, `tlm`, `fetch`)."""
+    p.add_argument("--mission", type=mission_name, default="default", help="record the session in $MITRA_HOME/archive/NAME.sqlite (default: default)")
+    p.add_argument("--no-archive", action="store_true", help="record nothing")
+
+
+class ArchivedLink(GroundLink):
+    """A GroundLink that records into a Recorder of its own and closes it (ending the session) with the link."""
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
+                self.recorder = None
+
+
+def recorded_link(opts, serial_port, **kwargs):
+    """The link of a `ground` command on `serial_port` (opened already), recording every frame up and
+    down into the mission's archive (`--mission`) unless `--no-archive`."""
+    recorder = None if opts.no_archive else Recorder(mission_path(opts.mission), port=opts.port)
+    try:
+        return ArchivedLink(opts.port, serial_port=serial_port, recorder=recorder, **kwargs)
+    except BaseException:
+        if recorder is not None:
+            recorder.close()
+        raise
 
 
 def add_parsers(sub, table):

@@ -126,15 +126,15 @@ def _open(path, baud):
 
 
 def _link(opts):
+    from ground.archive_cli import recorded_link
     from ground.keys import KeyStore, port_link_name
-    from ground.link import GroundLink
 
     port = _open(opts.port, opts.baud)  # a missing port says so before a missing key
     try:
         key = None
         if not opts.clear:
             key = KeyStore().load(opts.key or port_link_name(opts.port))
-        return GroundLink(opts.port, key=key, ack_window_s=opts.ack_window, serial_port=port)
+        return recorded_link(opts, port, key=key, ack_window_s=opts.ack_window)  # into the mission's archive
     except BaseException:
         port.close()
         raise
@@ -340,6 +340,9 @@ def _link_options(p):
     p.add_argument("--baud", type=positive, default=921600)
     p.add_argument("--ack-window", type=seconds_or_zero, default=0.5, help="uplink pacing window of the board, s")
     p.add_argument("--json", action="store_true", help="one JSON object per packet")
+    from ground import archive_cli
+
+    archive_cli.add_link_options(p)  # --mission NAME, --no-archive
 
 
 def _runtime_options(p):
