@@ -516,7 +516,7 @@ def _lines(screen, interactive):
         if interactive:
             screen.prompting = True
             try:
-                yield input(PROMPT)
+                line = input(PROMPT)
             except EOFError:
                 screen.out.write("\n")
                 return
@@ -526,7 +526,8 @@ def _lines(screen, interactive):
                     screen.out.flush()
                 continue
             finally:
-                screen.prompting = False
+                screen.prompting = False  # before the line is acted on: its messages need no prompt redrawn
+            yield line
         else:
             line = sys.stdin.readline()
             if not line:

@@ -289,6 +289,15 @@ def test_port_gone_is_reported_and_reopened_when_it_comes_back(tmp_path):
         assert len([l for l in c.out if re.match(r"test\.ping #\d+: completed", l)]) == 2, c.out
 
 
+def test_console_starts_and_stops_its_own_sitl():
+    c = Console("--sitl", "obc", "--runtime", "cpython", "--no-archive")
+    port = c.wait_for(r"^console on (\S+) \(SITL obc on cpython\)").group(1)
+    c.send("test.ping")
+    assert c.finish() == 0, c.err
+    c.wait_for(r"^test\.ping #\d+: completed")
+    assert not os.path.exists(port)  # the SITL's pty went with it
+
+
 def test_missing_port_is_one_line_and_exit_1(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ground", "console", "--port", str(tmp_path / "nope")],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
@@ -365,6 +374,8 @@ def test_console_in_a_terminal_completes_verifies_and_draws_bars(sitl, mitra_hom
         pane.wait_for(r"^transfer \d+: log complete, \d+ octets: ")
         pane.keys("nosuch.cmd", "Enter")
         pane.wait_for(r"^ground: unknown service or component 'nosuch'")
+        pane.wait_for(r"^mitra> $")
+        assert "mitra> mitra>" not in pane.text()  # the message did not draw a prompt that input() draws again
         pane.keys("C-d")
         pane.wait_for(r"^console-exit=0$")
     finally:
