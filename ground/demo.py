@@ -20,6 +20,7 @@ from ground import transfer
 _T0 = time.monotonic()
 INSPECTOR_HEAP = 384 * 1024
 ARCHIVE = "archive.sqlite"  # every frame of the demo's passes (ground.archive), one session per vehicle
+REPORT = "report"  # the passes' report (ground.report): report.md, its plots and the products again
 
 
 class Session:
@@ -214,4 +215,8 @@ def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=(
         sessions = a.sessions()[-len(products):]
     print("%7.2f  archive %s: %s" % (time.monotonic() - _T0, out / ARCHIVE, "; ".join(
         "%s %d frames (%d bad)" % (x["vehicle"], x["frames"], x["bad"]) for x in sessions)), flush=True)
+    from ground.report import write_report
+
+    report = write_report(out / ARCHIVE, out / REPORT, sessions=[x["id"] for x in sessions])  # this run's passes only
+    print("%7.2f  report %s" % (time.monotonic() - _T0, report.path), flush=True)
     return 0

@@ -145,3 +145,32 @@ def test_cli_report_prints_its_path_and_errors_are_one_line(tmp_path, capsys):
         proc = subprocess.run([sys.executable, "-m", "ground", "report", *argv, "-o", str(tmp_path / "x")], capture_output=True,
                               text=True, env={"MITRA_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
         assert proc.returncode == 1 and proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(message), proc.stderr
+
+
+def test_demo_writes_the_report_of_its_own_passes_and_prints_its_path(tmp_path, monkeypatch, capsys):
+    """run_demo's last step, with the flights replaced by a recorded pass each (the flights themselves:
+    tests/hil/test_demo.py): a second run into the same folder reports only its own sessions."""
+    from ground import demo
+
+    def fly(vehicle):
+        def run(runtime, board, out):
+            with archive.Recorder(out / demo.ARCHIVE, port="/dev/pts/9", vehicle=vehicle) as rec:
+                ping = codec.encode_command(d.command("test.ping"), {}, seq_count=1)
+                rec.up(ping)
+                rec.down(_report(7, ping, 1))
+                for i in range(5):
+                    rec.down(_hk(OBC, 2 + i, heap_free=100 + i))
+            return out / ("%s-product" % vehicle)
+        return run
+
+    monkeypatch.setattr(demo, "fly_inspector", fly("inspector"))
+    monkeypatch.setattr(demo, "fly_rover", fly("rover"))
+    out = tmp_path / "demo"
+    for _ in range(2):
+        assert demo.run_demo(runtime="cpython", out=str(out)) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith("  report %s" % (out / "report" / "report.md"))
+    text = (out / "report" / "report.md").read_text()
+    assert "4 sessions" not in text and ", 2 sessions." in text
+    assert "| 3 | inspector | /dev/pts/9 |" in text and "| 4 | rover | /dev/pts/9 |" in text and "| 1 | inspector |" not in text
+    assert (out / "report" / "inspector-board.png").is_file() and (out / "report" / "rover-board.png").is_file()
