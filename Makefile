@@ -73,7 +73,7 @@ native-check:
 # MicroPython firmware with the C core built in (scripts/firmware.py): offline, from the vendor
 # tarball (../shared/vendor/) or MICROPY_DIR, built under ~/.cache/mitra ($$MITRA_CACHE) and copied
 # to build/firmware/BOARD/; a second run with unchanged inputs builds nothing. BOARD: unix,
-# unix-f32 (single-precision floats, like the boards), rp2-pico (also builds it without the core),
+# unix-f32 (single-precision floats, like the boards), unix-m32 (32-bit: a board's heap), rp2-pico (also builds it without the core),
 # qemu-an385 (the qemu port's Cortex-M3 board).
 BOARD ?= unix
 firmware:
@@ -89,6 +89,7 @@ native-mpy:
 test-firmware:
 	$(PYTHON) scripts/firmware.py --board unix --if-available
 	$(PYTHON) scripts/firmware.py --board unix-f32 --if-available
+	$(PYTHON) scripts/firmware.py --board unix-m32 --if-available
 	$(PYTHON) scripts/firmware.py --board mpy-x64 --if-available
 
 # Processor in the loop (native/baremetal/README.md): the C core on emulated Cortex-M0 / M4F / M33

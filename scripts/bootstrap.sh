@@ -20,6 +20,8 @@ STUB_PORTS="rp2 esp32"
 DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake libstdc++-arm-none-eabi-newlib nodejs npm"
 # tmux: tests/ground/test_console.py drives `ground console` in a real terminal (send-keys, capture-pane).
 DEB_PACKAGES="$DEB_PACKAGES tmux"
+# gcc-multilib: the 32-bit unix port the memory budgets fly on (scripts/firmware.py --board unix-m32).
+DEB_PACKAGES="$DEB_PACKAGES gcc-multilib"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -41,6 +43,9 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
         libstdc++-arm-none-eabi-newlib)  # an absolute path when the library is there
             command -v arm-none-eabi-gcc >/dev/null 2>&1 &&
                 case "$(arm-none-eabi-gcc -print-file-name=libstdc++.a)" in /*) true ;; *) false ;; esac ;;
+        gcc-multilib)  # 32-bit code and its C library from the host gcc
+            printf '#include <stdio.h>\nint main(void) { return 0; }\n' |
+                gcc -m32 -x c - -o /dev/null >/dev/null 2>&1 ;;
         gcc | make | git | qemu-system-arm | cmake | npm) command -v "$1" >/dev/null 2>&1 ;;
         nodejs) command -v node >/dev/null 2>&1 ;;
         *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;

@@ -6,7 +6,9 @@
     python scripts/firmware.py --board unix --path       # print the executable's path, build nothing
 
 Boards: `unix` (the unix port's standard variant: double-precision floats, for tests and
-benchmarks), `unix-f32` (the same with single-precision floats, like the boards), `rp2-pico`
+benchmarks), `unix-f32` (the same with single-precision floats, like the boards), `unix-m32`
+(32-bit with single-precision floats: a board's object sizes, for the memory budgets; needs
+gcc-multilib), `rp2-pico`
 (RPI_PICO; needs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib, cmake), `qemu-an385` (the
 qemu port's MPS2_AN385, Cortex-M3, for qemu-system-arm; needs gcc-arm-none-eabi).
 
@@ -71,6 +73,11 @@ BOARDS = {
     # the 64-bit standard variant with single-precision floats (the longlong variant has them too
     # but builds with -m32, which needs gcc-multilib)
     "unix-f32": {"port": "unix", "make": ["VARIANT=standard", *UNIX_MAKE,
+                                          "CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT"],
+                 "output": "micropython"},
+    # a 32-bit build (pointers and objects the size of a Cortex-M's) with single-precision floats:
+    # the unix port nearest an RP2040's heap, for the memory budgets (needs gcc-multilib)
+    "unix-m32": {"port": "unix", "make": ["VARIANT=standard", *UNIX_MAKE, "MICROPY_FORCE_32BIT=1",
                                           "CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT"],
                  "output": "micropython"},
     "rp2-pico": {"port": "rp2", "make": ["BOARD=RPI_PICO"], "output": "firmware.bin", "without_core": True},

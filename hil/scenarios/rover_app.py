@@ -27,7 +27,7 @@ DEPTH = 1.5
 def fly(runtime="cpython", soc0=SOC0, depth=DEPTH, heap=None):
     """Fly the excursion; returns a dict of what the telemetry showed."""
     out = {}
-    # heap: MicroPython, the app does not fit the RP2040's 160 KB (README)
+    # heap: the 64-bit unix port needs about twice a board's heap (ground.mission.UNIX_PORT_HEAP)
     m = Mission("rover", runtime=runtime, scenario={"start": list(START), "battery": {"soc0": soc0}}, heap=heap)
     with m:
         m.send("rover_nav.add_waypoint", str(FLOOR[0]), str(FLOOR[1]))
