@@ -298,6 +298,17 @@ def test_console_starts_and_stops_its_own_sitl():
     assert not os.path.exists(port)  # the SITL's pty went with it
 
 
+def test_security_rejection_is_one_line_naming_the_reason(sitl):
+    from ground.keys import KeyStore
+
+    KeyStore().create("not-the-boards")
+    c = Console("--port", sitl.port, "--key", "not-the-boards", "--no-archive")
+    c.send("test.ping")
+    assert c.finish() == 0
+    c.wait_for(r"^ground: test\.ping #\d+: %s: board rejected test\.ping: bad_mac \(the MAC does not verify" % re.escape(sitl.port), c.err)
+    assert not any(re.match(r"test\.ping #\d+: (accepted|completed)", l) for l in c.out)
+
+
 def test_missing_port_is_one_line_and_exit_1(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ground", "console", "--port", str(tmp_path / "nope")],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
