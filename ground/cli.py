@@ -423,6 +423,9 @@ def build_parser():
     from ground import console
 
     table.append(console.add_parser(sub))
+    from ground import yamcs
+
+    table.append(yamcs.add_parser(sub))
 
     for p, handler in table:
         p.set_defaults(handler=handler)

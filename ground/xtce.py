@@ -452,3 +452,56 @@ def validation_errors(text, validator=None):
     """The schema's complaints about an XTCE document (text): [] when it is valid."""
     validator = validator or schema()
     return ["%s: %s" % (e.path, e.reason) for e in validator.iter_errors(text)]
+
+
+# --- our decode in the database's names ---------------------------------------------------
+
+
+def parameter_values(p):
+    """{XTCE parameter name: value} of a TM packet as ground.codec.decode gives it: what Yamcs must
+    extract from the same octets with this database (raw values: enumerations as numbers, the CUC
+    time as its 48-bit count, octets as bytes, a list as its count and a list of item dicts)."""
+    out = {
+        "ccsds_version": p["version"],
+        "ccsds_type": 0 if p["type"] == "tm" else 1,
+        "ccsds_sec_header_flag": p["sec_header_flag"],
+        "ccsds_apid": p["apid"],
+        "ccsds_seq_flags": p["seq_flags"],
+        "ccsds_seq_count": p["seq_count"],
+        "ccsds_data_len": p["data_len"],
+    }
+    if p["type"] != "tm" or p.get("name") in (None, "idle"):
+        return out
+    out.update(
+        pus_version=p["pus_version"],
+        pus_time_ref_status=p["time_ref_status"],
+        pus_service=p["service"],
+        pus_subtype=p["subtype"],
+        pus_message_counter=p["message_counter"],
+        pus_destination_id=p["destination_id"],
+        pus_time=(p["time"]["coarse"] << 16) | p["time"]["fine"],
+    )
+    m = d.MESSAGE_BY_KEY[("tm", p["service"], p["subtype"])]
+    name = message_container(m)
+    data = p["data"]
+    for field in m.payload:
+        if isinstance(field, d.F):
+            out["%s-%s" % (name, field.name)] = data[field.name]
+        elif isinstance(field, d.Rest):
+            out["%s-%s" % (name, field.name)] = bytes(data[field.name])
+        elif isinstance(field, d.List):
+            items = data[field.name]
+            out["%s-%s_count" % (name, field.name)] = len(items)
+            if all(isinstance(x, d.F) for x in field.item):
+                out["%s-%s" % (name, field.name)] = [{x.name: item[x.name] for x in field.item} for item in items]
+            elif items:  # a value report: its first parameter ID, the value when it is the only one
+                out["%s-params_param_id" % name] = items[0]["param_id"]
+                if len(items) == 1:
+                    out["%s-value" % xname(d.PARAM_BY_ID[items[0]["param_id"]].name)] = items[0]["value"]
+        elif isinstance(field, d.Typed) and field.table == "hk":
+            h = d.HK_BY_SID[data[field.key_field]]
+            out.update(("%s-%s" % (hk_container(h), f.name), data[field.name][f.name]) for f in h.fields)
+        elif isinstance(field, d.Typed) and field.table == "event":
+            e = d.EVENT_BY_ID[data[field.key_field]]
+            out.update(("%s-%s" % (event_container(e), f.name), data[field.name][f.name]) for f in e.aux)
+    return out

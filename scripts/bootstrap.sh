@@ -22,6 +22,8 @@ DEB_PACKAGES="python3 python3-venv python3-dev gcc make git gcc-arm-none-eabi li
 DEB_PACKAGES="$DEB_PACKAGES tmux"
 # gcc-multilib: the 32-bit unix port the memory budgets fly on (scripts/firmware.py --board unix-m32).
 DEB_PACKAGES="$DEB_PACKAGES gcc-multilib"
+# openjdk-17-jre-headless: `ground yamcs` and tests/ground/test_yamcs.py run Yamcs (the fprime-yamcs-bundle jars) on Java 17+.
+DEB_PACKAGES="$DEB_PACKAGES openjdk-17-jre-headless"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -46,6 +48,9 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
         gcc-multilib)  # 32-bit code and its C library from the host gcc
             printf '#include <stdio.h>\nint main(void) { return 0; }\n' |
                 gcc -m32 -x c - -o /dev/null >/dev/null 2>&1 ;;
+        openjdk-17-jre-headless)  # any java of version 17 or later
+            command -v java >/dev/null 2>&1 &&
+                java -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); found = 1; exit !(v[1] >= 17) } END { if (!found) exit 1 }' ;;
         gcc | make | git | qemu-system-arm | cmake | npm) command -v "$1" >/dev/null 2>&1 ;;
         nodejs) command -v node >/dev/null 2>&1 ;;
         *) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;

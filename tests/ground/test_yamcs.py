@@ -1,0 +1,279 @@
+"""ground/yamcs.py: a real Yamcs (fprime-yamcs-bundle on Java 17) loaded with our XTCE decodes a SITL's
+TM stream exactly as ground.codec does, and TCs issued through Yamcs are executed by the SITL."""
+
+import base64
+import os
+import struct
+import sys
+import time
+
+import pytest
+
+from ground import dictionary as d
+from ground import xtce
+from ground import yamcs as gy
+from ground.cli import main
+from ground.keys import KeyStore
+from ground.link import GroundLink
+from ground.sitl import Sitl
+
+
+def _need_yamcs():
+    try:
+        gy.java()
+        gy.jars()
+    except gy.YamcsError as exc:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Java 17 and fprime-yamcs-bundle (scripts/bootstrap.sh installs both): %s" % exc)
+        pytest.skip(str(exc))
+
+
+# --- what is missing says so in one line -------------------------------------------------------
+
+
+def test_yamcs_without_java_names_the_package_to_install(monkeypatch, tmp_path):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(gy.YamcsError, match="apt-get install openjdk-17-jre-headless"):
+        gy.java()
+
+
+def test_yamcs_with_an_old_java_says_which_it_found(monkeypatch, tmp_path):
+    old = tmp_path / "java"
+    old.write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
+    old.chmod(0o755)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(gy.YamcsError, match=r"Java 17 or later \(.*java is Java 11\)"):
+        gy.java()
+
+
+def test_yamcs_without_the_bundle_names_the_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fprime_yamcs_bundle", None)
+    with pytest.raises(gy.YamcsError, match="pip install fprime-yamcs-bundle==5.12.8.0"):
+        gy.jars()
+
+
+def test_cli_yamcs_without_java_is_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["yamcs", "--sitl"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ground: Yamcs needs Java 17") and "openjdk-17-jre-headless" in err[0]
+
+
+def test_cli_yamcs_needs_a_port_or_sitl(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["yamcs"])
+    assert exc.value.code == 2
+    assert "one of the arguments --port --sitl is required" in capsys.readouterr().err
+
+
+def test_cli_yamcs_missing_port_says_so_before_yamcs_starts(capsys, tmp_path):
+    _need_yamcs()
+    assert main(["yamcs", "--port", str(tmp_path / "ttyNONE"), "--data", str(tmp_path / "y")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["ground: %s: no such port (is the board plugged in, or `ground sitl` running?)" % (tmp_path / "ttyNONE")]
+    assert not (tmp_path / "y" / "yamcs.log").exists()
+
+
+def test_cli_yamcs_bad_sitl_options_are_one_line(capsys):
+    _need_yamcs()
+    assert main(["yamcs", "--sitl", "--board", "nosuch"]) == 1
+    assert main(["yamcs", "--sitl", "--speed", "0"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("ground: SITL: unknown board 'nosuch'") and err[1].startswith("ground: SITL: speed must be in")
+    assert len(err) == 2
+
+
+def test_cli_yamcs_refuses_a_data_dir_in_use(capsys, tmp_path):
+    _need_yamcs()
+    (tmp_path / "old").write_text("x")
+    assert main(["yamcs", "--sitl", "--data", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip() == "ground: --data %s: not empty (Yamcs starts with a fresh directory)" % tmp_path
+
+
+@pytest.mark.slow
+def test_cli_yamcs_sitl_pass_bridges_tm(capsys, tmp_path):
+    _need_yamcs()
+    data = tmp_path / "yamcs"
+    assert main(["yamcs", "--sitl", "--vehicle", "rover", "--speed", "5", "--http-port", "0", "--duration", "3", "--data", str(data)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Yamcs 5.12.8 ready in ") and "http://127.0.0.1:" in out
+    bridged = [line for line in err.splitlines() if line.startswith("bridged ")]
+    assert len(bridged) == 1 and int(bridged[0].split()[1]) > 0 and "0 TCs to the board (0 refused)" in bridged[0]
+    assert (data / "etc" / "yamcs.mitra.yaml").exists() and (data / "mdb" / "mitra.xtce.xml").read_text() == xtce.xtce_text()
+
+
+def test_yamcs_config_is_loopback_with_pus_links(tmp_path):
+    server = gy.server_config(8090, tmp_path)
+    assert server["services"][0]["args"]["address"] == "127.0.0.1"
+    inst = gy.instance_config(1, 2, tmp_path / "m.xml")
+    tm, tc = inst["dataLinks"]
+    assert tm["packetPreprocessorClassName"] == "org.yamcs.pus.PusPacketPreprocessor"
+    assert tm["packetPreprocessorArgs"]["timeEncoding"]["implicitPField"] == d.CUC_P_FIELD
+    assert tc["host"] == "127.0.0.1" and tc["commandPostprocessorClassName"] == "org.yamcs.pus.PusCommandPostprocessor"
+
+
+# --- a real Yamcs and a SITL -----------------------------------------------------------------
+
+
+def _value(v):
+    """A Yamcs API value as Python: numbers, bytes, lists, {member: value}."""
+    t = v["type"]
+    if t in ("UINT32", "SINT32", "UINT64", "SINT64"):
+        return int(v[_key(t)])
+    if t in ("FLOAT", "DOUBLE"):
+        return float(v[_key(t)])
+    if t == "BINARY":
+        return base64.b64decode(v.get("binaryValue", ""))
+    if t in ("STRING", "ENUMERATED", "TIMESTAMP"):
+        return v["stringValue"]
+    if t == "ARRAY":
+        return [_value(x) for x in v.get("arrayValue", [])]
+    if t == "AGGREGATE":
+        agg = v["aggregateValue"]
+        return {n: _value(x) for n, x in zip(agg["name"], agg["value"])}
+    raise AssertionError("unexpected Yamcs value type %r" % t)
+
+
+def _key(t):
+    return {"UINT32": "uint32Value", "SINT32": "sint32Value", "UINT64": "uint64Value", "SINT64": "sint64Value", "FLOAT": "floatValue", "DOUBLE": "doubleValue"}[t]
+
+
+def _same(ours, theirs):
+    """Equal values; floats as the float32 on the wire (our decode prints the shortest decimal)."""
+    if isinstance(ours, float) or isinstance(theirs, float):
+        return struct.pack(">f", ours) == struct.pack(">f", theirs)
+    if isinstance(ours, list):
+        return isinstance(theirs, list) and len(ours) == len(theirs) and all(_same(a, b) for a, b in zip(ours, theirs))
+    if isinstance(ours, dict):
+        return isinstance(theirs, dict) and ours.keys() == theirs.keys() and all(_same(ours[k], theirs[k]) for k in ours)
+    return ours == theirs
+
+
+@pytest.fixture(scope="module")
+def pass_():
+    """A rover SITL bridged to a fresh Yamcs, with commands issued through Yamcs: (yamcs, bridge, issued)."""
+    _need_yamcs()
+    y = gy.Yamcs().start()
+    sitl = Sitl("rp2-pico", runtime="cpython", vehicle="rover", speed=10.0, log=lambda line: None)
+    link = bridge = None
+    try:
+        sitl.start()
+        link = GroundLink(sitl.port, key=KeyStore().load(sitl.link_name))
+        link.flush_input()
+        bridge = gy.Bridge(link, y.tm_port, y.tc_port, keep=True).start()
+        issued = []
+        for name, args in (
+            ("test-ping", {}),
+            ("rover_nav-add_waypoint", {"x": 10.5, "y": -3.25}),
+            ("rover_mobility-set_mode", {"mode": "CHARGE"}),
+            ("hk-one_shot", {"sids_count": 1, "sids": [{"sid": d.HK_BY_NAME["rover_power"].sid}]}),
+            ("param-get", {"param_ids_count": 1, "param_ids": [{"param_id": d.PARAM_BY_NAME["link.replay_window"].id}]}),
+            ("param-set-obc-hk_period_ms", {"value": 2000}),
+        ):
+            issued.append((name, y.issue(name, args)))
+        deadline = time.monotonic() + 60
+        while len(bridge.sent) < len(issued) and time.monotonic() < deadline and bridge.error is None:
+            time.sleep(0.2)
+        time.sleep(3.0)  # the last reports, and a few more HK rounds
+        bridge.stop()
+        yield y, bridge, issued
+    finally:
+        if bridge is not None:
+            bridge.stop()
+        if link is not None:
+            link.close()
+        sitl.stop()
+        y.stop()
+
+
+def _archived(y, want):
+    """Every packet Yamcs archived (it records asynchronously: wait until it holds `want`)."""
+    deadline = time.monotonic() + 60
+    while True:
+        got, token = [], None
+        while True:
+            page = y.api("GET", "/api/archive/%s/packets?limit=1000&order=asc%s" % (gy.INSTANCE, "&next=" + token if token else ""))
+            got += page.get("packet", [])
+            token = page.get("continuationToken")
+            if not token:
+                break
+        if len(got) >= want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_yamcs_decodes_every_tm_parameter_as_our_decode(pass_):
+    y, bridge, _ = pass_
+    assert bridge.error is None
+    ours = {raw: p for raw, p in bridge.tap.kept}
+    assert len(ours) > 50
+    archived = _archived(y, len(bridge.tap.kept))
+    assert sorted(base64.b64decode(a["packet"]) for a in archived) == sorted(raw for raw, _ in bridge.tap.kept)
+    names_seen, containers, labels = set(), set(), 0
+    for a in archived:
+        raw = base64.b64decode(a["packet"])
+        p = ours[raw]
+        want = xtce.parameter_values(p)
+        ex = y.api("GET", "/api/archive/%s/packets/%s/%s:extract" % (gy.INSTANCE, a["generationTime"], a["sequenceNumber"]))
+        got = {}
+        for pv in ex["parameterValues"]:
+            name = pv["parameter"]["name"]
+            got[name] = _value(pv["rawValue"])
+            enum = pv["parameter"].get("type", {}).get("engType") == "enumeration"
+            if enum:  # the calibration: the label the dictionary gives the raw value (none: no label)
+                names = _names(name)
+                label = _value(pv["engValue"])
+                assert label == names[got[name]] if got[name] in names else label not in names.values(), (name, got[name], label)
+                labels += 1
+        assert got.keys() == want.keys(), (p["name"], sorted(set(got) ^ set(want)))
+        for name, value in want.items():
+            assert _same(value, got[name]), (p["name"], name, value, got[name])
+        names_seen |= set(got)
+        containers.add(a["id"]["name"])
+    # the pass covered housekeeping, events, ST1, a single-parameter report and the time parameter
+    assert "pus_time" in names_seen and "/mitra/param-value-link-replay_window" in containers
+    assert any(c.startswith("/mitra/event-") for c in containers) and any(c.startswith("/mitra/hk-") for c in containers)
+    assert "/mitra/verification-completion_success" in containers
+    assert labels > 10
+
+
+def _names(param):
+    for prefix, items, fields in (("hk-", d.HK_STRUCTURES, "fields"), ("event-", d.EVENTS, "aux")):
+        for item in items:
+            for f in getattr(item, fields):
+                if param == "%s%s-%s" % (prefix, item.name, f.name) and f.names:
+                    return f.names
+    raise AssertionError("%s is not an enumerated field" % param)
+
+
+@pytest.mark.slow
+def test_yamcs_generation_time_is_the_packets_cuc_time(pass_):
+    y, bridge, _ = pass_
+    for a in _archived(y, len(bridge.tap.kept))[:20]:
+        p = next(p for raw, p in bridge.tap.kept if raw == base64.b64decode(a["packet"]))
+        ms = p["time"]["coarse"] * 1000 + p["time"]["fine"] * 1000 / 65536.0
+        got = time.mktime(time.strptime(a["generationTime"][:19], "%Y-%m-%dT%H:%M:%S")) - time.mktime(time.strptime("2000-01-01T00:00:00", "%Y-%m-%dT%H:%M:%S"))
+        got_ms = got * 1000 + int(a["generationTime"][20:23])
+        assert 0 <= got_ms - int(ms) <= 1  # Yamcs' packet time rounds up to the next millisecond
+
+
+@pytest.mark.slow
+def test_tcs_issued_through_yamcs_are_executed_by_the_sitl(pass_):
+    y, bridge, issued = pass_
+    assert bridge.rejected == []
+    assert len(bridge.sent) == len(issued)
+    reports = {}
+    for _, p in bridge.tap.kept:
+        if p["service"] == 1:
+            reports.setdefault(p["data"]["request_id"], []).append(p["name"])
+    for (name, answer), tc in zip(issued, bridge.sent):
+        sent = base64.b64decode(answer["binary"])
+        assert tc[:2] == sent[:2] and tc[6:len(sent)] == sent[6:], name  # Yamcs' TC, length / count / PEC filled in
+        rid = struct.unpack(">I", tc[:4])[0]
+        assert reports.get(rid, [])[-1:] == ["verification.completion_success"], (name, reports.get(rid))
+    history = y.api("GET", "/api/archive/%s/commands" % gy.INSTANCE).get("entry", [])
+    assert sorted(e["commandName"] for e in history) == sorted("/mitra/" + n for n, _ in issued)
