@@ -45,6 +45,7 @@ BAR_WIDTH = 24
 BUILTINS = {
     "help": "help [COMMAND]: the commands, or one command's arguments",
     "hk": "hk on|off: print housekeeping reports or not (they are archived either way)",
+    "wait": "wait SECONDS: keep showing telemetry, reading no input, for that long (scripts: a transfer after its command)",
     "quit": "quit: wait for the reports of the commands in flight, then leave (also `exit`, Ctrl-D)",
     "exit": "exit: as quit",
 }
@@ -76,9 +77,26 @@ def parse(text):
         return None
     head, rest = words[0], words[1:]
     if head in BUILTINS:
-        return Line(head, rest, None, None)
+        return Line(head, rest, None, _builtin_value(head, rest))
     command = d.command(head)
     return Line(None, rest, command, cliargs.payload(command, rest))
+
+
+def _builtin_value(name, words):
+    """The checked argument of a built-in: hk -> True/False, wait -> seconds, others -> the words."""
+    if name == "hk":
+        if words not in (["on"], ["off"]):
+            raise ArgumentError("hk: expected 'on' or 'off', got %r" % " ".join(words))
+        return words == ["on"]
+    if name == "wait":
+        import argparse
+
+        try:
+            (seconds,) = [cliargs.seconds(w) for w in words]
+        except (ValueError, argparse.ArgumentTypeError):  # not one word, or not a finite number > 0
+            raise ArgumentError("wait: expected SECONDS > 0, got %r" % " ".join(words)) from None
+        return seconds
+    return words
 
 
 def _names(field):
@@ -103,6 +121,8 @@ def candidates(before, word):
         return sorted(n + " " for n in list(d.COMMANDS) + list(BUILTINS) if n.startswith(word)) if len(tokens) == 1 else []
     if head == "hk":
         return [w for w in ("off ", "on ") if w.startswith(word)] if len(tokens) == 1 else []
+    if head in BUILTINS:
+        return []
     if head == "sched.insert" and len(tokens) >= 2:  # AT COMMAND [ARGS...]: the inner command completes as one
         return candidates(" ".join(tokens[2:]) + " " if len(tokens) > 2 else "", word)
     command = d.COMMANDS.get(head)
@@ -548,10 +568,15 @@ def interact(session, screen, interactive):
         if line.builtin in ("quit", "exit"):
             break
         if line.builtin == "hk":
-            if line.words not in (["on"], ["off"]):
-                screen.error("hk: expected 'on' or 'off', got %r" % " ".join(line.words))
-            else:
-                session.show_hk = line.words == ["on"]
+            session.show_hk = line.values
+            continue
+        if line.builtin == "wait":
+            try:
+                time.sleep(line.values)
+            except KeyboardInterrupt:
+                if not interactive:
+                    raise
+                screen.out.write("\n")  # Ctrl-C ends the wait, back at the prompt
             continue
         if line.builtin == "help":
             try:

@@ -75,6 +75,8 @@ def test_parse_blank_and_comment_lines_are_nothing():
 
 def test_parse_builtin_and_command():
     assert parse("help test.ping").builtin == "help"
+    assert parse("hk off").values is False
+    assert parse("wait 2.5").values == 2.5
     line = parse("hk.change_interval obc:2000")
     assert line.builtin is None and line.command.name == "hk.change_interval"
     assert line.values == {"intervals": [{"sid": 1, "interval_ms": 2000}]}
@@ -88,6 +90,10 @@ def test_parse_builtin_and_command():
     ("rover_mobility.set_mode FLY", ArgumentError, "mode: 'FLY' is not an integer or one of: CHARGE, DRILL, DRIVE, IDLE, SURVIVAL"),
     ("rover_mobility.set_mode 9", ArgumentError, "mode: 9 outside its range"),
     ("test.ping 'open", ArgumentError, "cannot read the line: No closing quotation"),
+    ("hk maybe", ArgumentError, "hk: expected 'on' or 'off', got 'maybe'"),
+    ("wait", ArgumentError, "wait: expected SECONDS > 0, got ''"),
+    ("wait -1", ArgumentError, "wait: expected SECONDS > 0, got '-1'"),
+    ("wait 1 2", ArgumentError, "wait: expected SECONDS > 0, got '1 2'"),
 ])
 def test_parse_bad_lines_raise_one_line_errors(text, error, message):
     with pytest.raises(error) as info:
@@ -224,7 +230,7 @@ def test_piped_commands_are_verified_live_and_archived(sitl, mitra_home):
 
 def test_bad_lines_get_one_message_each_and_the_console_goes_on(sitl):
     c = Console("--port", sitl.port, "--no-archive")
-    c.send("nosuch.cmd", "test.ping 3", "hk.one_shot nosuch", "'open", "hk maybe", "test.ping")
+    c.send("nosuch.cmd", "test.ping 3", "hk.one_shot nosuch", "'open", "hk maybe", "wait 0.1", "test.ping")
     assert c.finish() == 0
     c.wait_for(r"^test\.ping #\d+: completed")
     assert len(c.err) == 5, c.err
@@ -364,10 +370,16 @@ class Pane:
         self.run("kill-server")
 
 
-def test_console_in_a_terminal_completes_verifies_and_draws_bars(sitl, mitra_home, tmp_path):
+@pytest.fixture
+def inspector():
+    with Sitl(runtime="cpython", vehicle="inspector", log=lambda line: None) as s:
+        yield s
+
+
+def test_console_in_a_terminal_completes_verifies_and_draws_bars(inspector, mitra_home, tmp_path):
     tmux = _tmux()
     command = "env MITRA_HOME=%s %s -m ground console --port %s -o %s; echo console-exit=$?; sleep 60" % (
-        mitra_home, sys.executable, sitl.port, tmp_path / "products")
+        mitra_home, sys.executable, inspector.port, tmp_path / "products")
     pane = Pane(tmux, tmp_path / "tmux.sock", command)
     try:
         pane.wait_for(r"^mitra> $")
@@ -380,9 +392,17 @@ def test_console_in_a_terminal_completes_verifies_and_draws_bars(sitl, mitra_hom
         pane.wait_for(r"CHARGE\s+DRILL\s+DRIVE\s+IDLE\s+SURVIVAL\s+mode=")
         pane.keys("C-c")  # clears the line: a fresh prompt, nothing sent
         pane.wait_for(r"^mitra> $")
-        pane.keys("large.downlink_log", "Enter")
-        pane.wait_for(r"^transfer \d+ log \[#+\] 1/1 parts \d+/\d+ octets$")  # the bar, on a terminal
-        pane.wait_for(r"^transfer \d+: log complete, \d+ octets: ")
+        pane.keys("inspector_adcs.set_mode TARGET_POINT", "Enter")
+        pane.wait_for(r"^inspector_adcs\.set_mode #\d+: completed")
+        pane.keys("inspector_camera.capture 8", "Enter")
+        done = pane.wait_for(r"^transfer (\d+): image complete, \d+ octets: (\S+)$")
+        tid, parts = done.group(1), re.findall(r"(?m)^transfer %s image \[.*$" % done.group(1), pane.text())
+        # the bar went from 0 to every part redrawn in place: a few bar lines (the transfer's events come
+        # between), not one per part
+        assert 1 <= len(parts) <= 3, parts
+        total = re.search(r" (\d+)/(\d+) parts ", parts[-1])
+        assert total and total.group(1) == total.group(2) and int(total.group(2)) > len(parts), parts
+        assert os.path.isfile(done.group(2))
         pane.keys("nosuch.cmd", "Enter")
         pane.wait_for(r"^ground: unknown service or component 'nosuch'")
         pane.wait_for(r"^mitra> $")
