@@ -101,7 +101,11 @@ def _mpy_target(micropython):
     """(mpy version, sub-version, -march name or None) the MicroPython binary loads."""
     out = subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"], capture_output=True,
                          timeout=30, check=True).stdout
-    abi = int(out.split()[0])
+    return mpy_target(int(out.split()[0]))
+
+
+def mpy_target(abi):
+    """(mpy version, sub-version, -march name or None) of a sys.implementation._mpy value."""
     arch = abi >> 10
     return abi & 0xFF, (abi >> 8) & 3, _MPY_ARCHES[arch] if 0 < arch < len(_MPY_ARCHES) else None
 
@@ -147,17 +151,19 @@ def flashed_packages():
     return tuple(sorted(p.name for p in FIRMWARE_DIR.iterdir() if p.is_dir() and p.name != "cpython" and not p.name.startswith((".", "_"))))
 
 
-def compile_firmware_mpy(packages=("gnc",), micropython=None):
+def compile_firmware_mpy(packages=("gnc",), micropython=None, target=None):
     """Precompile firmware packages (folders of firmware/, e.g. "gnc", "fsw") to .mpy for the
-    MicroPython binary `micropython` (default: the unix port), as they are flashed on a board;
-    return the folder to put FIRST on MicroPython's sys.path (it holds <package>/*.mpy).
+    MicroPython binary `micropython` (default: the unix port), or for a board's `target`
+    ((mpy version, sub-version, -march name), as read from its sys.implementation._mpy by
+    mpy_target()), as they are flashed on a board; return the folder to put FIRST on
+    MicroPython's sys.path (it holds <package>/*.mpy).
 
     Cached in build/mpy/<hash>/, the hash over the sources, mpy-cross's version and the
     target's .mpy version and native arch (mpy-cross -march, from sys.implementation._mpy), so
     an edit to any source gives a fresh build; concurrent callers build in a temporary folder
     and rename it into place."""
-    micropython = micropython or require_micropython()
-    version, sub, arch = _mpy_target(micropython)
+    version, sub, arch = target or _mpy_target(micropython or require_micropython())
+    micropython = micropython or "the board"
     cross = tuple(mpy_cross_command())
     cross_version = _mpy_cross_version(cross)
     if "mpy v%d.%d" % (version, sub) not in cross_version:

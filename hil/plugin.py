@@ -2,16 +2,23 @@
 
 Registered from tests/conftest.py (`pytest_plugins = ["hil.plugin"]`). Options:
 
-    --target sitl-mpy|sitl-py|board   (repeatable; default: both SITL runtimes)
+    --target sitl-mpy|sitl-py|pico-emu|board   (repeatable; default: both SITL runtimes)
     --board-port PORT --board-key NAME   the real board's serial port and key-store name
     --board-file NAME                 board description in boards/ (default rp2-pico)
 
-A test that takes the `flight` fixture runs once per selected target:
+A test that takes the `flight` fixture runs once per selected target (or on the targets of
+its `@pytest.mark.mitra_targets("pico-emu")`):
 
     def test_ping(flight):
         with flight.link() as link:
             link.command("test.ping")
-        flight.reboot()                 # SITL: restart the process; board: skipped
+        flight.reboot()                 # SITL: restart the process; pico-emu: power cycle; board: skipped
+
+`pico-emu` is an emulated Raspberry Pi Pico (hil/pico_emu): the real RPI_PICO MicroPython
+firmware with the C core built in, in npm rp2040js under Node, its USB-CDC on a pty. Each test
+gets a fresh flash with the flight app on its littlefs (the .mpy copy is cached per firmware and
+app, build/pico-emu/), its own board.json and uplink key, and a power-on boot. Missing node,
+rp2040js, boot ROM or firmware toolchain skips those runs, or fails them under CI.
 
 The `qemu` target is the C core alone on emulated Cortex-M (processor in the loop):
 tests take the session fixture `qemu_pil` (native/baremetal/pil.py builds and runs the
@@ -35,7 +42,7 @@ import pytest
 
 from ground import dictionary as _d
 
-TARGETS = ("sitl-mpy", "sitl-py", "board")
+TARGETS = ("sitl-mpy", "sitl-py", "pico-emu", "board")
 SITL_TARGETS = ("sitl-mpy", "sitl-py")
 RUNTIME_OF = {"sitl-mpy": "micropython", "sitl-py": "cpython"}
 FALLBACK = "no board attached: falling back to sitl-mpy"
@@ -77,6 +84,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "micropython: runs code on the MicroPython unix port")
+    config.addinivalue_line("markers", "mitra_targets(*names): run the `flight` tests of a module on these targets, whatever --target says")
     wanted = config.getoption("mitra_targets", None) or list(SITL_TARGETS)
     notes = []
     targets = []
@@ -102,6 +110,10 @@ def selected_targets(config):
 
 def pytest_report_header(config):
     lines = ["mitra targets: %s" % ", ".join(selected_targets(config))]
+    if "pico-emu" in selected_targets(config):
+        from hil import pico_emu
+
+        lines.append("mitra pico-emu: %s" % pico_emu.describe())
     return lines + config.stash.get(_NOTES_KEY, [])
 
 
@@ -113,9 +125,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def pytest_generate_tests(metafunc):
     if "flight" not in metafunc.fixturenames:
         return
+    pinned = metafunc.definition.get_closest_marker("mitra_targets")
     params = []
-    for target in selected_targets(metafunc.config):
-        marks = [pytest.mark.micropython] if target == "sitl-mpy" else []
+    for target in pinned.args if pinned else selected_targets(metafunc.config):
+        marks = [pytest.mark.micropython] if target in ("sitl-mpy", "pico-emu") else []
         params.append(pytest.param(target, marks=marks, id=target))
     metafunc.parametrize("flight", params, indirect=True)
 
@@ -202,11 +215,12 @@ def need_pico_emu(with_core=True):
 class Flight:
     """One target for one test: `.sitl` (None on a board), `.port`, `.link()`, `.reboot()`."""
 
-    def __init__(self, target, board, port=None, sitl=None, key_name=None):
+    def __init__(self, target, board, port=None, sitl=None, key_name=None, emu=None):
         self.target = target
         self.runtime = RUNTIME_OF.get(target)
         self.board = board
         self.sitl = sitl
+        self.emu = emu  # the PicoEmu of the pico-emu target
         self.port = port if sitl is None else sitl.port
         self.key_name = key_name if sitl is None else sitl.link_name
         link_cfg = board.get("link", {})
@@ -243,6 +257,10 @@ class Flight:
 
     def reboot(self, hard=False):
         """Restart the flight software with the same flash (state dir) and port."""
+        if self.emu is not None:  # a power cycle is always hard
+            self.emu.power_cycle()
+            self.emu.wait_output()
+            return
         if self.sitl is None:
             pytest.skip("target board: a reboot needs a power cycle, which the rig does not automate")
         self.sitl.restart(hard=hard)
@@ -271,6 +289,8 @@ class Flight:
         self._links = []
         if self.sitl is not None:
             self.sitl.stop()
+        if self.emu is not None:
+            self.emu.stop()
 
 
 @pytest.fixture
@@ -291,6 +311,8 @@ def flight(request, tmp_path, monkeypatch):
         else:
             monkeypatch.setenv("MITRA_HOME", home)
         f = Flight("board", board, port=port, key_name=config.getoption("mitra_board_key") or port_link_name(port))
+    elif target == "pico-emu":
+        f = _pico_emu_flight(request, board, tmp_path, monkeypatch)
     else:
         runtime = RUNTIME_OF[target]
         if runtime == "micropython":
@@ -301,6 +323,35 @@ def flight(request, tmp_path, monkeypatch):
         yield f
     finally:
         f.close()
+
+
+@pytest.fixture(scope="session")
+def pico_emu_app_image():
+    """(firmware, flash image with the flight app's .mpy) of the pico-emu target, once a session."""
+    from hil import pico_emu
+
+    firmware = need_pico_emu()
+    return firmware, pico_emu.app_image(firmware)
+
+
+def _pico_emu_flight(request, board, tmp_path, monkeypatch):
+    import shutil
+
+    from ground.keys import port_link_name
+    from hil import pico_emu
+
+    firmware, image = request.getfixturevalue("pico_emu_app_image")
+    monkeypatch.setenv("MITRA_HOME", str(tmp_path / "mitra-home"))
+    flash = tmp_path / "pico-flash.img"
+    shutil.copyfile(image, flash)
+    emu = pico_emu.PicoEmu(firmware, flash_image=flash).start()
+    try:
+        name = port_link_name(emu.port)
+        pico_emu.install_app(emu, board, name)
+    except BaseException:
+        emu.stop()
+        raise
+    return Flight("pico-emu", board, port=emu.port, key_name=name, emu=emu)
 
 
 # --- helpers for scenarios ----------------------------------------------------------

@@ -73,6 +73,17 @@ def missing():
     return out
 
 
+def describe():
+    """One line for a report header: what the pico-emu target runs on, or what it lacks."""
+    problems = missing()
+    if problems:
+        return "unavailable: " + problems[0]
+    version = json.loads((HERE / "node_modules" / "rp2040js" / "package.json").read_text())["version"]
+    node = subprocess.run([node_binary(), "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    firmware = os.environ.get("MITRA_PICO_FIRMWARE") or "scripts/firmware.py --board rp2-pico (C core built in)"
+    return "RPI_PICO MicroPython firmware from %s in rp2040js %s under node %s" % (firmware, version, node)
+
+
 def _firmware_script():
     spec = importlib.util.spec_from_file_location("mitra_firmware_script", ROOT / "scripts" / "firmware.py")
     mod = importlib.util.module_from_spec(spec)
@@ -132,6 +143,7 @@ class PicoEmu:
         self._stats = {"to_board": 0, "to_ground": 0, "dropped_to_ground": 0}
         self._tmpdir = None
         self._stopped = False
+        self._output_since_boot = 0
 
     # -- public ------------------------------------------------------------------------
 
@@ -181,6 +193,23 @@ class PicoEmu:
         boot = self.wait_event("boot", timeout, after=after)
         self.wait_event("usb", timeout, after=after)
         return boot
+
+    def wait_output(self, timeout=BOOT_TIMEOUT_S):
+        """Wait until the board has written to its USB-CDC since its last boot (the flight app's
+        boot event: MicroPython prints nothing before main.py runs)."""
+        deadline = time.monotonic() + timeout
+        while self._output_since_boot == 0:
+            if self._proc.poll() is not None:
+                raise PicoEmuError("pico-emu: the runner exited with code %s: %s" % (
+                    self._proc.returncode, self._last_stderr() or "no message"))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PicoEmuError("pico-emu: the board wrote nothing within %.0f s of boot %d (is main.py there?)"
+                                   % (timeout, self.boots))
+            try:
+                self._events.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                pass
 
     def status(self, timeout=10.0):
         """{boots, t_ns (emulated time), cycles, waiting, locked, host_queued} from the runner."""
@@ -317,12 +346,15 @@ class PicoEmu:
             if payload is None:
                 break
             if kind == b"D":
+                self._output_since_boot += len(payload)
                 self._to_ground(payload)
+                self._events.put(None)  # wakes wait_output()
             elif kind == b"E":
                 e = json.loads(payload)
                 if e["event"] == "boot":
                     self.boots = e["n"]
                     self.last_boot = e
+                    self._output_since_boot = 0
                 if e["event"] in ("lockup", "error", "reset") and self.log is not None:
                     self.log("pico-emu: %s" % json.dumps(e))
                 with self._event_lock:
@@ -372,3 +404,77 @@ class PicoEmu:
                 self._send(b"D", data)
             except (OSError, PicoEmuError):
                 return
+
+
+# ---- the flight app on the board's littlefs ----------------------------------------------
+
+IMAGE_DIR = ROOT / "build" / "pico-emu"
+_IMAGE_RECIPE = 1  # bump when app_image() changes what it puts on the flash
+
+
+def app_image(firmware, log=None):
+    """A flash image of `firmware` with the flight app on its littlefs as a board is flashed:
+    every firmware package precompiled to .mpy for the board's .mpy ABI (asked of the board) with
+    the dictionary constants folded (ground.runtimes.compile_firmware_mpy), but no main.py,
+    board.json or keys.json yet (install_app() adds them). Cached in build/pico-emu/ by the
+    firmware's and the .mpy build's contents: the copy (about 15 s) runs once per change."""
+    import hashlib
+
+    from ground import runtimes
+
+    IMAGE_DIR.mkdir(parents=True, exist_ok=True)
+    fw_digest = hashlib.sha256(Path(firmware).read_bytes()).hexdigest()[:16]
+    abi_file = IMAGE_DIR / ("abi-%s" % fw_digest)
+
+    def image_for(abi):
+        mpy = runtimes.compile_firmware_mpy(runtimes.flashed_packages(), target=runtimes.mpy_target(abi))
+        return mpy, IMAGE_DIR / ("app-%d-%s-%s.img" % (_IMAGE_RECIPE, fw_digest, mpy.name))
+
+    if abi_file.exists() and image_for(int(abi_file.read_text()))[1].exists():
+        return image_for(int(abi_file.read_text()))[1]
+    probe = IMAGE_DIR / (".build-%d.img" % os.getpid())
+    probe.unlink(missing_ok=True)
+    try:
+        with PicoEmu(firmware, flash_image=probe, realtime=False, log=log) as pico:
+            if not abi_file.exists():
+                abi_file.write_text(pico.exec("import sys; print(sys.implementation._mpy)"))
+            mpy, image = image_for(int(abi_file.read_text()))
+            if image.exists():
+                return image
+            packages = [p for p in sorted(mpy.iterdir()) if p.is_dir()]
+            pico.mpremote("fs", "cp", "-r", *map(str, packages), ":", timeout=600)
+            listed = pico.exec("import os; print(' '.join(sorted(os.listdir())))").split()
+            if listed != [p.name for p in packages]:
+                raise PicoEmuError("pico-emu: the board's filesystem holds %s after the copy, expected %s"
+                                   % (listed, [p.name for p in packages]))
+        os.replace(probe, image)  # whole, or not at all (concurrent builders: the last one wins)
+        return image
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def install_app(pico, board, key_name, keystore=None):
+    """Put main.py, board.json (the board file with security and runtime, as ground.sitl writes
+    it) and keys.json (a fresh uplink key, registered in the ground key store as `key_name`) on
+    a started board's filesystem, then power-cycle it and wait for the flight app (started by
+    main.py) to speak."""
+    from ground import FIRMWARE_DIR
+    from ground import runtimes
+    from ground.keys import KeyStore
+
+    keystore = keystore if keystore is not None else KeyStore()
+    settings = dict(board)
+    settings.setdefault("security", True)
+    settings.update(runtime="micropython", speed=1.0)
+    link = keystore.create(key_name, spi=1, force=True)
+    with tempfile.TemporaryDirectory(prefix="mitra-pico-app-") as staged:
+        staged = Path(staged)
+        (staged / "board.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        (staged / "keys.json").write_text(json.dumps({str(link.spi): link.key.hex()}) + "\n")
+        main = (FIRMWARE_DIR / "main.py").read_text()
+        (staged / "main.py").write_text(runtimes.flash_source("main.py", main, runtimes.dictionary_consts()))
+        pico.mpremote("fs", "cp", str(staged / "board.json"), str(staged / "keys.json"), str(staged / "main.py"), ":")
+    pico.power_cycle()
+    pico.wait_output()
+    return link
+
