@@ -112,6 +112,7 @@ def add_parsers(sub, table):
     _which(p)
     _range(p)
     p.add_argument("-o", "--output", required=True, help="the PNG file to write")
+    p.add_argument("--title", help="the plot's title (default: the archive and the range)")
     table.append((p, cmd_plot))
 
     p = sub.add_parser("report", help="write a markdown report of a pass (commands, events, HK plots, products) into a directory")
@@ -208,7 +209,7 @@ def cmd_plot(opts):
         plot.resolve(name)  # an unknown name says so before the archive is opened
     with _open(opts) as a:
         counts = plot.plot(a, opts.params, opts.output, sessions=None if opts.session is None else [opts.session],
-                           start=opts.start, end=opts.end)
+                           start=opts.start, end=opts.end, title=opts.title)
     print("%s: %s" % (opts.output, ", ".join("%s %d points" % kv for kv in counts.items())))
     for name, n in counts.items():
         if not n:

@@ -82,7 +82,7 @@ def test_cli_plot_prints_the_points_and_writes_the_png(tmp_path, capsys):
     path = tmp_path / "m.sqlite"
     _fill(path)
     out = tmp_path / "sub" / "soc.png"
-    assert main(["plot", "rover_power.soc", "obc.uptime", "--file", str(path), "--session", "1", "-o", str(out)]) == 0
+    assert main(["plot", "rover_power.soc", "obc.uptime", "--file", str(path), "--session", "1", "-o", str(out), "--title", "pass 1"]) == 0
     assert capsys.readouterr().out == "%s: rover_power.soc 40 points, obc.uptime 10 points\n" % out
     png_size(out)
 
