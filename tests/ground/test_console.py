@@ -12,12 +12,14 @@ import time
 
 import pytest
 
+from ground import codec
 from ground import console
+from ground import dictionary as d
 from ground.archive import Archive, mission_path
 from ground.console import Screen, candidates, describe, parse, progress_text
 from ground.errors import ArgumentError, DictionaryError
 from ground.sitl import Sitl
-from ground.transfer import Transfer
+from ground.transfer import Transfer, crc16
 
 pytestmark = pytest.mark.usefixtures("mitra_home")  # tests/ground/conftest.py: keys, archive, history
 
@@ -159,6 +161,58 @@ def test_terminal_screen_rewrites_a_bar_in_place_only_while_it_is_last():
     screen.bar(7, progress_text(_transfer(3)))
     assert out.getvalue().count(up) == 1  # a line came between: a new bar line, nothing overwritten
     assert out.getvalue().endswith("3/4 parts 30/40 octets\n")
+
+
+# --- the session's downlink side, fed decoded packets (no link) ----------------------------------------
+
+STARTED = d.EVENT_BY_NAME["transfer_started"].id
+LOG = 3  # d.obc.PRODUCTS
+PART = 16
+
+
+def _log_packets(tid, data):
+    """transfer_started, then the parts, each encoded and decoded through the codec as the link hands them over."""
+    count = -(-len(data) // PART)
+    aux = {"transaction": tid, "product": LOG, "size": len(data), "parts": count, "crc": crc16(data)}
+    out = [codec.decode(codec.encode_tm(5, 1, {"event_id": STARTED, "aux": aux}, apid=1))]
+    for k in range(count):
+        name = "large.first_part" if k == 0 else "large.last_part" if k == count - 1 else "large.intermediate_part"
+        chunk = data[k * PART:(k + 1) * PART]
+        out.append(codec.decode(codec.encode_tm(*d.key(name), {"transaction": tid, "part": k, "data": chunk}, apid=1)))
+    return out
+
+
+class _NoLink:
+    port_name = "/dev/null-board"
+
+
+def test_session_names_missing_parts_then_writes_the_product(tmp_path):
+    out, err = Out(False), Out(False)
+    session = console.Session(Screen(out, err), _NoLink(), reopen=None, output=str(tmp_path))
+    data = bytes(range(100))
+    started, *parts = _log_packets(5, data)
+    for p in [started] + parts[:3] + parts[4:]:  # part 3 lost
+        session._take(p)
+    assert "transfer 5: last part in, 1 missing: large.resend 5 3" in out.getvalue().splitlines()
+    assert session.busy()  # leaving waits a little for the rest of a transfer
+    session._take(parts[3])  # the resend brings it
+    last = out.getvalue().splitlines()[-1]
+    assert last == "transfer 5: log complete, 100 octets: %s" % (tmp_path / "log-00005.txt")
+    assert (tmp_path / "log-00005.txt").read_bytes() == data
+    assert not session.busy()
+    assert not any(line.startswith("transfer 5 log [") for line in out.getvalue().splitlines())  # no bar on a pipe
+    assert err.getvalue() == ""
+
+
+def test_session_draws_one_bar_per_transfer_on_a_terminal(tmp_path):
+    out = Out(True)
+    session = console.Session(Screen(out, Out(True)), _NoLink(), reopen=None, output=str(tmp_path))
+    started, *parts = _log_packets(6, bytes(200))
+    for p in [started] + parts:
+        session._take(p)
+    text = out.getvalue()
+    assert text.count("\x1b[1A") == len(parts)  # the first bar (at the start event) redrawn once per part
+    assert "transfer 6 log [" + "#" * console.BAR_WIDTH + "] %d/%d parts 200/200 octets" % (len(parts), len(parts)) in text
 
 
 # --- the session against a SITL, input piped ------------------------------------------------------
