@@ -10,7 +10,9 @@ benchmarks), `unix-f32` (the same with single-precision floats, like the boards)
 (32-bit with single-precision floats: a board's object sizes, for the memory budgets; needs
 gcc-multilib), `rp2-pico`
 (RPI_PICO; needs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib, cmake), `qemu-an385` (the
-qemu port's MPS2_AN385, Cortex-M3, for qemu-system-arm; needs gcc-arm-none-eabi).
+qemu port's mps2-an385, Cortex-M3, for qemu-system-arm; needs gcc-arm-none-eabi), `qemu-an386`
+(mps2-an386, Cortex-M4F); both on our board folders in boards/qemu/ (asyncio, a littlefs RAM
+disk at /, main.py autorun), and, like `rp2-pico`, also built without the core for its size.
 
 The core as a native .mpy module for stock firmware (`make firmware BOARD=mpy-x64`, or
 `make native-mpy ARCH=armv6m`): `mpy-ARCH` builds gnc_native.mpy with MicroPython's
@@ -52,6 +54,7 @@ _RECIPE = 2  # bump when a build command below changes in a way the stamp cannot
 UNIX_MAKE = ["MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0"]
 
 NATMOD_DIR = ROOT / "native" / "mpy_native"
+QEMU_BOARDS = ROOT / "boards" / "qemu"
 # native .mpy architectures (py/dynruntime.mk's ARCH) -> the C compiler they need and the number
 # the .mpy header carries (py/persistentcode.h MP_NATIVE_ARCH_*)
 NATMOD_ARCHS = {
@@ -81,9 +84,13 @@ BOARDS = {
                                           "CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT"],
                  "output": "micropython"},
     "rp2-pico": {"port": "rp2", "make": ["BOARD=RPI_PICO"], "output": "firmware.bin", "without_core": True},
-    # the qemu port's stock mps2-an385 (Cortex-M3, single-precision floats, MicroPython's lib/libm):
-    # a REPL on the UART; no asyncio, filesystem or main.py yet
-    "qemu-an385": {"port": "qemu", "make": ["BOARD=MPS2_AN385"], "output": "firmware.elf"},
+    # the qemu port (MicroPython's lib/libm, single-precision floats) on our boards in boards/qemu/:
+    # the port's MPS2 support plus asyncio, a littlefs RAM disk at / and main.py autorun. an385:
+    # Cortex-M3 (qemu-system-arm -machine mps2-an385); an386: Cortex-M4F (-machine mps2-an386).
+    "qemu-an385": {"port": "qemu", "make": ["BOARD=MITRA_AN385", "BOARD_DIR=%s" % (QEMU_BOARDS / "MITRA_AN385")],
+                   "output": "firmware.elf", "without_core": True, "inputs": QEMU_BOARDS},
+    "qemu-an386": {"port": "qemu", "make": ["BOARD=MITRA_AN386", "BOARD_DIR=%s" % (QEMU_BOARDS / "MITRA_AN386")],
+                   "output": "firmware.elf", "without_core": True, "inputs": QEMU_BOARDS},
 }
 BOARDS.update({"mpy-" + arch: {"natmod": arch, "output": "gnc_native.mpy"} for arch in NATMOD_ARCHS})
 
@@ -177,12 +184,11 @@ def natmod_files():
             *(NATMOD_DIR / name for name in ("gnc_native.c", "natmod_libc.c", "Makefile"))]
 
 
-def _inputs_key(source, argv, with_core, files=None):
+def _inputs_key(source, argv, files):
     h = hashlib.sha256()
     h.update(("%d\n%s\n%s\n" % (_RECIPE, source.ident, "\0".join(argv))).encode())
-    if with_core:
-        for f in files or core_files():
-            h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    for f in files:
+        h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -216,11 +222,13 @@ def mpy_cross(source, jobs=None):
 def _cached(source, argv, output, build_dir, what, with_core, env=None, force=False, module=None, files=None,
             prepare=None):
     # module: True / False when the output must / must not hold the module gnc_native;
-    # files: the inputs besides the source tree (default core_files()); prepare(): called in the
-    # (cleaned) folder before make runs
+    # files: the inputs besides the source tree (default: core_files() with the core, else none);
+    # prepare(): called in the (cleaned) folder before make runs
     build_dir.mkdir(parents=True, exist_ok=True)
     recorded = [a for a in argv if not a.startswith("-j")]
-    key = _inputs_key(source, recorded, with_core, files)
+    if files is None:
+        files = core_files() if with_core else []
+    key = _inputs_key(source, recorded, files)
     config = hashlib.sha256("\0".join([source.ident, *recorded]).encode()).hexdigest()
     stamp = build_dir / ".mitra-stamp"
     with open(build_dir / ".mitra-lock", "w") as lock:
@@ -348,8 +356,11 @@ def firmware(board, source, with_core=True, jobs=None, force=False):
         env["CMAKE_ARGS"] = "-DPICO_NO_PICOTOOL=1"
         argv.insert(0, "CMAKE_ARGS=-DPICO_NO_PICOTOOL=1")  # recorded in the stamp; stripped before running
     what = "%s%s" % (board, " (C core built in)" if with_core else " (without the core)")
+    files = None
+    if "inputs" in spec:  # a board folder of ours: its files are inputs too
+        files = (core_files() if with_core else []) + sorted(p for p in spec["inputs"].rglob("*") if p.is_file())
     return _cached(source, argv, build_dir / spec["output"], build_dir, what, with_core, env=env, force=force,
-                   module=with_core)
+                   module=with_core, files=files)
 
 
 def built_path(board, source, with_core=True):
@@ -415,7 +426,11 @@ def main(argv=None):
         if BOARDS[args.board].get("without_core"):
             bare = firmware(args.board, source, with_core=False, jobs=args.jobs, force=args.force)
             lines.append(_describe("%s without the core" % args.board, bare))
-            lines.append("%s: the core adds %d B to the image" % (args.board, sizes(out)["file"] - sizes(bare)["file"]))
+            if out.suffix == ".elf":  # an ELF file's size counts symbols too: what it loads is text + data
+                grown = sum(sizes(out)[k] - sizes(bare)[k] for k in ("text", "data"))
+                lines.append("%s: the core adds %d B of text and data to the image" % (args.board, grown))
+            else:
+                lines.append("%s: the core adds %d B to the image" % (args.board, sizes(out)["file"] - sizes(bare)["file"]))
         dest = ROOT / "build" / "firmware" / args.board
         dest.mkdir(parents=True, exist_ok=True)
         for f in out.parent.glob(out.stem + "*"):
