@@ -606,8 +606,9 @@ def add_parser(sub):
     p.add_argument("--baud", type=positive, default=921600)
     p.add_argument("--ack-window", type=seconds_or_zero, default=0.5, help="uplink pacing window of the board, s")
     p.add_argument("--timeout", type=seconds, default=10.0, help="seconds without a report before a TC is given up on")
-    p.add_argument("--mission", default="default", help="archive everything in $MITRA_HOME/archive/MISSION.sqlite (default: default)")
-    p.add_argument("--no-archive", action="store_true", help="record nothing")
+    from ground import archive_cli
+
+    archive_cli.add_link_options(p)  # --mission NAME, --no-archive: as send, tlm and fetch
     p.add_argument("-o", "--output", default=".", help="directory for ST13 products (default: .)")
     return p, run
 

@@ -376,11 +376,12 @@ def test_missing_port_is_one_line_and_exit_1(tmp_path):
     assert done.stderr == "ground: %s: no such port (is the board plugged in, or `ground sitl` running?)\n" % (tmp_path / "nope")
 
 
-def test_bad_mission_name_is_one_line_and_exit_1(sitl):
-    done = subprocess.run([sys.executable, "-m", "ground", "console", "--port", sitl.port, "--mission", "../x"],
+def test_bad_mission_name_is_one_line_before_the_port_is_opened(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ground", "console", "--port", str(tmp_path / "nope"), "--mission", "../x"],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
-    assert done.returncode == 1
-    assert done.stderr.startswith("ground: mission name '../x'") and done.stderr.count("\n") == 1
+    assert done.returncode == 2
+    assert done.stderr.startswith("ground console: error: argument --mission: mission name '../x'")
+    assert done.stderr.count("\n") == 1
 
 
 # --- in a real terminal -----------------------------------------------------------------------------
