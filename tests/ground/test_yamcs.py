@@ -3,12 +3,14 @@ TM stream exactly as ground.codec does, and TCs issued through Yamcs are execute
 
 import base64
 import os
+import socket
 import struct
 import sys
 import time
 
 import pytest
 
+from ground import codec
 from ground import dictionary as d
 from ground import xtce
 from ground import yamcs as gy
@@ -153,10 +155,19 @@ def _same(ours, theirs):
 
 
 @pytest.fixture(scope="module")
-def pass_():
-    """A rover SITL bridged to a fresh Yamcs, with commands issued through Yamcs: (yamcs, bridge, issued)."""
+def yamcs():
     _need_yamcs()
     y = gy.Yamcs().start()
+    try:
+        yield y
+    finally:
+        y.stop()
+
+
+@pytest.fixture(scope="module")
+def pass_(yamcs):
+    """A rover SITL bridged to the fresh Yamcs, with commands issued through Yamcs: (yamcs, bridge, issued)."""
+    y = yamcs
     sitl = Sitl("rp2-pico", runtime="cpython", vehicle="rover", speed=10.0, log=lambda line: None)
     link = bridge = None
     try:
@@ -186,7 +197,6 @@ def pass_():
         if link is not None:
             link.close()
         sitl.stop()
-        y.stop()
 
 
 def _archived(y, want):
@@ -218,17 +228,8 @@ def test_yamcs_decodes_every_tm_parameter_as_our_decode(pass_):
         raw = base64.b64decode(a["packet"])
         p = ours[raw]
         want = xtce.parameter_values(p)
-        ex = y.api("GET", "/api/archive/%s/packets/%s/%s:extract" % (gy.INSTANCE, a["generationTime"], a["sequenceNumber"]))
-        got = {}
-        for pv in ex["parameterValues"]:
-            name = pv["parameter"]["name"]
-            got[name] = _value(pv["rawValue"])
-            enum = pv["parameter"].get("type", {}).get("engType") == "enumeration"
-            if enum:  # the calibration: the label the dictionary gives the raw value (none: no label)
-                names = _names(name)
-                label = _value(pv["engValue"])
-                assert label == names[got[name]] if got[name] in names else label not in names.values(), (name, got[name], label)
-                labels += 1
+        got = _extract(y, a)
+        labels += got.pop(_LABELS)
         assert got.keys() == want.keys(), (p["name"], sorted(set(got) ^ set(want)))
         for name, value in want.items():
             assert _same(value, got[name]), (p["name"], name, value, got[name])
@@ -239,6 +240,25 @@ def test_yamcs_decodes_every_tm_parameter_as_our_decode(pass_):
     assert any(c.startswith("/mitra/event-") for c in containers) and any(c.startswith("/mitra/hk-") for c in containers)
     assert "/mitra/verification-completion_success" in containers
     assert labels > 10
+
+
+_LABELS = object()
+
+
+def _extract(y, archived):
+    """{parameter: raw value} Yamcs extracts from one archived packet; checks each enumeration's label
+    against the dictionary's on the way (their number under the key _LABELS)."""
+    ex = y.api("GET", "/api/archive/%s/packets/%s/%s:extract" % (gy.INSTANCE, archived["generationTime"], archived["sequenceNumber"]))
+    got = {_LABELS: 0}
+    for pv in ex["parameterValues"]:
+        name = pv["parameter"]["name"]
+        got[name] = _value(pv["rawValue"])
+        if pv["parameter"].get("type", {}).get("engType") == "enumeration":  # the calibration: the dictionary's label
+            names = _names(name)
+            label = _value(pv["engValue"])
+            assert label == names[got[name]] if got[name] in names else label not in names.values(), (name, got[name], label)
+            got[_LABELS] += 1
+    return got
 
 
 def _names(param):
@@ -277,3 +297,76 @@ def test_tcs_issued_through_yamcs_are_executed_by_the_sitl(pass_):
         assert reports.get(rid, [])[-1:] == ["verification.completion_success"], (name, reports.get(rid))
     history = y.api("GET", "/api/archive/%s/commands" % gy.INSTANCE).get("entry", [])
     assert sorted(e["commandName"] for e in history) == sorted("/mitra/" + n for n, _ in issued)
+
+
+# --- every packet the dictionary defines, with values at the edges of their types -------------------
+
+_EDGES = {"u8": (0, 0xFF, 7), "u16": (0, 0xFFFF, 513), "u32": (0, 0xFFFFFFFF, 70000), "i8": (-128, 127, -1), "i16": (-32768, 32767, -2),
+          "i32": (-(2**31), 2**31 - 1, -3), "f32": (-1.5e3, 3.25, 1e-7)}
+
+
+def _scalar(f, k):
+    if f.names:
+        return sorted(f.names)[k % len(f.names)]
+    return _EDGES[f.type][k % 3]
+
+
+def _fields(fields, k):
+    out = {}
+    for f in fields:
+        if isinstance(f, d.F):
+            out[f.name] = _scalar(f, k + len(out))
+        elif isinstance(f, d.List):
+            out[f.name] = [_fields(f.item, k + i) for i in range(2)]
+        elif isinstance(f, d.Rest):
+            out[f.name] = bytes(range(k % 7, k % 7 + 11))
+    return out
+
+
+def _every_tm(k):
+    """(description, TM packet) for every TM message, HK structure, event and parameter of the dictionary."""
+    out = []
+    for m in d.tm_messages():
+        if any(isinstance(f, d.Typed) for f in m.payload) or m.name == "values":
+            continue
+        out.append((m.name, dict(service=m.service, subtype=m.subtype, data=_fields(m.payload, k))))
+    for h in d.HK_STRUCTURES:
+        out.append((h.name, dict(service=3, subtype=25, data={"sid": h.sid, "params": _fields(h.fields, k)})))
+    for e in d.EVENTS:
+        out.append((e.name, dict(service=5, subtype=e.severity, data={"event_id": e.id, "aux": _fields(e.aux, k)})))
+    for p in d.PARAMS:
+        value = (p.minimum, p.maximum, p.default)[k % 3]
+        out.append((p.name, dict(service=20, subtype=2, data={"params": [{"param_id": p.id, "value": value}]})))
+    two = [{"param_id": p.id, "value": p.default} for p in d.PARAMS[:2]]
+    out.append(("two parameters", dict(service=20, subtype=2, data={"params": two})))
+    return [(what, codec.encode_tm(apid=0x20 + i % 5, seq_count=(k * 1000 + i) & 0x3FFF, message_counter=i, coarse=0x7FFFFFFF - i * 977,
+                                   fine=(i * 4099) & 0xFFFF, time_ref_status=k & 0xF, **kw)) for i, (what, kw) in enumerate(out)]
+
+
+@pytest.mark.slow
+def test_yamcs_decodes_every_packet_of_the_dictionary_as_our_decode(yamcs):
+    sent = _every_tm(1) + _every_tm(2)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for _, raw in sent:
+            sock.sendto(raw, (gy.LOOPBACK, yamcs.tm_port))
+            time.sleep(0.002)
+    finally:
+        sock.close()
+    mine = {raw for _, raw in sent}
+    deadline = time.monotonic() + 60
+    while True:
+        archived = [a for a in _archived(yamcs, 0) if base64.b64decode(a["packet"]) in mine]
+        if len(archived) == len(sent) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(archived) == len(sent)
+    what = {raw: w for w, raw in sent}
+    for a in archived:
+        raw = base64.b64decode(a["packet"])
+        want = xtce.parameter_values(codec.decode(raw))
+        got = _extract(yamcs, a)
+        got.pop(_LABELS)
+        assert got.keys() == want.keys(), (what[raw], sorted(set(got) ^ set(want)))
+        for name, value in want.items():
+            assert _same(value, got[name]), (what[raw], name, value, got[name])
