@@ -34,7 +34,7 @@ from ground import dictionary as d
 from ground import show
 from ground import transfer
 from ground.errors import ArgumentError, MitraError, PortLost
-from ground.link import CommandFailed, Rejected
+from ground.link import CommandFailed, LinkError, Rejected
 
 PROMPT = "mitra> "
 HISTORY_LENGTH = 1000
@@ -299,6 +299,8 @@ class Session:
         return self
 
     def submit(self, command, values):
+        if not self._thread.is_alive():
+            raise LinkError("%s: not sent: the link thread has stopped (see above); quit and start the console again" % command.name)
         with self._count:
             self._queued += 1
         self.outbox.put((command, values))
@@ -448,7 +450,8 @@ class Session:
             if self.screen.tty:
                 self.screen.bar(t.transaction, progress_text(t))
             unchecked = "" if t.announced else " (no transfer_started seen: CRC not checked)"
-            self.screen.say("transfer %d: %s complete, %d octets: %s%s" % (t.transaction, t.product or "product", len(t.data()), path, unchecked))
+            octets = sum(len(t.parts[n]) for n in range(t.total))
+            self.screen.say("transfer %d: %s complete, %d octets: %s%s" % (t.transaction, t.product or "product", octets, path, unchecked))
             return
         if self.screen.tty:
             self.screen.bar(t.transaction, progress_text(t))
@@ -584,7 +587,10 @@ def interact(session, screen, interactive):
             except MitraError as exc:
                 screen.error(str(exc))
             continue
-        session.submit(line.command, line.values)
+        try:
+            session.submit(line.command, line.values)
+        except MitraError as exc:
+            screen.error(str(exc))
     if session.busy():
         screen.say("waiting for the reports of the commands in flight (Ctrl-C leaves now)")
         session.drain()

@@ -17,7 +17,7 @@ from ground import console
 from ground import dictionary as d
 from ground.archive import Archive, mission_path
 from ground.console import Screen, candidates, describe, parse, progress_text
-from ground.errors import ArgumentError, DictionaryError
+from ground.errors import ArgumentError, DictionaryError, MitraError
 from ground.sitl import Sitl
 from ground.transfer import Transfer, crc16
 
@@ -213,6 +213,30 @@ def test_session_draws_one_bar_per_transfer_on_a_terminal(tmp_path):
     text = out.getvalue()
     assert text.count("\x1b[1A") == len(parts)  # the first bar (at the start event) redrawn once per part
     assert "transfer 6 log [" + "#" * console.BAR_WIDTH + "] %d/%d parts 200/200 octets" % (len(parts), len(parts)) in text
+
+
+class _BrokenLink:
+    port_name = "/dev/null-board"
+    ack_window_s = 0.5
+    closed = False
+
+    def read(self, timeout):
+        raise RuntimeError("decoder bug")
+
+    def close(self):
+        self.closed = True
+
+
+def test_session_whose_thread_dies_says_so_once_and_refuses_commands():
+    err = Out(False)
+    link = _BrokenLink()
+    session = console.Session(Screen(Out(False), err), link, reopen=None).start()
+    session.drain()  # returns: the thread is gone
+    session.close()
+    assert err.getvalue() == "ground: the link thread stopped: RuntimeError: decoder bug\n"
+    assert link.closed
+    with pytest.raises(MitraError, match=r"^test\.ping: not sent: the link thread has stopped"):
+        session.submit(d.command("test.ping"), {})
 
 
 # --- the session against a SITL, input piped ------------------------------------------------------
