@@ -31,6 +31,7 @@ from ground.keys import mitra_home
 
 BATCH_ROWS = 256
 BATCH_S = 0.5
+LOCK_WAIT_S = 10.0  # how long a writer waits for another's write lock (a batch: at most BATCH_S) before giving up
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -63,6 +64,9 @@ class ArchiveError(MitraError):
     """The archive file cannot be opened or is not a mitra archive."""
 
 
+_BUSY = "%s: %s: another program kept the archive's write lock longer than we wait for it"
+
+
 def default_root():
     """`$MITRA_HOME/archive`, default `~/.local/share/mitra/archive`."""
     return mitra_home() / "archive"
@@ -82,13 +86,17 @@ def _connect(path, create):
     if create:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        db = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
+        db = sqlite3.connect(str(path), timeout=LOCK_WAIT_S, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         if create:
             db.executescript(_SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise ArchiveError(_BUSY % (path, exc)) from None
+        raise ArchiveError("%s is not a mitra archive (%s)" % (path, exc)) from None
     except sqlite3.DatabaseError as exc:
         raise ArchiveError("%s is not a mitra archive (%s)" % (path, exc)) from None
     if row is None or row[0] != str(SCHEMA_VERSION):
@@ -133,7 +141,11 @@ class Recorder:
         self.rows = 0
         self._open = False
         self._since = time.monotonic()
-        cur = self.db.execute("INSERT INTO sessions (port, vehicle, started) VALUES (?, ?, ?)", (port, vehicle, time.time()))
+        try:
+            cur = self.db.execute("INSERT INTO sessions (port, vehicle, started) VALUES (?, ?, ?)", (port, vehicle, time.time()))
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            raise ArchiveError(_BUSY % (self.path, exc)) from None
         self.session = cur.lastrowid
         self.errors = 0
 
@@ -159,16 +171,19 @@ class Recorder:
             self.errors += 1
         else:
             p, error = decoded, None
-        self._begin()
-        db = self.db
-        cur = db.execute("INSERT INTO frames (session, ground_time, direction, raw, error) VALUES (?, ?, ?, ?, ?)",
-                         (self.session, now, direction, raw, error))
-        fid = cur.lastrowid
-        if p is not None:
-            self._derive(fid, now, direction, p)
-        self.rows += 1
-        if self.rows >= self.batch_rows or time.monotonic() - self._since >= self.batch_s:
-            self.commit()
+        try:
+            self._begin()
+            db = self.db
+            cur = db.execute("INSERT INTO frames (session, ground_time, direction, raw, error) VALUES (?, ?, ?, ?, ?)",
+                             (self.session, now, direction, raw, error))
+            fid = cur.lastrowid
+            if p is not None:
+                self._derive(fid, now, direction, p)
+            self.rows += 1
+            if self.rows >= self.batch_rows or time.monotonic() - self._since >= self.batch_s:
+                self.commit()
+        except sqlite3.OperationalError as exc:
+            raise ArchiveError(_BUSY % (self.path, exc)) from None
         return p
 
     def _derive(self, fid, now, direction, p):
@@ -200,6 +215,14 @@ class Recorder:
             self._open = True
             self._since = time.monotonic()
 
+    def commit_if_due(self):
+        """Commit the open batch once it is `batch_s` old. A batch holds the archive's write lock until
+        it is committed, and `_record` commits only when the next frame comes: a link that reads
+        calls this after each read, so a quiet link never keeps other writers (another `ground`
+        command on the same mission) waiting longer than a batch."""
+        if self._open and time.monotonic() - self._since >= self.batch_s:
+            self.commit()
+
     def commit(self):
         """Make everything recorded so far durable."""
         if self._open:
@@ -209,9 +232,13 @@ class Recorder:
         self._since = time.monotonic()
 
     def close(self):
-        self.commit()
-        self.db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (time.time(), self.session))
-        self.db.close()
+        try:
+            self.commit()
+            self.db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (time.time(), self.session))
+        except sqlite3.OperationalError as exc:
+            raise ArchiveError(_BUSY % (self.path, exc)) from None
+        finally:
+            self.db.close()
 
     def __enter__(self):
         return self

@@ -1,11 +1,20 @@
 """Every `ground` command that opens a link (`send`, `tlm`, `fetch`) records its session into the
 mission's archive (`--mission`, default `default`) unless `--no-archive`; what it recorded is
-what it printed, and `ground plot` / `ground report` read it back (a short SITL session)."""
+what it printed, and `ground plot` / `ground report` read it back (a short SITL session). A quiet
+link does not keep the archive's write lock from another command on the same mission."""
 
 import json
+import os
+import sqlite3
+import time
+import tty
+
+import pytest
 
 from ground import archive, codec
+from ground.archive_cli import ArchivedLink
 from ground.cli import main
+from ground.framing import frame
 
 
 def _run(capsys, *argv):
@@ -56,3 +65,43 @@ def test_send_tlm_and_fetch_record_their_sessions_and_plot_and_report_read_them(
     assert "| 3 | %d | log |" % tid in text and "2 sent: 2 completed, 0 failed" in text
     (again,) = (report_dir / "products" / "session-3").iterdir()
     assert again.read_bytes() == open(product, "rb").read()  # reassembled from the archive: the same product
+
+
+def test_a_quiet_link_commits_its_batch_and_leaves_the_archive_to_other_writers(tmp_path):
+    """A batch holds the archive's write lock until committed; ArchivedLink commits a due batch after
+    every read, even when nothing more arrives (ground tlm between two HK reports)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = tmp_path / "m.sqlite"
+    link = ArchivedLink(os.ttyname(slave), recorder=archive.Recorder(path, batch_s=0.2))
+    other = sqlite3.connect(str(path), timeout=0, isolation_level=None)
+    try:
+        os.write(master, b"\x00" + frame(codec.encode_tm(17, 2, {}, coarse=1)))  # a test.pong
+        assert [p["name"] for p in link.read(1.0)] == ["test.pong"]
+        with pytest.raises(sqlite3.OperationalError, match="locked"):  # the batch is open: the lock is held
+            other.execute("BEGIN IMMEDIATE")
+        time.sleep(0.3)  # the batch is due; nothing more comes
+        assert link.read(0.05) == []
+        other.execute("BEGIN IMMEDIATE")  # the quiet link committed: another writer gets the lock
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        link.close()
+        os.close(slave)
+        os.close(master)
+    with archive.Archive(path) as a:
+        assert [r["packet"]["name"] for r in a.packets()] == ["test.pong"]
+
+
+def test_an_archive_locked_too_long_is_one_clear_error(tmp_path, monkeypatch):
+    path = tmp_path / "m.sqlite"
+    archive.Recorder(path).close()
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(archive, "LOCK_WAIT_S", 0.1)
+    try:
+        with pytest.raises(archive.ArchiveError, match=r"m\.sqlite: database is locked: another program kept the archive's write lock"):
+            archive.Recorder(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
