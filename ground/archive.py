@@ -300,12 +300,19 @@ class Archive:
             out.append({"frame": fid, "ground_time": t, "direction": direction, "error": error, "packet": packet})
         return out
 
-    def replay(self, session=None, start=None, end=None):
-        """Decode the stored frames again: [(frame id, ground time, direction, packet dict or error str)]."""
+    def replay(self, session=None, start=None, end=None, services=None):
+        """Decode the stored frames again: [(frame id, ground time, direction, packet dict or error str)].
+        `services`: only the frames stored as packets of these PUS services (e.g. (5, 13) for ST13 transfers)."""
         where, args = self._range(session, start, end)
+        join = ""
+        if services is not None:
+            services = list(services)
+            join = " JOIN packets p ON p.frame = f.id"
+            where = (where + " AND " if where else " WHERE ") + "p.service IN (%s)" % ", ".join("?" * len(services))
+            args = [*args, *services]
         out = []
         for fid, t, direction, raw in self.db.execute(
-                "SELECT f.id, f.ground_time, f.direction, f.raw FROM frames f" + where + " ORDER BY f.id", args):
+                "SELECT f.id, f.ground_time, f.direction, f.raw FROM frames f" + join + where + " ORDER BY f.id", args):
             try:
                 out.append((fid, t, direction, codec.decode(raw)))
             except MitraError as exc:
@@ -319,6 +326,11 @@ class Archive:
         return self.db.execute(
             'SELECT v.obt, v.value FROM "values" v JOIN frames f ON f.id = v.frame' + where + " ORDER BY v.frame",
             (*args, structure, field)).fetchall()
+
+    def has_frames(self, session=None, start=None, end=None):
+        """Whether any frame lies in the selection."""
+        where, args = self._range(session, start, end)
+        return self.db.execute("SELECT 1 FROM frames f" + where + " LIMIT 1", args).fetchone() is not None
 
     def series(self, structure, field, sessions=None, start=None, end=None):
         """[(session, on-board time, value)] of one HK field, in arrival order; `sessions`: ids or None (all)."""

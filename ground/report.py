@@ -45,6 +45,7 @@ MAIN = {
         ("drill", "drill", ["rover_drill.depth", "rover_drill.torque"]),
     ],
 }
+_ST5, _ST13 = d.SERVICE_BY_NAME["event"].number, d.SERVICE_BY_NAME["large"].number
 UNNAMED = "unnamed"  # sessions recorded without a vehicle name (`ground send`, `ground tlm`)
 
 
@@ -104,7 +105,7 @@ def _select(a, sessions, start, end):
             raise ReportError("%s has no session %s (see `ground archive list`)" % (a.path, ", ".join(map(str, unknown))))
     if start is None and end is None:
         return [s for s in chosen if s["frames"]]
-    return [s for s in chosen if a.packets(session=s["id"], start=start, end=end)]
+    return [s for s in chosen if a.has_frames(session=s["id"], start=start, end=end)]
 
 
 def write_report(archive, directory, sessions=None, start=None, end=None):
@@ -220,7 +221,7 @@ def _products(a, report, ids, directory, rng):
     rows = []
     for sid in ids:
         reasm = transfer.Reassembler()
-        for _fid, _t, direction, p in a.replay(session=sid, **rng):
+        for _fid, _t, direction, p in a.replay(session=sid, services=(_ST5, _ST13), **rng):  # events and parts only
             if direction == "down" and isinstance(p, dict):
                 reasm.feed(p)
         for tid, t in sorted(reasm.transfers.items()):
