@@ -1,4 +1,6 @@
-"""`ground archive list|show|export` and `ground replay`: reading a mission archive from the shell.
+"""`ground archive list|show|export`, `ground replay`, `ground plot` (ground/plot.py) and `ground report`
+(ground/report.py): reading a mission archive from the shell; and the archive options and link of the
+commands that write one (`send`, `tlm`, `fetch`, `console`: `--mission`, `--no-archive`, ArchivedLink).
 
 An archive is named by its mission (`--mission NAME`: `$MITRA_HOME/archive/NAME.sqlite`) or given
 as a file (`--file PATH`, e.g. the `archive.sqlite` that `ground demo` writes). Times (`--from`,
