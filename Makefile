@@ -74,7 +74,8 @@ native-check:
 # tarball (../shared/vendor/) or MICROPY_DIR, built under ~/.cache/mitra ($$MITRA_CACHE) and copied
 # to build/firmware/BOARD/; a second run with unchanged inputs builds nothing. BOARD: unix,
 # unix-f32 (single-precision floats, like the boards), unix-m32 (32-bit: a board's heap), rp2-pico (also builds it without the core),
-# qemu-an385 (the qemu port's Cortex-M3 board).
+# qemu-an385 / qemu-an386 (the qemu port on boards/qemu/: Cortex-M3 / Cortex-M4F, asyncio, littlefs, main.py;
+# also without the core), mpy-ARCH (the core as a native .mpy: see native-mpy below).
 BOARD ?= unix
 firmware:
 	$(PYTHON) scripts/firmware.py --board $(BOARD)

@@ -408,6 +408,8 @@ def main(argv=None):
     p.add_argument("--micropy-dir", help="a MicroPython source tree (default $MICROPY_DIR, else the vendor tarball)")
     p.add_argument("-j", "--jobs", type=int, help="parallel compiles (default $MITRA_JOBS or 2)")
     p.add_argument("--force", action="store_true", help="run make even when the inputs have not changed")
+    p.add_argument("--without-core", action="store_true",
+                   help="also build it without the core and print both sizes (rp2-pico and the qemu boards always do)")
     p.add_argument("--path", action="store_true", help="print the built output's path (exit 1 if not built)")
     p.add_argument("--if-available", action="store_true",
                    help="exit 0 with a note when there is no MicroPython source or toolchain (make test)")
@@ -423,10 +425,12 @@ def main(argv=None):
         out = firmware(args.board, source, jobs=args.jobs, force=args.force)
         natmod = "natmod" in BOARDS[args.board]
         lines = [_describe("%s%s" % (args.board, ": the C core as a native module" if natmod else " with the C core"), out)]
-        if BOARDS[args.board].get("without_core"):
+        if natmod and args.without_core:
+            raise BuildError("%s is the core alone: there is nothing to build without it" % args.board)
+        if BOARDS[args.board].get("without_core") or args.without_core:
             bare = firmware(args.board, source, with_core=False, jobs=args.jobs, force=args.force)
             lines.append(_describe("%s without the core" % args.board, bare))
-            if out.suffix == ".elf":  # an ELF file's size counts symbols too: what it loads is text + data
+            if out.suffix != ".bin" and "data" in sizes(out):  # an executable's size counts symbols too
                 grown = sum(sizes(out)[k] - sizes(bare)[k] for k in ("text", "data"))
                 lines.append("%s: the core adds %d B of text and data to the image" % (args.board, grown))
             else:

@@ -169,3 +169,10 @@ def test_mpy_x64_second_build_is_cached_and_reports_its_size(x64_mpy):
     log = (x64_mpy.parent / "build.log").read_text()
     assert "CC src/steps.c" in log and "warning:" not in log
     assert (ROOT / "build" / "firmware" / "mpy-x64" / "gnc_native.mpy").read_bytes() == x64_mpy.read_bytes()
+
+
+def test_mpy_without_the_core_is_refused_in_one_line(x64_mpy):
+    proc = _script("--board", "mpy-x64", "--without-core")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "firmware: mpy-x64 is the core alone: there is nothing to build without it"
