@@ -351,7 +351,9 @@ def _pico_emu_flight(request, board, tmp_path, monkeypatch):
     except BaseException:
         emu.stop()
         raise
-    return Flight("pico-emu", board, port=emu.port, key_name=name, emu=emu)
+    f = Flight("pico-emu", board, port=emu.port, key_name=name, emu=emu)
+    f.ack_window_s *= pico_emu.SLOWDOWN  # the emulator is slower than the board it stands for
+    return f
 
 
 # --- helpers for scenarios ----------------------------------------------------------

@@ -40,6 +40,11 @@ DEFAULT_BOOTROM = ROOT.parent / "shared" / "vendor" / "rp2040-bootrom-B1.bin"
 PICO_HZ = 125_000_000  # the emulated core's clock: 8 ns a cycle
 CYCLE_COUNTER = 0x40068000  # runner.mjs: the core's cycle count (low word; high word at +4)
 BOOT_TIMEOUT_S = 30.0
+# How much longer the ground should wait for the emulated board than for a real Pico (its
+# link's ack window): rp2040js runs CPU-bound code about 2.6x slower than a real 125 MHz Pico
+# on an idle host (../shared/vendor/README.md), and up to 8x here with the 2 cores shared (a
+# ping's 6.1 M cycles took 0.49 s). Wall-clock pacing cannot make up for a busy core.
+SLOWDOWN = 4
 _TAIL_LINES = 40
 
 
