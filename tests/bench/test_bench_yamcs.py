@@ -1,0 +1,102 @@
+"""Yamcs benchmarks (issue 10: "Yamcs start time and memory"): `ground yamcs`'s server (ground/yamcs.py:
+Yamcs 5.12.8 from fprime-yamcs-bundle on the machine's Java, -Xmx256m, our XTCE) from launch to ready
+(the instance RUNNING and both UDP links OK, polled over the HTTP API every 0.2 s), its resident memory
+(VmRSS) at ready, and again after it has decoded and archived a burst of TM.
+
+Benchmarks measure, they never assert on time; under `make test` the body runs once and checks that
+the server came up with our whole mission database and archived every packet its TM link received.
+The burst goes straight to Yamcs' UDP port; what the link received of it is recorded too (datagrams
+the kernel dropped while the freshly started JVM was busy never reach it).
+
+    .venv/bin/python -m pytest tests/bench/test_bench_yamcs.py --benchmark-enable -s
+"""
+
+import os
+import socket
+import statistics
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ground import codec, xtce
+from ground import dictionary as d
+from ground import yamcs as gy
+
+BURST = 2000  # TM packets: HK reports of every structure in turn, as a pass sends them
+
+
+def _need_yamcs():
+    try:
+        gy.java()
+        gy.jars()
+    except gy.YamcsError as exc:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Java 17 and fprime-yamcs-bundle (scripts/bootstrap.sh installs both): %s" % exc)
+        pytest.skip(str(exc))
+
+
+def _burst():
+    out = []
+    for i in range(BURST):
+        h = d.HK_STRUCTURES[i % len(d.HK_STRUCTURES)]
+        params = {f.name: (sorted(f.names)[0] if f.names else (0.5 * i if f.type == "f32" else i % 200)) for f in h.fields}
+        out.append(codec.encode_tm(3, 25, {"sid": h.sid, "params": params}, apid=d.OWNER[("hk", h.sid)], seq_count=i & 0x3FFF, coarse=1000 + i // 10, fine=(i % 10) * 6553))
+    return out
+
+
+def _archived_count(y):
+    n, token = 0, None
+    while True:
+        page = y.api("GET", "/api/archive/%s/packets?limit=1000%s" % (gy.INSTANCE, "&next=" + token if token else ""))
+        n += len(page.get("packet", []))
+        token = page.get("continuationToken")
+        if not token:
+            return n
+
+
+def _tm_link(y):
+    return next(x for x in y.api("GET", "/api/links/%s" % gy.INSTANCE)["links"] if x["name"] == "tm")
+
+
+def test_bench_yamcs_start_and_memory(benchmark):
+    _need_yamcs()
+    root = ET.fromstring(xtce.xtce_text())
+    ns = {"x": xtce.NS}
+    runs = []
+
+    def start_measure_stop():
+        y = gy.Yamcs().start()
+        try:
+            run = {"ready_s": y.ready_s, "rss_ready_mb": y.rss_kb() / 1024.0}
+            ours = y.api("GET", "/api/mdb/%s/parameters?system=/%s&limit=1000" % (gy.INSTANCE, xtce.SPACE_SYSTEM))
+            assert ours["totalSize"] == len(root.findall(".//x:ParameterSet/x:Parameter", ns))  # Yamcs adds its own under /yamcs
+            assert y.api("GET", "/api/mdb/%s" % gy.INSTANCE)["commandCount"] == len(root.findall(".//x:MetaCommandSet/x:MetaCommand", ns))
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for raw in _burst():
+                sock.sendto(raw, (gy.LOOPBACK, y.tm_port))
+                time.sleep(0.0005)  # about 2000 packets/s: the 921600-baud link's rate (docs/benchmarks.md, archive)
+            sock.close()
+            deadline = time.monotonic() + 60
+            while True:  # until Yamcs has archived every datagram its TM link took in
+                received = int(_tm_link(y)["extra"]["Valid datagrams"])
+                if _archived_count(y) == received or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert _archived_count(y) == received > 0 and _tm_link(y)["extra"]["Invalid datagrams"] == "0"
+            run["rss_after_mb"] = y.rss_kb() / 1024.0
+            run["received"] = received
+            runs.append(run)
+        finally:
+            y.stop()
+
+    benchmark.pedantic(start_measure_stop, rounds=3 if benchmark.enabled else 1, iterations=1)
+    for key in ("ready_s", "rss_ready_mb", "rss_after_mb", "received"):
+        benchmark.extra_info[key] = round(statistics.median(r[key] for r in runs), 2)
+        benchmark.extra_info[key + "_runs"] = [round(r[key], 2) for r in runs]
+    benchmark.extra_info["java"] = gy.java_major(gy.java())
+    info = benchmark.extra_info
+    print("\nyamcs %s on Java %d: ready in %s s; RSS %s MB at ready, %s MB after a burst of %d TM packets at ~2000/s, "
+          "of which its UDP link received %s (per run; medians %.2f s, %.0f MB, %.0f MB)" % (
+              gy.YAMCS_VERSION, info["java"], info["ready_s_runs"], info["rss_ready_mb_runs"], info["rss_after_mb_runs"], BURST,
+              info["received_runs"], info["ready_s"], info["rss_ready_mb"], info["rss_after_mb"]))
