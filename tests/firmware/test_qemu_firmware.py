@@ -9,7 +9,9 @@ on the UART, as mpremote drives a board:
   - main.py written to the filesystem runs at the next (soft) boot, and the files are still there;
   - on the firmware without the core, the native .mpy for the board's architecture (armv7m,
     armv7emsp), copied to the filesystem, is what `import gnc_native` loads, and it gives the
-    same vector; a hard-float armv7emsp module is refused by the Cortex-M3.
+    same vector; a hard-float armv7emsp module is refused by the Cortex-M3;
+  - the whole shared vector set passes on the Cortex-M4F's built-in core (the Cortex-M3's runs in
+    tests/gnc/test_vectors.py) and on both native modules.
 Slow: the first run builds the firmware (cached afterwards).
 """
 
@@ -163,6 +165,48 @@ def _check_vector(out, name, case):
     assert not problems, problems
 
 
+def _copy_to_board(repl, data, path="/gnc_native.mpy"):
+    """Write `data` to a file on the board, as `mpremote cp` does: base64 pieces through the REPL."""
+    repl.exec("import binascii\nf = open(%r, 'wb')\n" % path)
+    for at in range(0, len(data), 3072):
+        repl.exec("f.write(binascii.a2b_base64(%r))\n" % base64.b64encode(data[at: at + 3072]).decode())
+    repl.exec("f.close()\n")
+
+
+def _run_vector_set(repl):
+    """(first line, results) of the whole shared vector set through the raw REPL: test_vectors.py's
+    runner (float32 as bit patterns) with its stand-in gnc.errors, the cases in batches."""
+    runner = vectors._MPY_RUNNER.replace("import gnc\n", vectors._QEMU_GNC).replace("BACKEND = gnc.BACKEND\n", "")
+    loop = "while True:\n    line = sys.stdin.readline()\n    if not line:\n        break\n"
+    assert runner.count(loop) == 1 and "gnc_native" in runner
+    head, body = runner.split(loop)
+    body = "for line in _LINES:\n" + body
+    first = repl.exec(head).split("VECTORS-BEGIN\n", 1)[1].strip()
+    lines, order = [], []
+    for name in vectors.NAMES:
+        for case in vectors.DATA["functions"][name]["cases"]:
+            lines.append(vectors._mpy_line(vectors.api.BY_NAME[name], vectors.gen.decode(case["args"])))
+            order.append(name)
+    out, batch = [], []
+    for i, line in enumerate(lines):
+        batch.append(line)
+        if sum(map(len, batch)) > 6000 or i == len(lines) - 1:
+            out += repl.exec("_LINES = %r\n" % batch + body).splitlines()
+            batch = []
+    assert len(out) == len(lines), out[-3:]
+    return first, vectors._collect_results(order, out)
+
+
+def _check_vector_set(label, results):
+    problems = []
+    for name in vectors.NAMES:
+        try:
+            vectors.check_function(label, name, results[name])
+        except AssertionError as e:
+            problems.append(str(e))
+    assert not problems, "\n".join(problems)
+
+
 _ASYNC_AND_FILES = """
 import asyncio, os, sys
 
@@ -221,10 +265,7 @@ def test_stock_qemu_board_loads_the_native_mpy_from_its_filesystem(board):
     # no core in this firmware: the import can only come from the file
     assert repl.exec_error("import gnc_native\n") == "ImportError: no module named 'gnc_native'"
     data = mpy.read_bytes()
-    repl.exec("import binascii\nf = open('/gnc_native.mpy', 'wb')\n")
-    for at in range(0, len(data), 3072):  # what `mpremote cp` does, in base64 pieces
-        repl.exec("f.write(binascii.a2b_base64(%r))\n" % base64.b64encode(data[at: at + 3072]).decode())
-    repl.exec("f.close()\n")
+    _copy_to_board(repl, data)
     out = repl.exec("import gc, os\ngc.collect()\nfree = gc.mem_free()\nimport gnc_native\ngc.collect()\n"
                     "print('HEAP', free - gc.mem_free(), free)\n"
                     "print('LOADED', os.stat('/gnc_native.mpy')[6], gnc_native.__file__)\n")
@@ -238,16 +279,36 @@ def test_stock_qemu_board_loads_the_native_mpy_from_its_filesystem(board):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("board", [("qemu-an386", True)], ids=["an386"], indirect=True)
+def test_vector_set_on_the_cortex_m4f_built_in_core(board):
+    # hard-float code (fpv4-sp-d16): the an385 runs the whole set in tests/gnc/test_vectors.py
+    _, repl = board
+    first, results = _run_vector_set(repl)
+    assert first == "backend native-mpy float 4", first
+    _check_vector_set("qemu-an386 c", results)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", _BARE, ids=_BOTH_IDS, indirect=True)
+def test_vector_set_on_the_native_mpy_on_stock_qemu_boards(board):
+    name, repl = board
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    data = fw.native_mpy(NATMOD_ARCH[name], fw.Source()).read_bytes()
+    _copy_to_board(repl, data)
+    first, results = _run_vector_set(repl)
+    assert first == "backend native-mpy float 4", first
+    _check_vector_set("%s mpy" % NATMOD_ARCH[name], results)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("board", [("qemu-an385", False)], ids=["an385"], indirect=True)
 def test_hard_float_mpy_is_refused_by_the_cortex_m3(board):
     _, repl = board
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
     data = fw.native_mpy("armv7emsp", fw.Source()).read_bytes()
-    repl.exec("import binascii\nf = open('/gnc_native.mpy', 'wb')\n")
-    for at in range(0, len(data), 3072):
-        repl.exec("f.write(binascii.a2b_base64(%r))\n" % base64.b64encode(data[at: at + 3072]).decode())
-    repl.exec("f.close()\n")
+    _copy_to_board(repl, data)
     assert repl.exec_error("import gnc_native\n") == "ValueError: incompatible .mpy arch"
 
 
