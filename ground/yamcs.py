@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -505,8 +506,10 @@ def cmd_yamcs(opts):
         print("bridging %s <-> Yamcs; commands: %s/api/processors/%s/realtime/commands/%s/<name> (e.g. test-ping)%s"
               % (sitl.port if sitl else opts.port, y.url, INSTANCE, INSTANCE, "" if opts.duration else "; Ctrl-C stops"), file=sys.stderr, flush=True)
         end = None if opts.duration is None else time.monotonic() + opts.duration
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a kill stops the pass as Ctrl-C does
         try:
-            while end is None or time.monotonic() < end:
+            while (end is None or time.monotonic() < end) and not stop.is_set():
                 time.sleep(0.2)
                 if bridge.error is not None:
                     raise YamcsError("bridge stopped: %s" % bridge.error)
@@ -516,6 +519,8 @@ def cmd_yamcs(opts):
                     raise YamcsError("SITL flight app exited with code %d" % sitl.returncode)
         except KeyboardInterrupt:
             pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         print("bridged %d TM packets to Yamcs, %d TCs to the board (%d refused)"
               % (bridge.tap.down_count, len(bridge.sent), len(bridge.rejected)), file=sys.stderr)
         for data, reason in bridge.rejected[:5]:
