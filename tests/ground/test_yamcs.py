@@ -3,7 +3,9 @@ TM stream exactly as ground.codec does, and TCs issued through Yamcs are execute
 
 import base64
 import os
+import signal
 import socket
+import subprocess
 import struct
 import sys
 import time
@@ -18,6 +20,9 @@ from ground.cli import main
 from ground.keys import KeyStore
 from ground.link import GroundLink
 from ground.sitl import Sitl
+
+
+pytestmark = pytest.mark.usefixtures("mitra_home")  # SITL keys in a temporary key store, never the operator's
 
 
 def _need_yamcs():
@@ -107,6 +112,44 @@ def test_cli_yamcs_sitl_pass_bridges_tm(capsys, tmp_path):
     assert (data / "etc" / "yamcs.mitra.yaml").exists() and (data / "mdb" / "mitra.xtce.xml").read_text() == xtce.xtce_text()
 
 
+def _processes_mentioning(text):
+    out = []
+    for proc in os.listdir("/proc"):
+        if proc.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % proc, "rb") as fh:
+                    if text.encode() in fh.read():
+                        out.append(int(proc))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.mark.slow
+def test_cli_yamcs_sigterm_stops_yamcs_and_the_sitl(tmp_path, mitra_home):
+    _need_yamcs()
+    data = tmp_path / "yamcs"
+    env = dict(os.environ, MITRA_HOME=str(mitra_home))
+    proc = subprocess.Popen([sys.executable, "-m", "ground", "yamcs", "--sitl", "--http-port", "0", "--data", str(data)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("bridging /dev/pts/"), line + proc.stderr.read()
+        assert len(_processes_mentioning(str(data / "etc"))) == 1  # the java of this Yamcs
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        left = _processes_mentioning(str(data / "etc"))
+        for pid in left:  # a Yamcs the CLI failed to stop: end it here, then fail
+            os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert out.startswith("Yamcs 5.12.8 ready in ") and err.startswith("bridged ")
+    assert left == []
+
+
 def test_yamcs_config_is_loopback_with_pus_links(tmp_path):
     server = gy.server_config(8090, tmp_path)
     assert server["services"][0]["args"]["address"] == "127.0.0.1"
@@ -165,9 +208,14 @@ def yamcs():
 
 
 @pytest.fixture(scope="module")
-def pass_(yamcs):
+def pass_(yamcs, tmp_path_factory):
     """A rover SITL bridged to the fresh Yamcs, with commands issued through Yamcs: (yamcs, bridge, issued)."""
-    y = yamcs
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MITRA_HOME", str(tmp_path_factory.mktemp("home")))
+        yield from _pass(yamcs)
+
+
+def _pass(y):
     sitl = Sitl("rp2-pico", runtime="cpython", vehicle="rover", speed=10.0, log=lambda line: None)
     link = bridge = None
     try:
