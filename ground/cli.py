@@ -426,6 +426,9 @@ def build_parser():
     from ground import yamcs
 
     table.append(yamcs.add_parser(sub))
+    from ground import flash
+
+    table.append(flash.add_parser(sub))
 
     for p, handler in table:
         p.set_defaults(handler=handler)
