@@ -315,8 +315,11 @@ def native_mpy(arch, source, jobs=None, force=False):
                 link.unlink()
             link.symlink_to(target)
 
+    # PYTHONHASHSEED (make puts command-line variables in its recipes' environment): mpy_ld.py links
+    # libgcc's members in set order, so with string hashing seeded the same inputs give the same
+    # file (a board's copy-what-changed manifest sees no change after a clean build)
     argv = ["make", "-C", str(build_dir), _jobs(jobs), "ARCH=%s" % arch, "MPY_DIR=%s" % source.top,
-            "PYTHON=%s" % python]
+            "PYTHON=%s" % python, "PYTHONHASHSEED=0"]
     out = _cached(source, argv, build_dir / "gnc_native.mpy", build_dir, "%s (gnc_native.mpy)" % board, True,
                   force=force, files=natmod_files(), prepare=prepare)
     if mpy_arch(out) != arch:

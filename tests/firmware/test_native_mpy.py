@@ -176,3 +176,18 @@ def test_mpy_without_the_core_is_refused_in_one_line(x64_mpy):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == \
         "firmware: mpy-x64 is the core alone: there is nothing to build without it"
+
+
+@pytest.mark.slow
+def test_mpy_rebuilt_from_the_same_inputs_is_the_same_file(built_firmware):
+    # mpy_ld.py takes libgcc's members (soft float on armv6m) in set order, which follows Python's
+    # per-process string hashing: unseeded, each clean build was a different (valid) file, and a
+    # board's copy-what-changed manifest saw a new module after every clean build
+    mpy = _arm_mpy(built_firmware, "armv6m")
+    before = mpy.read_bytes()
+    for _ in range(2):
+        shutil.rmtree(mpy.parent / "build")  # dynruntime.mk's objects and config.h: a clean build
+        shutil.rmtree(mpy.parent / ".mpy_ld_cache", ignore_errors=True)
+        mpy.unlink()
+        again = fw.native_mpy("armv6m", fw.Source(), force=True)
+        assert again == mpy and again.read_bytes() == before
