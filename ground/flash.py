@@ -381,7 +381,7 @@ class SerialRepl:
         if seen is None and wait_reset > 0:
             if log is not None:
                 log("ground flash: %s does not answer as a MicroPython REPL; reset the board now (replug it, or "
-                    "press RESET/EN): waiting %.0f s" % (self.port, wait_reset))
+                    "press RESET/EN): waiting %g s" % (self.port, wait_reset))
             seen = self._interrupt(wait_reset, reopen=True)
         if seen is None:
             self.close()
@@ -493,7 +493,7 @@ class Summary:
         self.dry_run = False
 
     def line(self):
-        verb = "would copy" if self.dry_run else "copied"
+        verb = "to copy" if self.dry_run else "copied"
         text = "%s %s on %s: %d files %s, %d unchanged, %d deleted, %d octets in %.1f s" % (
             "dry run:" if self.dry_run else "flashed", self.board, self.port, len(self.copied), verb,
             len(self.unchanged), len(self.deleted), self.bytes, self.seconds)
