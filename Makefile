@@ -32,8 +32,11 @@ $(NATIVE_EXT): $(wildcard native/src/*.c native/src/*.h native/include/*.h) nati
 	$(BIN)/python -W ignore setup.py -q build_ext --inplace --force
 	@touch $@
 
+# TARGET=pico-emu: a short rover pass on the emulated Pico instead (python -m hil.pico_emu demo): it
+# flies the rover at about real time (docs/benchmarks.md): the full session, 5700 s of flight, would take over an hour.
+TARGET ?=
 demo: setup
-	$(BIN)/ground demo
+	$(if $(filter pico-emu,$(TARGET)),$(BIN)/python -m hil.pico_emu demo,$(BIN)/ground demo)
 
 test: setup native-check test-firmware
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

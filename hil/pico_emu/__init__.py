@@ -458,7 +458,7 @@ def app_image(firmware, log=None):
         probe.unlink(missing_ok=True)
 
 
-def install_app(pico, board, key_name, keystore=None):
+def install_app(pico, board, key_name, keystore=None, speed=1.0):
     """Put main.py, board.json (the board file with security and runtime, as ground.sitl writes
     it) and keys.json (a fresh uplink key, registered in the ground key store as `key_name`) on
     a started board's filesystem, then power-cycle it and wait for the flight app (started by
@@ -470,7 +470,7 @@ def install_app(pico, board, key_name, keystore=None):
     keystore = keystore if keystore is not None else KeyStore()
     settings = dict(board)
     settings.setdefault("security", True)
-    settings.update(runtime="micropython", speed=1.0)
+    settings.update(runtime="micropython", speed=speed)
     link = keystore.create(key_name, spi=1, force=True)
     with tempfile.TemporaryDirectory(prefix="mitra-pico-app-") as staged:
         staged = Path(staged)
