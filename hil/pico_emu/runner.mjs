@@ -153,8 +153,8 @@ class Board {
     rp2040.flash.set(flash, 0); // after loadBootrom, whose reset() erases the emulator's flash
     // The ROM's own flash boot reads boot2 through the SSI, which rp2040js does not model:
     // start at boot2 in flash (XIP) instead, as rp2040js's own demo does. boot2 sets up the SSI
-    // and enters the firmware's vector table.
-    this.core = rp2040.core;
+    // and enters the firmware's vector table. (So the ROM's watchdog-scratch "reboot to an
+    // address" is not honoured: MicroPython's machine.reset() does not use it.)
     this.core.PC = 0x10000000;
     const rom16 = new Uint16Array(rp2040.bootrom.buffer);
     rom16[romFunction(rom16, 'R', 'E') >> 1] = 0xbe00 | BKPT_ERASE;
