@@ -641,7 +641,7 @@ def ping_board(port, board, link, boot_timeout=BOOT_TIMEOUT_S, ping_timeout=PING
                 raise FlashError("%s: the port did not come back within %.0f s of the reset" % (port, boot_timeout)) from None
             time.sleep(0.2)
     with GroundLink(port, key=link, serial_port=serial_port, max_frame=cfg.get("max_frame", 1024),
-                    ack_window_s=max(cfg.get("ack_window_ms", 500) / 1000.0, ping_timeout / 4)) as gl:
+                    ack_window_s=cfg.get("ack_window_ms", 500) / 1000.0) as gl:
         heard = []
         while not heard:
             left = deadline - time.monotonic()

@@ -69,6 +69,7 @@ def test_ground_flash_on_the_emulated_pico(tmp_path, monkeypatch):
         assert summary.startswith("flashed rp2-pico on %s: " % port), summary
         assert ", 0 unchanged, 0 deleted," in summary and "; ping " in summary and "key %s, written)" % port_link_name(port) in summary
         copied = int(summary.split(": ")[1].split()[0])
+        print(summary)
         key = KeyStore().load(port_link_name(port))
         assert key.next_sn > 1  # the ping went out under it
 
@@ -77,9 +78,10 @@ def test_ground_flash_on_the_emulated_pico(tmp_path, monkeypatch):
         assert busy.returncode == 1
         assert "the flight app runs there and ignores Ctrl-C" in _one_line(busy) and "--wait-reset" in _one_line(busy)
 
-        # with --wait-reset the tool interrupts the boot after a power cycle: nothing to copy
+        # with --wait-reset the tool interrupts the boot after a power cycle: nothing to copy; then
+        # machine.reset() (the runner sees a watchdog reset) and the app answers again
         again = subprocess.Popen([sys.executable, "-m", "ground", "flash", "--board", "rp2-pico", "--port", port,
-                                  "--wait-reset", "90"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  "--wait-reset", "90", "--hard-reset"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  cwd=REPO_ROOT)
         prompt = again.stderr.readline()
         assert "reset the board now" in prompt, prompt
@@ -88,6 +90,8 @@ def test_ground_flash_on_the_emulated_pico(tmp_path, monkeypatch):
         assert again.returncode == 0, err
         assert out.startswith("flashed rp2-pico on %s: 0 files copied, %d unchanged, 0 deleted, 0 octets" % (port, copied)), out
         assert "; ping " in out and "written" not in out
+        assert pico.last_boot["cause"] == "watchdog"
+        print(out.strip())
 
         # one module changed: exactly that file goes over, and the app still answers
         asked = threading.Event()
@@ -111,5 +115,6 @@ def test_ground_flash_on_the_emulated_pico(tmp_path, monkeypatch):
         s = flash.flash(port, board, result["repl"], build=lambda target: _changed_build(tmp_path, target))
         assert (s.copied, len(s.unchanged), s.deleted) == (["hal/__init__.mpy"], copied - 1, [])
         assert s.ping_s is not None
+        print(s.line())
         # the first flash copied every .mpy of the build, main.py, board.json and keys.json
         assert copied == len(list(built[0].rglob("*.mpy"))) + 3
