@@ -8,13 +8,17 @@ Telemetry: the CCSDS primary header (CCSDS 133.0-B-2 4.1.3) and the PUS-C TM sec
 epoch 2000-01-01T00:00:00, P-field implicit) are abstract containers; each TM message is a container
 restricted on service and subtype; each housekeeping structure and each event is a container
 restricted on its SID / event ID below its report; a parameter value report holding one parameter
-is a container per parameter. Units go in each type's UnitSet; named values (modes, reasons) are
-enumerations (the dictionary's calibrations: it has no polynomial ones); ranges are ValidRanges.
+is a container per parameter. Units go in each type's UnitSet; named values (modes, reasons, the
+ST1 error codes by the error table) are enumerations (the dictionary's calibrations: it has no
+polynomial ones); ranges are ValidRanges. Each ST1 report also reads its request ID's APID and
+sequence count, for the verifiers below.
 
 Commands: an abstract `pus_tc` meta-command lays out both headers (sequence count, data length and
 PEC are left to the command post-processor, as Yamcs' PUS post-processor fills them); each TC message,
 each ST8 function and each writable parameter's ST20 set is a meta-command with typed, ranged
-arguments. What XTCE cannot type here is left as octets: a multi-parameter value report after its
+arguments. `pus_tc` carries Yamcs' PUS1 verifiers (org.yamcs.pus.Pus1Verifier, a Yamcs extension
+named in a CustomAlgorithm): a TC's acceptance, start and completion in Yamcs' command history
+come from the board's ST1 reports on it, a failure with the error's name. What XTCE cannot type here is left as octets: a multi-parameter value report after its
 first parameter ID, and the embedded TC of an ST11 insert (given as octets with their length).
 """
 
@@ -349,7 +353,9 @@ def _telemetry(db):
         name = message_container(m)
         typed = any(isinstance(f, (d.Typed, d.ParamValue)) or (isinstance(f, d.List) and not all(isinstance(x, d.F) for x in f.item)) for f in m.payload)
         entries = db.container(name, m.doc, base="pus_tm", restriction=[("pus_service", m.service), ("pus_subtype", m.subtype)], abstract=False)
-        db.payload(name, m.payload, entries)
+        db.payload(name, _named_errors(m.payload), entries)
+        if m.service == _ST1:
+            _request_id_parts(db, entries)
         if not typed:
             continue
         if m.name == "values":  # one container per parameter for a report of one parameter
@@ -369,6 +375,61 @@ def _telemetry(db):
         db.payload(event_container(e), e.aux, sub)
 
 
+_ST1 = d.SERVICE_BY_NAME["verification"].number
+TC_APID, TC_SEQ = "verification-tc_apid", "verification-tc_seq"
+# ST1 stage -> (verifier element, its name, success subtype, failure report); ECSS-E-ST-70-41C 6.1
+_STAGES = (
+    ("AcceptedVerifier", "Acceptance", "acceptance"),
+    ("ExecutionVerifier", "Start", "start"),
+    ("CompleteVerifier", "Completion", "completion"),
+)
+VERIFY_WINDOW_S = 30  # how long after its release Yamcs waits for each ST1 report of a TC
+
+
+def _named_errors(fields):
+    """An ST1 failure's error code is enumerated with the dictionary's error table (its names)."""
+    return tuple(f._replace(names=dict(d.ERROR_BY_CODE)) if isinstance(f, d.F) and f is d.services.ERROR_CODE[0] else f for f in fields)
+
+
+def _request_id_parts(db, entries):
+    """The APID and sequence count inside an ST1 report's request ID (its first 4 octets: the TC's
+    packet ID and sequence control), read again over it, for Yamcs' PUS1 verifiers; then back to its end."""
+    if TC_APID not in {p.get("name") for p in db.params}:
+        db.parameter(TC_APID, db.bits_type(11), "APID of the TC this report is about (from its request ID)")
+        db.parameter(TC_SEQ, db.bits_type(14), "sequence count of the TC this report is about (from its request ID)")
+    first = entries.find("ParameterRefEntry")  # request_id, 32 bits
+    at = list(entries).index(first) + 1
+    for offset, name in ((5 - 32, TC_APID), (2, TC_SEQ)):  # apid: bits 5..15; seq: bits 18..31
+        e = ET.Element("ParameterRefEntry", parameterRef=name)
+        loc = ET.SubElement(e, "LocationInContainerInBits", referenceLocation="previousEntry")
+        ET.SubElement(loc, "FixedValue").text = str(offset)
+        entries.insert(at, e)
+        at += 1
+
+
+def _verifiers(mc):
+    """Yamcs' PUS1 verifier (org.yamcs.pus.Pus1Verifier) per ST1 stage: a TC's acceptance, start and
+    completion in Yamcs' command history come from the board's ST1 reports on it."""
+    vs = ET.SubElement(mc, "VerifierSet")
+    for element, name, stage in _STAGES:
+        ok = d.MESSAGE_BY_NAME["verification.%s_success" % stage]
+        failure = d.MESSAGE_BY_NAME["verification.%s_failure" % stage]
+        v = ET.SubElement(vs, element, name=name)
+        alg = ET.SubElement(v, "CustomAlgorithm", name="verify_" + stage, shortDescription="ST1 %s report on this TC" % stage)
+        ET.SubElement(alg, "AlgorithmText", language="Java").text = 'org.yamcs.pus.Pus1Verifier({stage: %d, template: "%s failed: {errorCode}"})' % (ok.subtype, stage)
+        inputs = ET.SubElement(alg, "InputSet")
+        for ref, input_name in (
+            ("/yamcs/cmd/arg/apid", "sentApid"),
+            ("/yamcs/cmdHist/ccsds-seqcount", "sentSeq"),
+            ("/%s/%s" % (SPACE_SYSTEM, TC_APID), "rcvdApid"),
+            ("/%s/%s" % (SPACE_SYSTEM, TC_SEQ), "rcvdSeq"),
+            ("/%s/pus_subtype" % SPACE_SYSTEM, "subtype"),
+            ("/%s/%s-error" % (SPACE_SYSTEM, message_container(failure)), "errorCode"),
+        ):
+            ET.SubElement(inputs, "InputParameterInstanceRef", parameterRef=ref, inputName=input_name)
+        ET.SubElement(v, "CheckWindow", timeToStopChecking="PT%dS" % VERIFY_WINDOW_S, timeWindowIsRelativeTo="commandRelease")
+
+
 def _commands(db):
     mc = ET.SubElement(db.commands, "MetaCommand", name="pus_tc", abstract="true", shortDescription="a PUS-C telecommand: both headers; length, sequence count and PEC are the post-processor's")
     args = ET.SubElement(mc, "ArgumentList")
@@ -384,6 +445,7 @@ def _commands(db):
     db.arg_bits(8, None, args, entries, "service", "service type ID")
     db.arg_bits(8, None, args, entries, "subtype", "message subtype ID")
     ET.SubElement(entries, "FixedValueEntry", binaryValue="%04X" % d.GROUND_ID, sizeInBits="16")  # source ID
+    _verifiers(mc)
 
     for cmd in d.COMMANDS.values():
         assign = (("apid", cmd.apid), ("service", cmd.service), ("subtype", cmd.subtype))
@@ -484,6 +546,9 @@ def parameter_values(p):
     m = d.MESSAGE_BY_KEY[("tm", p["service"], p["subtype"])]
     name = message_container(m)
     data = p["data"]
+    if m.service == _ST1:
+        out[TC_APID] = (data["request_id"] >> 16) & 0x7FF
+        out[TC_SEQ] = data["request_id"] & 0x3FFF
     for field in m.payload:
         if isinstance(field, d.F):
             out["%s-%s" % (name, field.name)] = data[field.name]

@@ -191,3 +191,35 @@ def test_cli_dict_to_an_unwritable_file_is_one_line(tmp_path, capsys):
     assert main(["dict", "--format", "xtce", "-o", str(tmp_path / "no" / "such.xml")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ground: ") and "No such file or directory" in err[0]
+
+
+def test_xtce_st1_reports_read_the_request_ids_apid_and_sequence_count_and_name_the_error(root):
+    containers, params, types = _containers(root), _params(root), _types(root)
+    for m in d.tm_messages():
+        if m.service != 1:
+            continue
+        entries = list(containers[xtce.message_container(m)].find("x:EntryList", NS))
+        refs = [e.get("parameterRef") for e in entries]
+        assert refs[:3] == [xtce.message_container(m) + "-request_id", xtce.TC_APID, xtce.TC_SEQ]
+        # request_id is 32 bits; the APID sits at its bits 5..15, the sequence count at 18..31
+        assert [int(e.find("x:LocationInContainerInBits/x:FixedValue", NS).text) for e in entries[1:3]] == [5 - 32, 2]
+        for e in entries[1:3]:
+            assert e.find("x:LocationInContainerInBits", NS).get("referenceLocation") == "previousEntry"
+        if m.name.endswith("_failure"):
+            t = types[params[xtce.message_container(m) + "-error"].get("parameterTypeRef")]
+            assert {int(e.get("value")): e.get("label") for e in t.iterfind("x:EnumerationList/x:Enumeration", NS)} == d.ERROR_BY_CODE
+
+
+def test_xtce_every_tc_is_verified_by_yamcs_pus1_verifiers_on_its_st1_reports(root):
+    params = _params(root)
+    verifiers = list(_commands(root)["pus_tc"].find("x:VerifierSet", NS))
+    assert [(v.tag.split("}")[1], v.get("name")) for v in verifiers] == [
+        ("AcceptedVerifier", "Acceptance"), ("ExecutionVerifier", "Start"), ("CompleteVerifier", "Completion")]
+    for v, stage in zip(verifiers, (1, 3, 7)):
+        text = v.find("x:CustomAlgorithm/x:AlgorithmText", NS).text
+        assert text.startswith("org.yamcs.pus.Pus1Verifier({stage: %d," % stage)
+        refs = {i.get("inputName"): i.get("parameterRef") for i in v.iterfind("x:CustomAlgorithm/x:InputSet/x:InputParameterInstanceRef", NS)}
+        assert refs["sentApid"] == "/yamcs/cmd/arg/apid" and refs["sentSeq"] == "/yamcs/cmdHist/ccsds-seqcount"
+        for name in ("rcvdApid", "rcvdSeq", "subtype", "errorCode"):
+            assert refs[name].startswith("/mitra/") and refs[name][len("/mitra/"):] in params, name
+        assert refs["errorCode"].endswith("_failure-error")

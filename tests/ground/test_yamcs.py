@@ -233,6 +233,7 @@ def _pass(y):
             ("hk-one_shot", {"sids_count": 1, "sids": [{"sid": d.HK_BY_NAME["rover_power"].sid}]}),
             ("param-get", {"param_ids_count": 1, "param_ids": [{"param_id": d.PARAM_BY_NAME["link.replay_window"].id}]}),
             ("param-set-obc-hk_period_ms", {"value": 2000}),
+            ("rover_mobility-set_mode", {"mode": "DRIVE"}),  # refused at start: DRIVE is entered by drive
         ):
             issued.append((name, y.issue(name, args)))
         deadline = time.monotonic() + 60
@@ -312,6 +313,8 @@ def _extract(y, archived):
 
 
 def _names(param):
+    if param.startswith("verification-") and param.endswith("_failure-error"):
+        return d.ERROR_BY_CODE  # the ST1 error code, named by the dictionary's error table
     for prefix, items, fields in (("hk-", d.HK_STRUCTURES, "fields"), ("event-", d.EVENTS, "aux")):
         for item in items:
             for f in getattr(item, fields):
@@ -346,13 +349,20 @@ def test_tcs_issued_through_yamcs_are_executed_by_the_sitl(pass_):
     for _, p in bridge.tap.kept:
         if p["service"] == 1:
             reports.setdefault(p["data"]["request_id"], []).append(p["name"])
+    history = {e["id"]: {a["name"]: a["value"].get("stringValue") for a in e["attr"]} for e in y.api("GET", "/api/archive/%s/commands" % gy.INSTANCE).get("entry", [])}
+    assert len(history) == len(issued)
     for (name, answer), tc in zip(issued, bridge.sent):
         sent = base64.b64decode(answer["binary"])
         assert tc[:2] == sent[:2] and tc[6:len(sent)] == sent[6:], name  # Yamcs' TC, length / count / PEC filled in
         rid = struct.unpack(">I", tc[:4])[0]
+        seen = history[answer["id"]]  # Yamcs' own verdict, from the ST1 reports by its PUS1 verifiers
+        if answer is issued[-1][1]:  # the refused one
+            assert reports.get(rid) == ["verification.acceptance_success", "verification.start_failure"], reports.get(rid)
+            assert seen["Verifier_Start_Status"] == "NOK" and seen["CommandComplete_Message"] == "start failed: ARG_OUT_OF_RANGE"
+            continue
         assert reports.get(rid, [])[-1:] == ["verification.completion_success"], (name, reports.get(rid))
-    history = y.api("GET", "/api/archive/%s/commands" % gy.INSTANCE).get("entry", [])
-    assert sorted(e["commandName"] for e in history) == sorted("/mitra/" + n for n, _ in issued)
+        assert [seen.get("Verifier_%s_Status" % stage) for stage in ("Acceptance", "Start", "Completion")] == ["OK"] * 3, (name, seen)
+        assert seen["CommandComplete_Status"] == "OK", (name, seen)
 
 
 # --- every packet the dictionary defines, with values at the edges of their types -------------------
