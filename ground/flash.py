@@ -63,9 +63,11 @@ def sha256(data):
 
 
 def board_json(board):
-    """board.json as the flight app reads it: the board file with security on, real time, MicroPython."""
+    """board.json as the flight app reads it: the board file (security on unless it says otherwise, as
+    every board file in boards/ has it on), real time, MicroPython."""
     settings = dict(board)
-    settings.update(security=True, runtime="micropython", speed=1.0)
+    settings.setdefault("security", True)
+    settings.update(runtime="micropython", speed=1.0)
     return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
 
