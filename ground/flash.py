@@ -496,8 +496,9 @@ class Summary:
 
     def line(self):
         verb = "to copy" if self.dry_run else "copied"
-        text = "%s %s on %s: %d files %s, %d unchanged, %d deleted, %d octets in %.1f s" % (
-            "dry run:" if self.dry_run else "flashed", self.board, self.port, len(self.copied), verb,
+        text = "%s %s on %s: %d file%s %s, %d unchanged, %d deleted, %d octets in %.1f s" % (
+            "dry run:" if self.dry_run else "flashed", self.board, self.port, len(self.copied),
+            "" if len(self.copied) == 1 else "s", verb,
             len(self.unchanged), len(self.deleted), self.bytes, self.seconds)
         if self.ping_s is not None:
             text += "; ping %.0f ms" % (self.ping_s * 1000)
