@@ -378,7 +378,7 @@ class SerialRepl:
             with contextlib.redirect_stdout(io.StringIO()):
                 self._t = SerialTransport(self.port, baudrate=self.baud, exclusive=True)
         except (TransportError, OSError) as exc:
-            raise FlashError("%s: cannot open: %s" % (self.port, exc)) from None
+            raise FlashError(self._open_failure(exc)) from None
         seen = self._interrupt(REPL_TIMEOUT_S)
         if seen is None and wait_reset > 0:
             if log is not None:
@@ -395,6 +395,20 @@ class SerialRepl:
             self.close()
             raise FlashError("%s: the board's raw REPL did not come up: %s" % (self.port, exc)) from None
         return self
+
+    def _open_failure(self, exc):
+        """Why the port did not open, as `ground send` words it (not a serial port, busy, permission)."""
+        from ground.cli import _not_a_serial_device
+        from ground.link import LinkError, open_port
+
+        kind = _not_a_serial_device(self.port)
+        if kind is not None:
+            return "%s: not a serial port (%s)" % (self.port, kind)
+        try:
+            open_port(self.port).close()
+        except LinkError as why:
+            return str(why)
+        return "%s: cannot open: %s" % (self.port, exc)
 
     def _silent_hint(self, wait_reset):
         heard = getattr(self, "_heard", b"")

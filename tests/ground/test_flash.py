@@ -379,3 +379,14 @@ def test_an_abi_mpy_cross_cannot_emit_says_reflash(board, monkeypatch):
     monkeypatch.setattr(runtimes, "compile_firmware_mpy", old_board)
     with pytest.raises(FlashError, match=r"which mpy-cross \(.*\) does not emit: reflash the board with a MicroPython that loads .mpy v6\.\d"):
         flash.flash(fake.port, board_file, fake, reset=False)
+
+
+def test_a_path_that_is_no_serial_port_or_a_busy_one_is_named(capsys, tmp_path, pty_port):
+    assert _one_error(capsys, ["flash", "--board", "rp2-pico", "--port", str(tmp_path)]) == \
+        "ground: %s: not a serial port (a directory)" % tmp_path
+    import serial
+
+    port, _ = pty_port
+    with serial.Serial(port, exclusive=True):  # another program has the board
+        assert _one_error(capsys, ["flash", "--board", "rp2-pico", "--port", port]) == \
+            "ground: %s: port busy (another program has it open)" % port
