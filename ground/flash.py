@@ -521,6 +521,15 @@ class Summary:
         return text
 
 
+    def as_json(self):
+        """The summary as one JSON object (`ground flash --json`), for scripts."""
+        return json.dumps({"board": self.board, "port": self.port, "dry_run": self.dry_run, "copied": self.copied,
+                           "unchanged": len(self.unchanged), "deleted": self.deleted, "octets": self.bytes,
+                           "seconds": round(self.seconds, 3), "ping_s": None if self.ping_s is None else round(self.ping_s, 4),
+                           "micropython": self.info.get("version"), "mpy": self.info.get("mpy"), "key": self.key_name,
+                           "key_written": self.key_written}, sort_keys=True)
+
+
 def _abi_text(abi):
     from ground import runtimes
 
@@ -694,6 +703,7 @@ def add_parser(sub):
                    help="keep interrupting S seconds while you reset a board whose flight app runs")
     p.add_argument("--baud", type=int, default=115200, help="a UART board's REPL baud rate")
     p.add_argument("--boot-timeout", type=seconds, default=BOOT_TIMEOUT_S, help="seconds for the flight app to speak")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--firmware", metavar="FILE", help="write a firmware image instead (RP2040: .bin or .uf2, with --drive)")
     p.add_argument("--drive", metavar="DIR", help="the RP2040's BOOTSEL drive (RPI-RP2) for --firmware")
     return p, run
@@ -720,5 +730,5 @@ def run(opts):
                         boot_timeout=opts.boot_timeout, log=log if sys.stderr.isatty() else None)
     finally:
         repl.close()
-    print(summary.line())
+    print(summary.as_json() if opts.json else summary.line())
     return 0

@@ -390,3 +390,27 @@ def test_a_path_that_is_no_serial_port_or_a_busy_one_is_named(capsys, tmp_path, 
     with serial.Serial(port, exclusive=True):  # another program has the board
         assert _one_error(capsys, ["flash", "--board", "rp2-pico", "--port", port]) == \
             "ground: %s: port busy (another program has it open)" % port
+
+
+def test_the_cli_flashes_through_the_repl_and_prints_one_line_or_json(board, monkeypatch, capsys):
+    fake, board_file, build = board
+    fake.open = lambda wait_reset=0.0, log=None: fake
+    monkeypatch.setattr(flash, "SerialRepl", lambda port, baud: fake)
+    monkeypatch.setattr(flash, "_compile", lambda target, info, port: build)
+    monkeypatch.setattr("ground.sitl.load_board", lambda name: dict(board_file, name=name))
+    assert cli.main(["flash", "--board", "fake-unix", "--port", fake.port, "--no-reset"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("flashed fake-unix on /dev/ttyFAKE0: 7 files copied, 0 unchanged, 0 deleted, ")
+    assert fake.resets == []
+    assert cli.main(["flash", "--board", "fake-unix", "--port", fake.port, "--no-reset", "--json", "--key", "bench"]) == 0
+    doc = __import__("json").loads(capsys.readouterr().out)
+    assert (doc["copied"], doc["unchanged"], doc["key"], doc["key_written"], doc["ping_s"]) == (["keys.json"], 6, "bench", True, None)
+
+
+def test_reset_is_soft_unless_hard_is_asked_and_a_dry_run_never_resets(board):
+    fake, board_file, build = board
+    run = lambda **kw: flash.flash(fake.port, board_file, fake, build=lambda target: build, ping=False, **kw)  # noqa: E731
+    run(dry_run=True)
+    run()
+    run(hard_reset=True)
+    assert fake.resets == [False, True]
