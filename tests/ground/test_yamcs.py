@@ -114,6 +114,18 @@ def test_cli_yamcs_sitl_pass_bridges_tm(capsys, tmp_path):
     assert (data / "etc" / "yamcs.mitra.yaml").exists() and (data / "mdb" / "mitra.xtce.xml").read_text() == xtce.xtce_text()
 
 
+@pytest.mark.slow
+def test_cli_yamcs_port_bridges_a_running_sitl_with_its_key(capsys, tmp_path):
+    _need_yamcs()
+    with Sitl("rp2-pico", runtime="cpython", speed=5.0, log=lambda line: None) as sitl:  # keys under the port's link name
+        assert main(["yamcs", "--port", sitl.port, "--http-port", "0", "--duration", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Yamcs 5.12.8 ready in ")
+    assert err.splitlines()[0].startswith("bridging %s <-> Yamcs" % sitl.port)
+    bridged = err.splitlines()[1].split()
+    assert bridged[0] == "bridged" and int(bridged[1]) > 0
+
+
 def _processes_mentioning(text):
     out = []
     for proc in os.listdir("/proc"):
