@@ -228,6 +228,7 @@ class Flight:
         self.ack_window_s = link_cfg.get("ack_window_ms", 500) / 1000.0
         self._links = []
         self._children = []
+        self._closers = []
 
     def __repr__(self):
         return "Flight(target=%r, port=%r)" % (self.target, self.port)
@@ -266,9 +267,13 @@ class Flight:
         self.sitl.restart(hard=hard)
 
     def spawn(self, **overrides):
-        """Another SITL of the same runtime and board with Sitl() overrides (e.g. security=False); stopped at teardown."""
+        """Another SITL of the same runtime and board with Sitl() overrides (e.g. security=False); stopped at teardown.
+
+        On pico-emu: another emulated Pico with security, speed, vehicle or scenario overridden."""
         from ground.sitl import Sitl
 
+        if self.emu is not None:
+            return self._spawn_pico_emu(overrides)
         if self.sitl is None:
             pytest.skip("target board: %s needs a SITL with %r" % (self.target, overrides))
         settings = dict(board=self.sitl.board_name, runtime=self.runtime, speed=self.sitl.speed)
@@ -278,9 +283,29 @@ class Flight:
         self._children.append(child)
         return child
 
+    def _spawn_pico_emu(self, overrides):
+        from hil.pico_emu.mission import PicoSitl
+
+        unsupported = sorted(set(overrides) - {"security", "speed", "vehicle", "scenario"})
+        if unsupported:
+            pytest.skip("target pico-emu: the flight app on the emulated Pico cannot take %r (a SITL can)"
+                        % {k: overrides[k] for k in unsupported})
+        settings = dict(speed=1.0)
+        settings.update(overrides)
+        ps = PicoSitl(self.board["name"], **settings)
+        self._closers.append(ps.stop)
+        ps.start()
+        child = Flight(self.target, dict(ps.board, security=ps.security), port=ps.port, key_name=ps.link_name,
+                       emu=ps.emu)
+        child.ack_window_s = self.ack_window_s
+        self._children.append(child)
+        return child
+
     def close(self):
         for child in self._children:
             child.close()
+        for stop in self._closers:
+            stop()
         for link in self._links:
             try:
                 link.close()

@@ -33,3 +33,14 @@ def test_reboot_is_a_power_cycle_with_the_same_flash(flight):
         boot = wait_for(link, lambda p: is_event(p, EVENT_BOOT), timeout=30)
         assert boot["data"]["aux"] == {"boot_count": 2, "cause": 0}  # power-on, from machine.reset_cause()
         assert hk_obc(link)["boot_count"] == 2  # counted on the board's littlefs across the cycle
+
+
+def test_spawn_flies_a_second_emulated_pico_with_security_off(flight):
+    board = flight.spawn(security=False)
+    assert board.target == "pico-emu" and board.emu is not flight.emu and board.port != flight.port
+    assert board.security is False
+    with board.link(clear=True) as link:
+        assert link.command("test.ping").completed
+        assert hk_obc(link)["drop_clear"] == 0
+    with pytest.raises(pytest.skip.Exception, match="cannot take .*program"):
+        flight.spawn(program="elsewhere.py")
