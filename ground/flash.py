@@ -365,6 +365,7 @@ class SerialRepl:
         self.port = port
         self.baud = baud
         self._t = None
+        self._heard = b""  # what the port said while it was interrupted, for the error
 
     def open(self, wait_reset=0.0, log=None):
         """Open the port and enter the raw REPL (a raw-mode soft reset: main.py does not run).
@@ -379,21 +380,23 @@ class SerialRepl:
                 self._t = SerialTransport(self.port, baudrate=self.baud, exclusive=True)
         except (TransportError, OSError) as exc:
             raise FlashError(self._open_failure(exc)) from None
-        seen = self._interrupt(REPL_TIMEOUT_S)
-        if seen is None and wait_reset > 0:
-            if log is not None:
-                log("ground flash: %s does not answer as a MicroPython REPL; reset the board now (replug it, or "
-                    "press RESET/EN): waiting %g s" % (self.port, wait_reset))
-            seen = self._interrupt(wait_reset, reopen=True)
-        if seen is None:
-            self.close()
-            raise FlashError(self._silent_hint(wait_reset))
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._t.enter_raw_repl(soft_reset=True, timeout_overall=REPL_TIMEOUT_S * 2)
-        except (TransportError, OSError) as exc:
+            seen = self._interrupt(REPL_TIMEOUT_S)
+            if seen is None and wait_reset > 0:
+                if log is not None:
+                    log("ground flash: %s does not answer as a MicroPython REPL; reset the board now (replug it, or "
+                        "press RESET/EN): waiting %g s" % (self.port, wait_reset))
+                seen = self._interrupt(wait_reset, reopen=True)
+            if seen is None:
+                raise FlashError(self._silent_hint(wait_reset))
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self._t.enter_raw_repl(soft_reset=True, timeout_overall=REPL_TIMEOUT_S * 2)
+            except (TransportError, OSError) as exc:
+                raise FlashError("%s: the board's raw REPL did not come up: %s" % (self.port, exc)) from None
+        except BaseException:
             self.close()
-            raise FlashError("%s: the board's raw REPL did not come up: %s" % (self.port, exc)) from None
+            raise
         return self
 
     def _open_failure(self, exc):
@@ -411,7 +414,7 @@ class SerialRepl:
         return "%s: cannot open: %s" % (self.port, exc)
 
     def _silent_hint(self, wait_reset):
-        heard = getattr(self, "_heard", b"")
+        heard = self._heard
         if heard and b"\x00" in heard:
             what = "%s sends binary frames, not a MicroPython REPL: the flight app runs there and ignores Ctrl-C" % self.port
         elif heard:
@@ -565,9 +568,11 @@ def _compile(target, info, port):
     except runtimes.RuntimeMissing as exc:
         cross = runtimes._mpy_cross_version(tuple(runtimes.mpy_cross_command())).strip()
         emits = re.search(r"mpy v(\d+\.\d+)", cross)
+        version = re.search(r"MicroPython (v\S+)", cross)
         raise FlashError("%s: the board's MicroPython v%s loads .mpy v%d.%d, which mpy-cross (%s) does not emit: reflash "
-                         "the board with a MicroPython that loads .mpy v%s (make firmware BOARD=...; see README, Flashing)"
-                         % (port, info["version"], target[0], target[1], cross, emits.group(1) if emits else "?")) from exc
+                         "the board with MicroPython %s or another that loads .mpy v%s (README, Flashing a board)"
+                         % (port, info["version"], target[0], target[1], cross, version.group(1) if version else "",
+                            emits.group(1) if emits else "?")) from exc
 
 
 def _key(keystore, name, new_key, dry_run):
