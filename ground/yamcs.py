@@ -296,7 +296,7 @@ class Yamcs:
                 detail = json.loads(detail).get("msg", detail)
             except ValueError:
                 pass
-            raise YamcsError("Yamcs %s %s: HTTP %d: %s" % (method, path, exc.code, detail)) from None
+            raise YamcsError("Yamcs %s %s: HTTP %d: %s" % (method, path, exc.code, " ".join(str(detail).split()))) from None  # one line
         except (urllib.error.URLError, OSError) as exc:
             raise YamcsError("Yamcs at %s does not answer %s: %s" % (self.url, path, getattr(exc, "reason", exc))) from None
         return json.loads(raw) if raw else {}

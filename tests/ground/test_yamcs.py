@@ -453,3 +453,65 @@ def test_yamcs_decodes_every_packet_of_the_dictionary_as_our_decode(yamcs):
         assert got.keys() == want.keys(), (what[raw], sorted(set(got) ^ set(want)))
         for name, value in want.items():
             assert _same(value, got[name]), (what[raw], name, value, got[name])
+
+
+# --- every TC of the dictionary, encoded by Yamcs from the XTCE ------------------------------------
+
+
+def _arg(f):
+    """(our value, Yamcs' value) of a scalar argument: a name of an enumeration, else its range's top."""
+    if f.names:
+        value = sorted(f.names)[-1]
+        return value, f.names[value]
+    if f.type == "f32":
+        value = f.maximum if f.maximum is not None else 3.25
+        return value, value
+    value = f.maximum if f.maximum is not None else d.SCALARS[f.type][3]
+    return value, value
+
+
+def _tc_values(fields):
+    ours, theirs = {}, {}
+    for f in fields:
+        if isinstance(f, d.F):
+            ours[f.name], theirs[f.name] = _arg(f)
+        elif isinstance(f, d.List):
+            items = [_tc_values(f.item) for _ in range(2)]
+            ours[f.name] = [o for o, _ in items]
+            theirs[f.name], theirs[f.name + "_count"] = [t for _, t in items], 2
+        elif isinstance(f, d.Blob):
+            inner = codec.encode_tc(17, 1, seq_count=5)
+            ours[f.name], theirs[f.name], theirs[f.name + "_len"] = inner, inner.hex(), len(inner)
+    return ours, theirs
+
+
+def _without_length_and_pec(packet):
+    """A TC as Yamcs encodes it before its post-processor: data length 0, no PEC."""
+    return packet[:4] + b"\x00\x00" + packet[6:-2]
+
+
+@pytest.mark.slow
+def test_yamcs_encodes_every_tc_of_the_dictionary_as_our_codec(yamcs):
+    checked = 0
+    for cmd in d.COMMANDS.values():
+        if cmd.name == "param.set":
+            for p in (p for p in d.PARAMS if p.writable):
+                value = p.maximum
+                ours = codec.encode_command(cmd, {"params": [{"param_id": p.id, "value": value}]})
+                got = base64.b64decode(yamcs.issue(xtce.param_set_command(p), {"value": value})["binary"])
+                assert got == _without_length_and_pec(ours), p.name
+                checked += 1
+            continue
+        ours, theirs = _tc_values(cmd.payload)
+        got = base64.b64decode(yamcs.issue(xtce.command_name(cmd), theirs)["binary"])
+        assert got == _without_length_and_pec(codec.encode_command(cmd, ours)), cmd.name
+        checked += 1
+    assert checked == len(d.COMMANDS) - 1 + sum(p.writable for p in d.PARAMS)
+
+
+@pytest.mark.slow
+def test_yamcs_refuses_an_argument_outside_its_range(yamcs):
+    f = d.COMMANDS["rover_nav.add_waypoint"].function.args[0]
+    with pytest.raises(gy.YamcsError, match="HTTP 400") as exc:
+        yamcs.issue("rover_nav-add_waypoint", {"x": f.maximum * 2, "y": 0.0})
+    assert "\n" not in str(exc.value) and str(exc.value).endswith("is not in the range [%s,%s]" % (f.minimum, f.maximum))
