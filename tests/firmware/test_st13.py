@@ -237,6 +237,20 @@ def test_st13_resend_while_its_own_first_transfer_is_queued_is_absorbed(flash):
     assert order == [(busy, k) for k in range(4, 11)] + [(queued, 0), (queued, 1)]
 
 
+def test_st13_resend_absorbed_by_its_queued_transfer_announces_it_again_when_it_starts(flash):
+    # a ground that asks for a transfer whose start it missed (`ground fetch --transaction N` after
+    # `ground send large.downlink_log`) gets its transfer_started, CRC and size with the parts
+    b = Board()
+    busy = b.ld.start(1, product(2000))
+    queued = b.ld.start(1, product(300))
+    assert [e["transaction"] for e in started(b.take())] == [busy, queued]  # seen by the ground that started them
+    b.run(2)
+    b.resend(queued, [])
+    out = b.drain()
+    assert [e["transaction"] for e in started(out)] == [queued]
+    assert [k for _, t, k, _ in parts_of(out) if t == queued] == [0, 1]
+
+
 def test_st13_resend_of_a_transaction_already_queued_merges_and_sends_nothing_twice(flash):
     b = Board()
     busy = b.ld.start(1, product(2000))

@@ -203,7 +203,9 @@ class LargeData:
         wanted = None
         if parts:
             wanted = sorted(set(n for (n,) in parts))
-        # merge into a queued (not yet started) job of the same transaction
+        # merge into a queued (not yet started) job of the same transaction; it announces the
+        # transfer again when it starts, as a new resend job would: the ground asking may not
+        # have seen the transfer_started sent when the transfer was created
         busy = self._file is not None  # jobs[0] has started: its list is fixed
         for job in self.jobs[1:] if busy else self.jobs:
             if job[0] == tid:
@@ -211,6 +213,8 @@ class LargeData:
                     job[1] = None
                 else:
                     job[1] = sorted(set(job[1] + wanted))
+                if len(job) == 3:
+                    job.append(True)
                 return 0
         self.jobs.append([tid, wanted, 0, True])  # True: announce again when it starts
         return 0
