@@ -206,3 +206,40 @@ positive = _option("an integer", int, lambda v: v > 0, "> 0")
 def int_in(lo, hi):
     """An integer option in lo..hi (decimal, or 0x.. hexadecimal)."""
     return _option("an integer", lambda text: int(text, 0), lambda v: lo <= v <= hi, "in %d..%d" % (lo, hi))
+
+
+# --- the options of every command that talks to a board over its link --------------------------
+# (send, tlm, fetch, console, yamcs): one definition, so a board file's link limits reach all of them
+
+DEFAULT_BOARD = "rp2-pico"
+
+
+def add_link_options(p, port=True):
+    """--port (unless the command puts it in a group of its own), --key, --clear, --board, --baud,
+    --ack-window on parser `p`; `link_settings(opts)` resolves them."""
+    if port:
+        p.add_argument("--port", required=True, help="serial port of the board or of `ground sitl`")
+    p.add_argument("--key", help="key-store name of the link's uplink key (default: the port's name)")
+    p.add_argument("--clear", action="store_true", help="clear mode (SPI 0): only for boards with security off")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help="board file in boards/ (default %s): its link's largest frame (a longer TC is refused before "
+                        "it is sent), baud and ack window; with --sitl also the board it runs" % DEFAULT_BOARD)
+    p.add_argument("--baud", type=positive, default=None, help="link baud rate (default: the board file's)")
+    p.add_argument("--ack-window", type=seconds_or_zero, default=None,
+                   help="uplink pacing window of the board, s (default: the board file's)")
+
+
+def link_settings(opts):
+    """{'baud', 'ack_window_s', 'max_frame'} of the link: --baud / --ack-window where given, else
+    the board file's link section, else the protocol's; UnknownBoard for a board with no file."""
+    from ground.link import DEFAULT_ACK_WINDOW_S, DEFAULT_BAUD
+    from ground.sitl import load_board
+
+    link = load_board(opts.board).get("link", {})
+    ack_ms = link.get("ack_window_ms")
+    return {
+        "baud": opts.baud if opts.baud is not None else link.get("baud", DEFAULT_BAUD),
+        "ack_window_s": opts.ack_window if opts.ack_window is not None else (
+            ack_ms / 1000.0 if ack_ms is not None else DEFAULT_ACK_WINDOW_S),
+        "max_frame": link.get("max_frame", d.MAX_FRAME),
+    }

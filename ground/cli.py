@@ -24,7 +24,7 @@ from ground import args as cliargs
 from ground import codec
 from ground import dictionary as d
 from ground import show
-from ground.args import count, int_in, positive, seconds, seconds_or_zero
+from ground.args import count, int_in, seconds
 from ground.errors import MitraError, PortLost
 from ground.link import CommandFailed
 
@@ -125,16 +125,24 @@ def _open(path, baud):
         raise
 
 
-def _link(opts):
+def open_link(opts, archived=True):
+    """The link of a command's link options (args.add_link_options): the port, its uplink key, the
+    board file's link limits; recorded into the mission's archive when `archived` (--mission,
+    --no-archive), else a plain GroundLink (the console records in a thread of its own)."""
     from ground.archive_cli import recorded_link
     from ground.keys import KeyStore, port_link_name
+    from ground.link import GroundLink
 
-    port = _open(opts.port, opts.baud)  # a missing port says so before a missing key
+    settings = cliargs.link_settings(opts)  # an unknown --board says so before the port is opened
+    port = _open(opts.port, settings["baud"])  # a missing port says so before a missing key
     try:
         key = None
         if not opts.clear:
             key = KeyStore().load(opts.key or port_link_name(opts.port))
-        return recorded_link(opts, port, key=key, ack_window_s=opts.ack_window)  # into the mission's archive
+        kwargs = dict(key=key, ack_window_s=settings["ack_window_s"], max_frame=settings["max_frame"])
+        if archived:
+            return recorded_link(opts, port, **kwargs)
+        return GroundLink(opts.port, serial_port=port, **kwargs)
     except BaseException:
         port.close()
         raise
@@ -169,7 +177,7 @@ def _speed(text):
 
 def cmd_send(opts):
     command, data = _tc_payload(opts.command, opts.args)
-    link = _link(opts)
+    link = open_link(opts)
     try:
         try:
             link.flush_input()
@@ -207,7 +215,7 @@ def _reply_to(command, packet):
 
 
 def cmd_tlm(opts):
-    link = _link(opts)
+    link = open_link(opts)
     count = 0
     try:
         for p in link.packets(opts.duration):
@@ -321,7 +329,7 @@ def cmd_sitl(opts):
 def cmd_fetch(opts):
     from ground.transfer import cmd_fetch as fetch
 
-    return fetch(opts, _link)
+    return fetch(opts, open_link)
 
 
 def cmd_demo(opts):
@@ -334,11 +342,7 @@ def cmd_demo(opts):
 
 
 def _link_options(p):
-    p.add_argument("--port", required=True, help="serial port of the board or of `ground sitl`")
-    p.add_argument("--key", help="key-store name of the link's uplink key (default: the port's name)")
-    p.add_argument("--clear", action="store_true", help="clear mode (SPI 0): only for boards with security off")
-    p.add_argument("--baud", type=positive, default=921600)
-    p.add_argument("--ack-window", type=seconds_or_zero, default=0.5, help="uplink pacing window of the board, s")
+    cliargs.add_link_options(p)  # --port --key --clear --board --baud --ack-window
     p.add_argument("--json", action="store_true", help="one JSON object per packet")
     from ground import archive_cli
 

@@ -599,18 +599,14 @@ def interact(session, screen, interactive):
 
 def add_parser(sub):
     """The `console` subcommand on `sub`; returns (parser, handler) for cli.py's table."""
-    from ground.args import positive, seconds, seconds_or_zero
+    from ground.args import add_link_options, seconds
 
     p = sub.add_parser("console", help="one terminal session: live telemetry, commands with completion and history, live verification")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", help="serial port of the board or of `ground sitl`")
     where.add_argument("--sitl", choices=sorted(d.VEHICLE_BY_NAME) + ["obc"], help="start a SITL of this vehicle ('obc': the on-board computer alone) and talk to it")
-    p.add_argument("--board", default="rp2-pico", help="--sitl: board file in boards/ (default rp2-pico)")
+    add_link_options(p, port=False)  # --key --clear --board --baud --ack-window, as send and tlm
     p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython", help="--sitl: the flight app's runtime")
-    p.add_argument("--key", help="key-store name of the link's uplink key (default: the port's name)")
-    p.add_argument("--clear", action="store_true", help="clear mode (SPI 0): only for boards with security off")
-    p.add_argument("--baud", type=positive, default=921600)
-    p.add_argument("--ack-window", type=seconds_or_zero, default=0.5, help="uplink pacing window of the board, s")
     p.add_argument("--timeout", type=seconds, default=10.0, help="seconds without a report before a TC is given up on")
     from ground import archive_cli
 
@@ -623,16 +619,8 @@ def open_link(opts):
     """A GroundLink on `opts.port` with the link's key, as `ground send` opens one; the recorder is
     the Session's, made in its own thread."""
     from ground import cli
-    from ground.keys import KeyStore, port_link_name
-    from ground.link import GroundLink
 
-    port = cli._open(opts.port, opts.baud)  # a missing port says so before a missing key
-    try:
-        key = None if opts.clear else KeyStore().load(opts.key or port_link_name(opts.port))
-        return GroundLink(opts.port, key=key, ack_window_s=opts.ack_window, serial_port=port)
-    except BaseException:
-        port.close()
-        raise
+    return cli.open_link(opts, archived=False)
 
 
 def run(opts):

@@ -437,17 +437,13 @@ class Bridge:
 
 def add_parser(sub):
     """`ground yamcs`: its parser and handler, for the CLI's table."""
-    from ground.args import int_in, positive, seconds, seconds_or_zero
+    from ground.args import add_link_options, int_in, seconds
 
     p = sub.add_parser("yamcs", help="run a real Yamcs (loopback, fresh data dir, our XTCE) bridged to a board or a SITL")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", help="serial port of the board (or of a `ground sitl` already running)")
     where.add_argument("--sitl", action="store_true", help="start a SITL for the pass and bridge to it")
-    p.add_argument("--key", help="key-store name of the link's uplink key (default: the port's name)")
-    p.add_argument("--clear", action="store_true", help="clear mode (SPI 0): only for boards with security off")
-    p.add_argument("--baud", type=positive, default=921600)
-    p.add_argument("--ack-window", type=seconds_or_zero, default=0.5, help="uplink pacing window of the board, s")
-    p.add_argument("--board", default="rp2-pico", help="--sitl: board file in boards/ (default rp2-pico)")
+    add_link_options(p, port=False)  # --key --clear --board --baud --ack-window, as send and tlm
     p.add_argument("--runtime", choices=("micropython", "cpython"), default="cpython", help="--sitl: runtime (default cpython)")
     p.add_argument("--vehicle", choices=sorted(d.VEHICLE_BY_NAME), help="--sitl: the vehicle app (default: the on-board computer alone)")
     p.add_argument("--speed", type=float, default=1.0, help="--sitl: flight time per real time")
@@ -458,16 +454,9 @@ def add_parser(sub):
 
 
 def _open_link(opts):
-    from ground.keys import KeyStore, port_link_name
-    from ground.link import GroundLink, open_port
+    from ground import cli
 
-    port = open_port(opts.port, opts.baud)  # a missing port says so before a missing key
-    try:
-        key = None if opts.clear else KeyStore().load(opts.key or port_link_name(opts.port))
-        return GroundLink(opts.port, key=key, ack_window_s=opts.ack_window, serial_port=port)
-    except BaseException:
-        port.close()
-        raise
+    return cli.open_link(opts, archived=False)  # the port, its key and the board file's link limits
 
 
 def cmd_yamcs(opts):
@@ -491,6 +480,7 @@ def cmd_yamcs(opts):
         print("Yamcs %s ready in %.1f s: %s (instance %s, RSS %d MB), TM link udp/%d, TC link udp/%d"
               % (YAMCS_VERSION, y.ready_s, y.url, INSTANCE, (y.rss_kb() or 0) // 1024, y.tm_port, y.tc_port), flush=True)
         if opts.sitl:
+            from ground.args import link_settings
             from ground.keys import KeyStore
             from ground.link import GroundLink
             from ground.runtimes import RuntimeMissing
@@ -500,7 +490,9 @@ def cmd_yamcs(opts):
                 sitl.start()
             except (SitlError, RuntimeMissing) as exc:
                 raise YamcsError("SITL: %s" % exc) from None
-            link = GroundLink(sitl.port, key=KeyStore().load(sitl.link_name), ack_window_s=opts.ack_window)
+            settings = link_settings(opts)  # the SITL's board file's link limits
+            link = GroundLink(sitl.port, key=KeyStore().load(sitl.link_name), ack_window_s=settings["ack_window_s"],
+                              max_frame=settings["max_frame"])
         link.flush_input()
         bridge = Bridge(link, y.tm_port, y.tc_port).start()
         print("bridging %s <-> Yamcs; commands: %s/api/processors/%s/realtime/commands/%s/<name> (e.g. test-ping)%s"

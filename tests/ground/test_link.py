@@ -119,3 +119,51 @@ def test_cli_send_of_a_tc_over_the_frame_says_so_in_one_line_and_writes_nothing(
     finally:
         os.close(slave)
         os.close(master)
+
+
+@pytest.mark.parametrize("board, items, frame, limit", [("esp32-devkitc", 40, 276, 240), ("rp2-pico", 165, 1026, 1024)])
+def test_cli_send_refuses_by_the_boards_own_frame_limit(board, items, frame, limit, capsys):
+    # --board: the board file's link section sets the limit (esp32-devkitc: 240 octets, rp2-pico: 1024)
+    import os
+    import select
+    import tty
+
+    from ground.cli import main
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        KeyStore().create("test")
+        code = main(["send", "--port", os.ttyname(slave), "--key", "test", "--board", board, "--no-archive",
+                     "hk.change_interval", *["obc:1000"] * items])
+        assert code == 1
+        assert capsys.readouterr().err.splitlines() == [
+            "ground: hk.change_interval: the TC would be a %d-octet frame, over the board's limit of %d octets: "
+            "send it with fewer items" % (frame, limit)]
+        assert select.select([master], [], [], 0)[0] == []
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_link_settings_come_from_the_board_file_unless_given():
+    import argparse
+
+    from ground.args import add_link_options, link_settings
+
+    p = argparse.ArgumentParser()
+    add_link_options(p)
+    assert link_settings(p.parse_args(["--port", "x", "--board", "esp32-devkitc"])) == {
+        "baud": 115200, "ack_window_s": 1.0, "max_frame": 240}
+    assert link_settings(p.parse_args(["--port", "x"])) == {"baud": 921600, "ack_window_s": 0.5, "max_frame": 1024}
+    assert link_settings(p.parse_args(["--port", "x", "--board", "esp32-devkitc", "--baud", "9600", "--ack-window", "0"])) == {
+        "baud": 9600, "ack_window_s": 0.0, "max_frame": 240}
+
+
+def test_cli_send_with_an_unknown_board_is_one_line_before_the_port_is_opened(capsys):
+    from ground.cli import main
+
+    code = main(["send", "--port", "/dev/nonexistent-port", "--board", "nope", "test.ping"])
+    assert code != 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("ground: unknown board 'nope' (known boards: ")
