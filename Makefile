@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench clean native native-check pil pil-build firmware native-mpy test-firmware
+.PHONY: setup demo test test-fast bench clean native native-check pil pil-build firmware native-mpy test-firmware test-pico-emu
 
 PICO_EMU_NPM := hil/pico_emu/node_modules/.package-lock.json
 setup: $(VENV)/.installed native $(PICO_EMU_NPM)
@@ -43,6 +43,12 @@ test: setup native-check test-firmware
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The HIL suite's flight tests on the emulated Pico (hil/pico_emu: the real RPI_PICO firmware with
+# the C core built in, in rp2040js) instead of the SITL runtimes; `make test` runs the emulator's own
+# tests, vectors and benchmarks (tests/hil/test_pico_emu*.py) but not this.
+test-pico-emu: setup
+	$(BIN)/python -m pytest tests/hil --target pico-emu -k pico-emu $(PYTEST_ARGS)
 
 bench: setup
 	mkdir -p out
