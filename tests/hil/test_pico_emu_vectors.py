@@ -1,6 +1,7 @@
 """The shared GNC vector set on the emulated Pico (hil/pico_emu): the C core built into the
 RPI_PICO firmware (`gnc_native`, reached through the flashed `gnc` package as the flight app
-reaches it), on the RP2040's Cortex-M0+ with single-precision floats and no FPU.
+reaches it), on the RP2040's Cortex-M0+ with single-precision floats and no FPU; and the
+fallback on the same firmware built without the core.
 
 The exchange is tests/gnc/test_vectors.py's: a JSON line per call over the board's USB-CDC,
 float32 as hex bit patterns (a single-precision MicroPython parses and prints decimals with
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 import serial
 
-from hil.pico_emu import PicoEmu
+from hil.pico_emu import PicoEmu, app_image
+from hil.plugin import need_pico_emu
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("mitra_test_vectors", ROOT / "tests" / "gnc" / "test_vectors.py")
@@ -61,17 +63,25 @@ def run_on_pico(port_path):
 
 
 @pytest.mark.slow
-def test_vectors_on_the_emulated_pico_c_core_match_reference(pico_emu_app_image, tmp_path):
-    firmware, image = pico_emu_app_image
+@pytest.mark.parametrize("with_core", [True, False], ids=["c-core", "fallback"])
+def test_vectors_on_the_emulated_pico_match_reference(pico_emu_app_image, tmp_path, with_core):
+    # the C core built in; and the same firmware built without it, where `import gnc` falls back
+    # to the pure-MicroPython modules, as on a board flashed with stock firmware
+    if with_core:
+        firmware, image = pico_emu_app_image
+    else:
+        firmware = need_pico_emu(with_core=False)
+        image = app_image(firmware)
     flash = tmp_path / "flash.img"
     flash.write_bytes(image.read_bytes())  # the flashed gnc package, no main.py: the REPL
     with PicoEmu(firmware, flash_image=flash, realtime=False) as pico:
         first, results = run_on_pico(pico.port)
-    assert first == "backend native-mpy float 4", first
+    backend = "native-mpy" if with_core else "fallback"
+    assert first == "backend %s float 4" % backend, first
     problems = []
     for name in vectors.NAMES:
         try:
-            vectors.check_function("pico-emu c", name, results[name])
+            vectors.check_function("pico-emu %s" % ("c" if with_core else "fb"), name, results[name])
         except AssertionError as e:
             problems.append(str(e))
     assert not problems, "\n".join(problems)
