@@ -453,9 +453,6 @@ def app_image(firmware, log=None):
                 raise PicoEmuError("pico-emu: the board's filesystem holds %s after the copy, expected %s"
                                    % (listed, [p.name for p in packages]))
         os.replace(probe, image)  # whole, or not at all (concurrent builders: the last one wins)
-        for stale in IMAGE_DIR.glob("app-*-%s-*.img" % fw_digest):  # this firmware with an older app
-            if stale != image:
-                stale.unlink(missing_ok=True)
         return image
     finally:
         probe.unlink(missing_ok=True)
