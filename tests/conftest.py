@@ -1,7 +1,6 @@
 """Shared fixtures: firmware importable under CPython, and a MicroPython runner."""
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -34,10 +33,9 @@ for _p in (str(FIRMWARE_DIR), str(runtimes.CPYTHON_SHIMS)):
 @pytest.fixture(scope="session")
 def micropython():
     """Runs a snippet on the MicroPython unix port: micropython(code, stdin=b'') -> stdout bytes."""
-    if runtimes.micropython_binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have the MicroPython unix port; `make test` installs it")
-        pytest.skip("MicroPython unix port not installed (set MITRA_MICROPYTHON)")
+    from hil.plugin import need_micropython  # the plugin this file registers, imported by pytest first
+
+    need_micropython()
 
     def run(code, **kwargs):
         return runtimes.run_snippet(code, runtime="micropython", **kwargs)
@@ -49,7 +47,8 @@ def micropython():
 def built_firmware():
     """built_firmware(board) -> path of MicroPython firmware with the C core built in
     (scripts/firmware.py; `make test` builds `unix` first, so this is a cached no-op there).
-    Skips when there is no MicroPython source (vendor tarball or MICROPY_DIR) or toolchain."""
+    Skips when there is no MicroPython source (vendor tarball or MICROPY_DIR) or toolchain; fails
+    so under CI."""
     spec = importlib.util.spec_from_file_location("mitra_firmware_script", _NATIVE.parent / "scripts" / "firmware.py")
     fw = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fw)
@@ -62,7 +61,11 @@ def built_firmware():
             except fw.Unavailable as e:
                 done[board] = e
         if isinstance(done[board], Exception):
-            pytest.skip("cannot build %s firmware: %s" % (board, done[board]))
+            from hil.plugin import unavailable
+
+            unavailable("cannot build %s firmware: %s" % (board, done[board]), "CI must build %s firmware (the vendor "
+                        "tarball beside the checkout, or MICROPY_DIR; scripts/bootstrap.sh installs the toolchains): %s"
+                        % (board, done[board]))
         return str(done[board])
 
     return build

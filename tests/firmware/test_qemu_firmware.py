@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from hil.plugin import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,9 +52,7 @@ class RawRepl:
 
     def __init__(self, elf, machine, timeout=60):
         if shutil.which("qemu-system-arm") is None:
-            if os.environ.get("CI"):
-                pytest.fail("CI must have qemu-system-arm (scripts/bootstrap.sh installs it)")
-            pytest.skip("qemu-system-arm not installed (scripts/bootstrap.sh installs it)")
+            unavailable("qemu-system-arm not installed (scripts/bootstrap.sh installs it)")
         argv = ["qemu-system-arm", "-machine", machine, "-nographic", "-monitor", "null", "-semihosting",
                 "-serial", "stdio", "-kernel", str(elf)]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -114,9 +114,7 @@ def _firmware(board, with_core):
     try:
         return fw.firmware(board, fw.Source(), with_core=with_core)
     except fw.Unavailable as e:
-        if os.environ.get("CI"):
-            pytest.fail("CI must build %s: %s" % (board, e))
-        pytest.skip("cannot build %s: %s" % (board, e))
+        unavailable("cannot build %s: %s" % (board, e), "CI must build %s: %s" % (board, e))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from ground.errors import MitraError, UnknownBoard
 from ground.keys import KeyStore, port_link_name
 from ground.sitl import Sitl, SitlError, known_boards
 from ground import runtimes
+from hil.plugin import need_micropython
 
 # Runs unchanged on MicroPython's unix port and on CPython: echo stdin to stdout byte by byte.
 ECHO = """\
@@ -76,10 +77,8 @@ def script(tmp_path):
 
 @pytest.fixture(params=RUNTIMES)
 def runtime(request):
-    if request.param == "micropython" and runtimes.micropython_binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have the MicroPython unix port")
-        pytest.skip("MicroPython unix port not installed")
+    if request.param == "micropython":
+        need_micropython()
     return request.param
 
 

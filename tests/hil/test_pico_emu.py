@@ -17,7 +17,7 @@ import pytest
 import serial
 
 from hil import pico_emu
-from hil.plugin import need_pico_emu
+from hil.plugin import need_pico_emu, unavailable
 from hil.pico_emu import PicoEmu, PicoEmuError
 
 # machine.reset_cause() values of the rp2 port
@@ -57,9 +57,7 @@ def test_missing_firmware_env_file_is_named(monkeypatch, tmp_path):
 def _node_or_skip():
     problems = [p for p in pico_emu.missing() if "boot ROM" not in p]
     if problems:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have node and rp2040js (scripts/bootstrap.sh): %s" % problems[0])
-        pytest.skip(problems[0])
+        unavailable(problems[0], "CI must have node and rp2040js (scripts/bootstrap.sh): %s" % problems[0])
 
 
 @pytest.mark.parametrize("missing_one", ["firmware", "bootrom"])
