@@ -38,15 +38,17 @@ TARGET ?=
 demo: setup
 	$(if $(filter pico-emu,$(TARGET)),$(BIN)/python -m hil.pico_emu demo,$(BIN)/ground demo)
 
+# The HIL suite's flight tests run on three targets: both SITL runtimes and the emulated Pico
+# (hil/pico_emu: the real RPI_PICO firmware with the C core built in, in rp2040js), as CI has no
+# board attached; the pico-emu runs add about 7 minutes on 2 cores. `make test-fast` leaves the
+# slow campaigns, scenarios and emulator runs out.
 test: setup native-check test-firmware
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --target sitl-mpy --target sitl-py --target pico-emu $(PYTEST_ARGS)
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# The HIL suite's flight tests on the emulated Pico (hil/pico_emu: the real RPI_PICO firmware with
-# the C core built in, in rp2040js) instead of the SITL runtimes; `make test` runs the emulator's own
-# tests, vectors and benchmarks (tests/hil/test_pico_emu*.py) but not this.
+# The HIL suite's flight tests on the emulated Pico alone (`make test` runs them beside the SITL ones).
 test-pico-emu: setup
 	$(BIN)/python -m pytest tests/hil --target pico-emu -k pico-emu $(PYTEST_ARGS)
 

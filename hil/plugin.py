@@ -24,8 +24,8 @@ The `qemu` target is the C core alone on emulated Cortex-M (processor in the loo
 tests take the session fixture `qemu_pil` (native/baremetal/pil.py builds and runs the
 images; missing QEMU or toolchain skips, or fails under CI).
 
-`board` without an attached board falls back to `sitl-mpy` and says so in the
-report header and the terminal summary. A missing MicroPython unix port skips
+`board` without an attached board falls back to emulation, `pico-emu` (or `sitl-mpy` where
+node and rp2040js are missing), and says so in the report header and the terminal summary. A missing MicroPython unix port skips
 the `sitl-mpy` runs, or fails them under CI (env CI set), like tests/conftest.py.
 SITL runs keep their uplink keys under a temporary MITRA_HOME, never the real one;
 a board run reads the board's key from the MITRA_HOME pytest was started with.
@@ -45,7 +45,15 @@ from ground import dictionary as _d
 TARGETS = ("sitl-mpy", "sitl-py", "pico-emu", "board")
 SITL_TARGETS = ("sitl-mpy", "sitl-py")
 RUNTIME_OF = {"sitl-mpy": "micropython", "sitl-py": "cpython"}
-FALLBACK = "no board attached: falling back to sitl-mpy"
+FALLBACK = "no board attached: falling back to %s"
+
+
+def emulation_target():
+    """What a `board` run falls back to with no board attached: the emulated Pico (the real
+    firmware, hil/pico_emu) when node and rp2040js are here, else the MicroPython unix port."""
+    from hil import pico_emu
+
+    return "sitl-mpy" if pico_emu.missing() else "pico-emu"
 
 _TARGETS_KEY = pytest.StashKey()
 _NOTES_KEY = pytest.StashKey()
@@ -92,11 +100,11 @@ def pytest_configure(config):
         if target == "board":
             port = config.getoption("mitra_board_port", None)
             if not port:
-                notes.append(FALLBACK + " (no --board-port given)")
-                target = "sitl-mpy"
+                target = emulation_target()
+                notes.append(FALLBACK % target + " (no --board-port given)")
             elif not os.path.exists(port):
-                notes.append(FALLBACK + " (%s does not exist)" % port)
-                target = "sitl-mpy"
+                target = emulation_target()
+                notes.append(FALLBACK % target + " (%s does not exist)" % port)
         if target not in targets:
             targets.append(target)
     config.stash[_TARGETS_KEY] = targets
