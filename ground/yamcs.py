@@ -2,18 +2,20 @@
 
 `Yamcs` starts the Yamcs server of the PyPI package fprime-yamcs-bundle (its jars, Yamcs 5.12.8)
 on the machine's Java 17+, with a fresh etc/ and data directory, the HTTP API on 127.0.0.1 only,
-one instance `mitra` loaded with our XTCE (ground/xtce.py), a UDP TM link and a UDP TC link, and
+one instance `mitra` loaded with our XTCE (ground/xtce.py), a TCP TM link and a TCP TC link, and
 Yamcs' PUS packet preprocessor (CRC-16-CCITT PEC, CUC time without P-field: implicit 0x2E, epoch
 2000-01-01, no leap seconds) and PUS command post-processor (data length, sequence count, PEC).
 
 `Bridge` joins Yamcs to a board or SITL link (ground.link.GroundLink): every TM packet whose PEC
-checks goes to Yamcs' TM port as one datagram; every TC datagram Yamcs sends is checked (PEC),
+checks goes to Yamcs through `TmFeed`; every TC Yamcs sends through `TcFeed` is checked (PEC),
 sealed by the uplink security layer (SPI, SN, MAC: ground.security, the link's key) and COBS
 framed onto the line, paced as PROTOCOL.md 1 asks (the next TC only after the previous one's
 acceptance report, or the board's acknowledgement window). Yamcs does neither framing nor security.
 
-UDP TM link: Yamcs 5.12.8's UdpTmDataLink has no bind-address option, so its TM port listens on
-every interface; only the bridge on this machine is meant to send to it.
+Links: Yamcs' TcpTmDataLink and TcpTcDataLink connect as clients to `TmFeed` and `TcFeed`, our TCP
+servers on 127.0.0.1, with whole CCSDS packets on each stream. Nothing listens beyond the loopback
+(Yamcs' UDP links bound sockets on every interface, with no bind-address option), and a burst at
+the link's full rate arrives whole (the UDP TM link dropped datagrams while a fresh JVM was busy).
 """
 
 import json
@@ -92,9 +94,9 @@ def jars():
     return found
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    """A port the kernel has free on the loopback now (TCP or UDP)."""
-    with socket.socket(socket.AF_INET, kind) as s:
+def free_port():
+    """A TCP port the kernel has free on the loopback now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOOPBACK, 0))
         return s.getsockname()[1]
 
@@ -134,7 +136,7 @@ def server_config(http_port, data_dir):
 
 
 def instance_config(tm_port, tc_port, mdb_file):
-    """yamcs.mitra.yaml: archive services, the realtime processor, the two UDP links, the XTCE."""
+    """yamcs.mitra.yaml: archive services, the realtime processor, the two TCP links (clients of our feeds), the XTCE."""
     pus_time = {"type": "CUC", "implicitPField": d.CUC_P_FIELD, "epoch": "CUSTOM", "epochUTC": "2000-01-01T00:00:00Z", "timeIncludesLeapSeconds": False}
     crc = {"type": "CRC-16-CCIIT"}
     return {
@@ -149,15 +151,17 @@ def instance_config(tm_port, tc_port, mdb_file):
         "dataLinks": [
             {
                 "name": "tm",
-                "class": "org.yamcs.tctm.UdpTmDataLink",
+                "class": "org.yamcs.tctm.TcpTmDataLink",  # a client of TmFeed on the loopback
                 "stream": "tm_realtime",
+                "host": LOOPBACK,
                 "port": tm_port,
+                "packetInputStreamClassName": "org.yamcs.tctm.CcsdsPacketInputStream",
                 "packetPreprocessorClassName": "org.yamcs.pus.PusPacketPreprocessor",
                 "packetPreprocessorArgs": {"errorDetection": crc, "timeEncoding": pus_time},
             },
             {
                 "name": "tc",
-                "class": "org.yamcs.tctm.UdpTcDataLink",
+                "class": "org.yamcs.tctm.TcpTcDataLink",  # a client of TcFeed on the loopback
                 "stream": "tc_realtime",
                 "host": LOOPBACK,
                 "port": tc_port,
@@ -213,8 +217,10 @@ class Yamcs:
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="mitra-yamcs-"))
         self.http_port = http_port or free_port()
-        self.tm_port = tm_port or free_port(socket.SOCK_DGRAM)  # Yamcs receives TM here
-        self.tc_port = tc_port or free_port(socket.SOCK_DGRAM)  # Yamcs sends TC here (the bridge)
+        self.tm = TmFeed(tm_port or 0)  # listening before Yamcs starts, so its TM link connects at once
+        self.tm_port = self.tm.port
+        self.tc = TcFeed(tc_port or 0)  # Yamcs' TC link connects here; the bridge takes the TCs
+        self.tc_port = self.tc.port
         self.heap_mb = heap_mb
         self.url = "http://%s:%d" % (LOOPBACK, self.http_port)
         self.log_path = self.root / "yamcs.log"
@@ -316,6 +322,8 @@ class Yamcs:
         return self.api("POST", "/api/processors/%s/%s/commands/%s/%s" % (INSTANCE, processor, INSTANCE, command), {"args": args or {}})
 
     def stop(self):
+        self.tm.close()
+        self.tc.close()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -336,13 +344,95 @@ class Yamcs:
 # --- the bridge ----------------------------------------------------------------------------
 
 
+class _Server:
+    """A TCP server on the loopback for one client at a time (Yamcs' link), listening from the start."""
+
+    def __init__(self, port=0):
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind((LOOPBACK, port))
+        self.server.listen(1)
+        self.port = self.server.getsockname()[1]
+        self.conn = None
+
+    def close(self):
+        for sock in (self.conn, self.server):
+            if sock is not None:
+                sock.close()
+        self.conn = None
+
+
+class TcFeed(_Server):
+    """Yamcs' TC output: Yamcs' TcpTcDataLink connects here and writes each command as one CCSDS
+    packet into the stream; `poll()` gives the next whole packet, or None while none is complete."""
+
+    def __init__(self, port=0):
+        super().__init__(port)
+        self.server.setblocking(False)
+        self.buf = b""
+
+    def poll(self):
+        if self.conn is None:
+            try:
+                self.conn, _ = self.server.accept()
+            except BlockingIOError:
+                return None
+            self.conn.setblocking(False)
+        try:
+            data = self.conn.recv(65536)
+        except BlockingIOError:
+            data = None
+        if data == b"":  # Yamcs closed the link: it connects again
+            self.conn.close()
+            self.conn, self.buf = None, b""
+        elif data:
+            self.buf += data
+        if len(self.buf) < 6:
+            return None
+        size = 7 + int.from_bytes(self.buf[4:6], "big")  # primary header: data length + 1 after 6 octets
+        if len(self.buf) < size:
+            return None
+        packet, self.buf = self.buf[:size], self.buf[size:]
+        return packet
+
+
+class TmFeed(_Server):
+    """Yamcs' TM input: a TCP server on the loopback that Yamcs' TcpTmDataLink connects to; `send`
+    writes one CCSDS packet into the stream (in order, none dropped), waiting for the connection
+    the first time and taking it again when Yamcs reconnects."""
+
+    def __init__(self, port=0):
+        super().__init__(port)
+        self.sent = 0
+
+    def _connection(self, timeout):
+        if self.conn is None:
+            self.server.settimeout(timeout)
+            try:
+                self.conn, _ = self.server.accept()
+            except OSError:
+                raise YamcsError("Yamcs' TM link did not connect to %s:%d within %.0f s" % (LOOPBACK, self.port, timeout)) from None
+        return self.conn
+
+    def send(self, packet, timeout=30.0):
+        for attempt in (0, 1):
+            try:
+                self._connection(timeout).sendall(packet)
+                self.sent += 1
+                return
+            except (BrokenPipeError, ConnectionResetError):  # Yamcs dropped the link: it connects again
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise YamcsError("Yamcs' TM link closed its connection to %s:%d" % (LOOPBACK, self.port)) from None
+
+
 class _Tap:
     """The link's recorder hook (GroundLink calls down(body, packet) for every frame it reads):
     forwards each TM packet that decoded to Yamcs, keeps them, and passes them on to a recorder."""
 
-    def __init__(self, sock, address, recorder=None, keep=False):
-        self.sock = sock
-        self.address = address
+    def __init__(self, feed, recorder=None, keep=False):
+        self.feed = feed
         self.recorder = recorder
         self.kept = [] if keep else None  # (raw packet, our decode) of every packet forwarded
         self.down_count = 0
@@ -350,7 +440,7 @@ class _Tap:
 
     def down(self, body, packet):
         if isinstance(packet, dict) and packet.get("name") != "idle":
-            self.sock.sendto(bytes(body), self.address)
+            self.feed.send(bytes(body))
             self.down_count += 1
             if self.kept is not None:
                 self.kept.append((bytes(body), packet))
@@ -368,17 +458,14 @@ class _Tap:
 
 
 class Bridge:
-    """Yamcs <-> link: TM datagrams to Yamcs' TM port, Yamcs' TC datagrams sealed and framed onto the link."""
+    """Yamcs <-> link: TM packets into Yamcs' TM feed (Yamcs.tm), the TCs of its TC feed (Yamcs.tc) sealed and framed onto the link."""
 
-    def __init__(self, link, yamcs_tm_port, tc_port, keep=False):
+    def __init__(self, link, tm_feed, tc_feed, keep=False):
         self.link = link
-        self.tm_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.tc_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.tc_sock.bind((LOOPBACK, tc_port))
-        self.tc_sock.setblocking(False)
-        self.tap = _Tap(self.tm_sock, (LOOPBACK, yamcs_tm_port), recorder=link.recorder, keep=keep)
+        self.tc_feed = tc_feed
+        self.tap = _Tap(tm_feed, recorder=link.recorder, keep=keep)
         link.recorder = self.tap
-        self.rejected = []  # (datagram, reason) of TCs from Yamcs that were not sent
+        self.rejected = []  # (packet, reason) of TCs from Yamcs that were not sent
         self.sent = []  # TC packets sent to the board
         self._waiting = None  # (request ID, deadline) of the last TC until its acceptance or the window
         self._stop = threading.Event()
@@ -393,11 +480,9 @@ class Bridge:
         if self._waiting and time.monotonic() >= self._waiting[1]:
             self._waiting = None
         if self._waiting is None:
-            try:
-                data = self.tc_sock.recv(65536)
-            except BlockingIOError:
-                return
-            self.uplink(data)
+            data = self.tc_feed.poll()
+            if data is not None:
+                self.uplink(data)
 
     def uplink(self, data):
         try:
@@ -428,8 +513,6 @@ class Bridge:
         if self._thread is not None:
             self._thread.join(10)
         self.link.recorder = self.tap.recorder
-        self.tm_sock.close()
-        self.tc_sock.close()
 
 
 # --- ground yamcs --------------------------------------------------------------------------
@@ -477,7 +560,7 @@ def cmd_yamcs(opts):
         else:
             link = _open_link(opts)  # a missing port or key says so before Yamcs starts
         y.start()
-        print("Yamcs %s ready in %.1f s: %s (instance %s, RSS %d MB), TM link udp/%d, TC link udp/%d"
+        print("Yamcs %s ready in %.1f s: %s (instance %s, RSS %d MB), TM link tcp/%d, TC link tcp/%d (loopback)"
               % (YAMCS_VERSION, y.ready_s, y.url, INSTANCE, (y.rss_kb() or 0) // 1024, y.tm_port, y.tc_port), flush=True)
         if opts.sitl:
             from ground.args import link_settings
@@ -494,7 +577,7 @@ def cmd_yamcs(opts):
             link = GroundLink(sitl.port, key=KeyStore().load(sitl.link_name), ack_window_s=settings["ack_window_s"],
                               max_frame=settings["max_frame"])
         link.flush_input()
-        bridge = Bridge(link, y.tm_port, y.tc_port).start()
+        bridge = Bridge(link, y.tm, y.tc).start()
         print("bridging %s <-> Yamcs; commands: %s/api/processors/%s/realtime/commands/%s/<name> (e.g. test-ping)%s"
               % (sitl.port if sitl else opts.port, y.url, INSTANCE, INSTANCE, "" if opts.duration else "; Ctrl-C stops"), file=sys.stderr, flush=True)
         end = None if opts.duration is None else time.monotonic() + opts.duration

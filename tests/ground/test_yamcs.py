@@ -6,7 +6,6 @@ import calendar
 import math
 import os
 import signal
-import socket
 import subprocess
 import struct
 import sys
@@ -220,6 +219,40 @@ def yamcs():
         y.stop()
 
 
+def _listening(pid):
+    """(protocol, local address, port) of every TCP socket listening and every UDP socket bound by process
+    `pid`, from /proc (no tool needed)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    out = []
+    for proto in ("tcp", "udp", "tcp6", "udp6"):
+        with open("/proc/net/" + proto) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                local, state, inode = cols[1], cols[3], cols[9]
+                if inode in inodes and (proto.startswith("udp") or state == "0A"):  # 0A: LISTEN
+                    address, port = local.split(":")
+                    if len(address) == 8:
+                        address = ".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0))
+                    out.append((proto, address, int(port, 16)))
+    return out
+
+
+def test_yamcs_listens_on_the_loopback_only(yamcs):
+    # the HTTP API and both links: Yamcs' TM and TC links are clients of the bridge's loopback servers
+    sockets = _listening(yamcs.proc.pid)
+    assert ("tcp", "127.0.0.1", yamcs.http_port) in sockets
+    assert [s for s in sockets if s[1] != "127.0.0.1"] == []
+    assert _listening(os.getpid()).count(("tcp", "127.0.0.1", yamcs.tm_port)) == 1  # the feeds are ours
+    assert _listening(os.getpid()).count(("tcp", "127.0.0.1", yamcs.tc_port)) == 1
+
+
 @pytest.fixture(scope="module")
 def pass_(yamcs, tmp_path_factory):
     """A rover SITL bridged to the fresh Yamcs, with commands issued through Yamcs: (yamcs, bridge, issued)."""
@@ -235,7 +268,7 @@ def _pass(y):
         sitl.start()
         link = GroundLink(sitl.port, key=KeyStore().load(sitl.link_name))
         link.flush_input()
-        bridge = gy.Bridge(link, y.tm_port, y.tc_port, keep=True).start()
+        bridge = gy.Bridge(link, y.tm, y.tc, keep=True).start()
         issued = []
         for name, args in (
             ("test-ping", {}),
@@ -427,21 +460,13 @@ def _every_tm(k):
 def test_yamcs_decodes_every_packet_of_the_dictionary_as_our_decode(yamcs):
     sent = _every_tm(1) + _every_tm(2)
     archived, missing = {}, [raw for _, raw in sent]
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        for _ in range(3):  # what UDP lost on the way is sent again: this test is about the decode
-            for raw in missing:
-                sock.sendto(raw, (gy.LOOPBACK, yamcs.tm_port))
-                time.sleep(0.002)
-            deadline = time.monotonic() + 20
-            while missing and time.monotonic() < deadline:
-                time.sleep(0.5)
-                archived.update(_archived(yamcs))
-                missing = [raw for raw in missing if raw not in archived]
-            if not missing:
-                break
-    finally:
-        sock.close()
+    for raw in missing:
+        yamcs.tm.send(raw)  # Yamcs' TCP TM link: in order, none lost
+    deadline = time.monotonic() + 30
+    while missing and time.monotonic() < deadline:
+        time.sleep(0.5)
+        archived.update(_archived(yamcs))
+        missing = [raw for raw in missing if raw not in archived]
     assert missing == []
     what = {raw: w for w, raw in sent}
     for raw in what:
