@@ -24,7 +24,7 @@ gnc_native.mpy :`): `import gnc_native` finds a .mpy on sys.path like a .py.
 
 The MicroPython source is $MICROPY_DIR (or --micropy-dir) when set, else the vendor tarball
 (MITRA_MICROPY_TARBALL, default ../shared/vendor/micropython-v1.28.0-rp2-src.tar.gz beside the
-repository), unpacked once into the cache. Everything is built out of tree under the cache
+repository, or beside the local checkout a clone was made from: `vendor_dir()`), unpacked once into the cache. Everything is built out of tree under the cache
 ($MITRA_CACHE, default ~/.cache/mitra): nothing is written into the repository or into a
 user's MicroPython tree. The core goes in as the user C module native/mpy_module/
 (`gnc_native`). A build whose inputs (the core's sources, the source tree, the command) have
@@ -46,7 +46,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "native" / "mpy_module"
-DEFAULT_TARBALL = ROOT.parent / "shared" / "vendor" / "micropython-v1.28.0-rp2-src.tar.gz"
+TARBALL_NAME = "micropython-v1.28.0-rp2-src.tar.gz"
+
+
+def vendor_dir():
+    """The folder of third-party build inputs, ../shared/vendor/ beside this checkout; for a clone of
+    a local checkout (a CI run's `git clone . /tmp/ci`), beside the checkout it was cloned from."""
+    here = ROOT.parent / "shared" / "vendor"
+    if here.is_dir():
+        return here
+    try:
+        url = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        url = ""
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    if url and "://" not in url and not re.match(r"^[^/]+:", url):  # a path, not a URL or host:path
+        origin = Path(url).expanduser()
+        beside = (origin if origin.is_absolute() else ROOT / origin).resolve().parent / "shared" / "vendor"
+        if beside.is_dir():
+            return beside
+    return here
 _RECIPE = 2  # bump when a build command below changes in a way the stamp cannot see
 
 # The unix port's standard variant needs two submodules the tarball leaves empty: berkeley-db
@@ -133,7 +154,7 @@ class Source:
                 raise BuildError("%s is not a MicroPython source tree (no py/mkenv.mk)" % top)
             self.top, self.ident, self.tarball = top, "dir:%s" % top, None
             return
-        tarball = Path(tarball or os.environ.get("MITRA_MICROPY_TARBALL") or DEFAULT_TARBALL)
+        tarball = Path(tarball or os.environ.get("MITRA_MICROPY_TARBALL") or vendor_dir() / TARBALL_NAME)
         if not tarball.exists():
             raise Unavailable("no MicroPython source: %s is missing; set MICROPY_DIR to a MicroPython checkout "
                              "(v1.22 or later, with the port's submodules)" % tarball)

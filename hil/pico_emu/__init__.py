@@ -36,7 +36,7 @@ from ground.errors import MitraError
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RUNNER = HERE / "runner.mjs"
-DEFAULT_BOOTROM = ROOT.parent / "shared" / "vendor" / "rp2040-bootrom-B1.bin"
+BOOTROM_NAME = "rp2040-bootrom-B1.bin"
 PICO_HZ = 125_000_000  # the emulated core's clock: 8 ns a cycle
 CYCLE_COUNTER = 0x40068000  # runner.mjs: the core's cycle count (low word; high word at +4)
 BOOT_TIMEOUT_S = 30.0
@@ -61,8 +61,8 @@ def node_binary():
 
 
 def bootrom_path():
-    """The RP2040 boot ROM image: $MITRA_PICO_BOOTROM, else the vendor folder beside the repository."""
-    return Path(os.environ.get("MITRA_PICO_BOOTROM") or DEFAULT_BOOTROM)
+    """The RP2040 boot ROM image: $MITRA_PICO_BOOTROM, else the vendor folder (scripts/firmware.py vendor_dir)."""
+    return Path(os.environ.get("MITRA_PICO_BOOTROM") or _firmware_script().vendor_dir() / BOOTROM_NAME)
 
 
 def missing():

@@ -131,3 +131,33 @@ def test_qemu_an385_firmware_links_and_runs_the_c_core(built_firmware):
         "print('RESULT', list(o), gnc_native.quat_angle(array('f', [1, 0, 0, 0]), array('f', [0, 1, 0, 0])), 'END')",
     ], "END\r\n")
     assert "RESULT [-0.5, 0.5, 0.5, -0.5] 3.1415928 END" in out, out[-2000:]
+
+
+def _git(*argv, cwd):
+    subprocess.run(["git", *argv], cwd=cwd, check=True, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t"))
+
+
+def _vendor_dir_of(checkout):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mitra_firmware_script_vendor", checkout / "scripts" / "firmware.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.vendor_dir()
+
+
+def test_vendor_folder_of_a_clone_is_the_one_beside_the_checkout_it_was_cloned_from(tmp_path):
+    # a CI run's `git clone . /tmp/ci` has no ../shared of its own; the working tree it came from has
+    work = tmp_path / "work"
+    (work / "main" / "scripts").mkdir(parents=True)
+    (work / "shared" / "vendor").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "firmware.py", work / "main" / "scripts")
+    _git("init", "-q", cwd=work / "main")
+    _git("add", "scripts", cwd=work / "main")
+    _git("commit", "-q", "-m", "x", cwd=work / "main")
+    _git("clone", "-q", str(work / "main"), str(tmp_path / "ci"), cwd=tmp_path)
+    assert _vendor_dir_of(work / "main") == work / "shared" / "vendor"  # beside the checkout itself
+    assert _vendor_dir_of(tmp_path / "ci") == (work / "shared" / "vendor").resolve()  # beside its origin
+    _git("remote", "set-url", "origin", "https://example.com/mitra.git", cwd=tmp_path / "ci")
+    assert _vendor_dir_of(tmp_path / "ci") == tmp_path / "shared" / "vendor"  # a remote origin: beside the clone
