@@ -101,7 +101,7 @@ class LargeData:
         self.rate = max(1, baud // 20000)  # octets per ms: half of baud / 10 bits per octet
         self.files = {}  # tid -> (name, product, size, crc), transfers on flash
         self.order = []  # tids on flash, oldest first
-        self.jobs = []  # [tid, parts or None (every part), index of the next to send], in order
+        self.jobs = []  # [tid, parts or None (every part), index of the next to send, announce when it starts], in order
         self._log = bytearray(LOG_LINES * _LOG_SLOT)  # ring of the recent events' octets (record)
         self._log_next = 0  # slot the next event goes to
         self._log_count = 0  # slots holding an event
@@ -165,7 +165,7 @@ class LargeData:
         while len(self.order) > KEEP:
             self._forget(self.order[0])
         self.events.emit(D.EVT_TRANSFER_STARTED, (tid, product, size, self.parts(size), crc))
-        self.jobs.append([tid, None, 0])
+        self.jobs.append([tid, None, 0, False])  # announced just above
         return tid
 
     def _forget(self, tid):
@@ -213,10 +213,9 @@ class LargeData:
                     job[1] = None
                 else:
                     job[1] = sorted(set(job[1] + wanted))
-                if len(job) == 3:
-                    job.append(True)
+                job[3] = True
                 return 0
-        self.jobs.append([tid, wanted, 0, True])  # True: announce again when it starts
+        self.jobs.append([tid, wanted, 0, True])
         return 0
 
     # --- TC 13.128 downlink_log --------------------------------------------------------
@@ -306,7 +305,7 @@ class LargeData:
             except OSError:
                 self._forget(tid)  # gone from flash: later resends get UNKNOWN_TRANSACTION
                 return False
-            if len(job) > 3:
+            if job[3]:
                 self.events.emit(D.EVT_TRANSFER_STARTED, (tid, entry[1], size, count, entry[3]))
         part = index if wanted is None else wanted[index]
         job[2] = index + 1
