@@ -162,6 +162,18 @@ def need_micropython():
                     "CI must have the MicroPython unix port; `make test` installs it")
 
 
+def need_yamcs():
+    """Skip (or, under CI, fail) the calling test when Yamcs cannot run here: no Java 17+, or no
+    fprime-yamcs-bundle (ground.yamcs says which, in one line)."""
+    from ground import yamcs
+
+    try:
+        yamcs.java()
+        yamcs.jars()
+    except yamcs.YamcsError as exc:
+        unavailable(str(exc), "CI must have Java 17 and fprime-yamcs-bundle (scripts/bootstrap.sh installs both): %s" % exc)
+
+
 def load_pil():
     """native/baremetal/pil.py, the `qemu` target's build and run (a script, not a package)."""
     import importlib.util

@@ -20,17 +20,9 @@ import pytest
 from ground import codec, xtce
 from ground import dictionary as d
 from ground import yamcs as gy
-from hil.plugin import unavailable
+from hil.plugin import need_yamcs
 
 BURST = 2000  # TM packets: HK reports of every structure in turn, as a pass sends them
-
-
-def _need_yamcs():
-    try:
-        gy.java()
-        gy.jars()
-    except gy.YamcsError as exc:
-        unavailable(str(exc), "CI must have Java 17 and fprime-yamcs-bundle (scripts/bootstrap.sh installs both): %s" % exc)
 
 
 def _burst():
@@ -57,7 +49,7 @@ def _tm_link(y):
 
 
 def test_bench_yamcs_start_and_memory(benchmark):
-    _need_yamcs()
+    need_yamcs()
     root = ET.fromstring(xtce.xtce_text())
     ns = {"x": xtce.NS}
     runs = []

@@ -21,18 +21,10 @@ from ground.cli import main
 from ground.keys import KeyStore
 from ground.link import GroundLink
 from ground.sitl import Sitl
-from hil.plugin import unavailable
+from hil.plugin import need_yamcs
 
 
 pytestmark = pytest.mark.usefixtures("mitra_home")  # SITL keys in a temporary key store, never the operator's
-
-
-def _need_yamcs():
-    try:
-        gy.java()
-        gy.jars()
-    except gy.YamcsError as exc:
-        unavailable(str(exc), "CI must have Java 17 and fprime-yamcs-bundle (scripts/bootstrap.sh installs both): %s" % exc)
 
 
 # --- what is missing says so in one line -------------------------------------------------------
@@ -77,7 +69,7 @@ def test_cli_yamcs_needs_a_port_or_sitl(capsys):
 
 
 def test_cli_yamcs_missing_port_says_so_before_yamcs_starts(capsys, tmp_path):
-    _need_yamcs()
+    need_yamcs()
     assert main(["yamcs", "--port", str(tmp_path / "ttyNONE"), "--data", str(tmp_path / "y")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["ground: %s: no such port (is the board plugged in, or `ground sitl` running?)" % (tmp_path / "ttyNONE")]
@@ -85,7 +77,7 @@ def test_cli_yamcs_missing_port_says_so_before_yamcs_starts(capsys, tmp_path):
 
 
 def test_cli_yamcs_bad_sitl_options_are_one_line(capsys):
-    _need_yamcs()
+    need_yamcs()
     assert main(["yamcs", "--sitl", "--board", "nosuch"]) == 1
     assert main(["yamcs", "--sitl", "--speed", "0"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -94,7 +86,7 @@ def test_cli_yamcs_bad_sitl_options_are_one_line(capsys):
 
 
 def test_cli_yamcs_refuses_a_data_dir_in_use(capsys, tmp_path):
-    _need_yamcs()
+    need_yamcs()
     (tmp_path / "old").write_text("x")
     assert main(["yamcs", "--sitl", "--data", str(tmp_path)]) == 1
     assert capsys.readouterr().err.strip() == "ground: --data %s: not empty (Yamcs starts with a fresh directory)" % tmp_path
@@ -102,7 +94,7 @@ def test_cli_yamcs_refuses_a_data_dir_in_use(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_cli_yamcs_sitl_pass_bridges_tm(capsys, tmp_path):
-    _need_yamcs()
+    need_yamcs()
     data = tmp_path / "yamcs"
     assert main(["yamcs", "--sitl", "--vehicle", "rover", "--speed", "5", "--http-port", "0", "--duration", "3", "--data", str(data)]) == 0
     out, err = capsys.readouterr()
@@ -114,7 +106,7 @@ def test_cli_yamcs_sitl_pass_bridges_tm(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_cli_yamcs_port_bridges_a_running_sitl_with_its_key(capsys, tmp_path):
-    _need_yamcs()
+    need_yamcs()
     with Sitl("rp2-pico", runtime="cpython", speed=5.0, log=lambda line: None) as sitl:  # keys under the port's link name
         assert main(["yamcs", "--port", sitl.port, "--http-port", "0", "--duration", "3"]) == 0
     out, err = capsys.readouterr()
@@ -139,7 +131,7 @@ def _processes_mentioning(text):
 
 @pytest.mark.slow
 def test_cli_yamcs_sigterm_stops_yamcs_and_the_sitl(tmp_path, mitra_home):
-    _need_yamcs()
+    need_yamcs()
     data = tmp_path / "yamcs"
     env = dict(os.environ, MITRA_HOME=str(mitra_home))
     proc = subprocess.Popen([sys.executable, "-m", "ground", "yamcs", "--sitl", "--http-port", "0", "--data", str(data)],
@@ -211,7 +203,7 @@ def _same(ours, theirs):
 
 @pytest.fixture(scope="module")
 def yamcs():
-    _need_yamcs()
+    need_yamcs()
     y = gy.Yamcs().start()
     try:
         yield y
