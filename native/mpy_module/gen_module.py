@@ -103,7 +103,7 @@ static float *gnc_mp_buf(mp_obj_t obj, mp_int_t need, int flags, const char *fn,
     mp_buffer_info_t bi;
     mp_int_t have;
     if (!mp_get_buffer(obj, &bi, MP_BUFFER_READ)) {
-        gnc_mp_raise(GNC_EINVAL, "%s: argument '%s' is %s, not a float32 buffer", fn, arg, mp_obj_get_type_str(obj));
+        gnc_mp_raise(GNC_EINVAL, "%s: argument '%s' is TYPE_NAME);
     }
     if (bi.typecode == 'B' || bi.typecode == 'b' || bi.typecode == BYTEARRAY_TYPECODE) {
         if (bi.len % sizeof(float) != 0) {
@@ -297,12 +297,11 @@ STATUS_AND_BUF"""
 
 
 def _helpers(dynamic):
-    text = HELPERS.replace("REASONS", _reasons())
     if dynamic:  # no mp_obj_get_type_str in dynruntime.h: the type's name as a qstr, printed with %q
-        old = 'is %s, not a float32 buffer", fn, arg, mp_obj_get_type_str(obj));'
-        assert old in text
-        text = text.replace(old, 'is %q, not a float32 buffer", fn, arg,\n            (qstr)mp_obj_get_type(obj)->name);')
-    return text
+        type_name = '%q, not a float32 buffer", fn, arg,\n            (qstr)mp_obj_get_type(obj)->name'
+    else:
+        type_name = '%s, not a float32 buffer", fn, arg, mp_obj_get_type_str(obj)'
+    return HELPERS.replace("REASONS", _reasons()).replace("TYPE_NAME", type_name)
 
 
 def dyn_module_c():
