@@ -129,14 +129,29 @@ static float *gnc_mp_buf(mp_obj_t obj, mp_int_t need, int flags, const char *fn,
 """
 
 
+# the status codes by number, as gnc.h names them (GNC_ prefixed) and the module exports them
+CODES = {api.EINVAL: "EINVAL", api.ENAN: "ENAN", api.ESINGULAR: "ESINGULAR", api.ERANGE: "ERANGE",
+         api.EUNSAFE: "EUNSAFE"}
+
+
 def _reasons():
     lines = []
     for code in sorted(api.REASONS):
         if code == api.EUNSAFE:
             continue  # a flag where expected; elsewhere "unexpected status"
-        name = {1: "GNC_EINVAL", 2: "GNC_ENAN", 3: "GNC_ESINGULAR", 4: "GNC_ERANGE"}[code]
-        lines.append("        case %s:\n            reason = \"%s\";\n            break;" % (name, api.REASONS[code]))
+        lines.append("        case GNC_%s:\n            reason = \"%s\";\n            break;" % (CODES[code], api.REASONS[code]))
     return "\n".join(lines)
+
+
+def _globals():
+    """(name, C expression, is it an int) of each module global but __name__, for both modules:
+    the functions, the status codes and the constants."""
+    for fn in api.FUNCTIONS:
+        yield fn.name, "&gnc_mp_%s_obj" % fn.name, False
+    for code in CODES.values():
+        yield code, "GNC_" + code, True
+    for c in api.CONSTANTS:
+        yield c[4:], c, True
 
 
 def function_c(fn):
@@ -216,12 +231,8 @@ def module_c():
         parts.append(function_c(fn))
     table = ["static const mp_rom_map_elem_t gnc_native_globals_table[] = {"]
     table.append("    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_gnc_native) },")
-    for fn in api.FUNCTIONS:
-        table.append("    { MP_ROM_QSTR(MP_QSTR_%s), MP_ROM_PTR(&gnc_mp_%s_obj) }," % (fn.name, fn.name))
-    for code in ("EINVAL", "ENAN", "ESINGULAR", "ERANGE", "EUNSAFE"):
-        table.append("    { MP_ROM_QSTR(MP_QSTR_%s), MP_ROM_INT(GNC_%s) }," % (code, code))
-    for c in api.CONSTANTS:
-        table.append("    { MP_ROM_QSTR(MP_QSTR_%s), MP_ROM_INT(%s) }," % (c[4:], c))
+    for name, value, is_int in _globals():
+        table.append("    { MP_ROM_QSTR(MP_QSTR_%s), MP_ROM_%s(%s) }," % (name, "INT" if is_int else "PTR", value))
     table.append("};")
     table.append("static MP_DEFINE_CONST_DICT(gnc_native_globals, gnc_native_globals_table);")
     table.append("")
@@ -310,12 +321,9 @@ def dyn_module_c():
         parts.append(function_c(fn))
     init = ["mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {"]
     init.append("    MP_DYNRUNTIME_INIT_ENTRY")
-    for fn in api.FUNCTIONS:
-        init.append("    mp_store_global(MP_QSTR_%s, MP_OBJ_FROM_PTR(&gnc_mp_%s_obj));" % (fn.name, fn.name))
-    for code in ("EINVAL", "ENAN", "ESINGULAR", "ERANGE", "EUNSAFE"):
-        init.append("    mp_store_global(MP_QSTR_%s, MP_OBJ_NEW_SMALL_INT(GNC_%s));" % (code, code))
-    for c in api.CONSTANTS:
-        init.append("    mp_store_global(MP_QSTR_%s, MP_OBJ_NEW_SMALL_INT(%s));" % (c[4:], c))
+    for name, value, is_int in _globals():
+        init.append("    mp_store_global(MP_QSTR_%s, %s(%s));"
+                    % (name, "MP_OBJ_NEW_SMALL_INT" if is_int else "MP_OBJ_FROM_PTR", value))
     init.append("    MP_DYNRUNTIME_INIT_EXIT")
     init.append("}")
     parts.append("\n".join(init) + "\n")
