@@ -75,6 +75,7 @@ _RECIPE = 2  # bump when a build command below changes in a way the stamp cannot
 UNIX_MAKE = ["MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0"]
 
 NATMOD_DIR = ROOT / "native" / "mpy_native"
+NATMOD_FILES = ("gnc_native.c", "natmod_libc.c", "Makefile")  # native/mpy_native/'s build inputs
 QEMU_BOARDS = ROOT / "boards" / "qemu"
 # native .mpy architectures (py/dynruntime.mk's ARCH) -> the C compiler they need and the number
 # the .mpy header carries (py/persistentcode.h MP_NATIVE_ARCH_*)
@@ -192,17 +193,18 @@ class Source:
         return cache_root() / "build" / hashlib.sha256(self.ident.encode()).hexdigest()[:12]
 
 
+def _core_sources():
+    return [*sorted((ROOT / "native" / "src").glob("*.[ch]")), *sorted((ROOT / "native" / "include").glob("*.h"))]
+
+
 def core_files():
     """The files the user C module is built from, in a stable order."""
-    files = [*sorted((ROOT / "native" / "src").glob("*.[ch]")), *sorted((ROOT / "native" / "include").glob("*.h")),
-             MODULE_DIR / "modgnc.c", MODULE_DIR / "micropython.mk", MODULE_DIR / "micropython.cmake"]
-    return files
+    return [*_core_sources(), MODULE_DIR / "modgnc.c", MODULE_DIR / "micropython.mk", MODULE_DIR / "micropython.cmake"]
 
 
 def natmod_files():
     """The files the native .mpy module is built from, in a stable order."""
-    return [*sorted((ROOT / "native" / "src").glob("*.[ch]")), *sorted((ROOT / "native" / "include").glob("*.h")),
-            *(NATMOD_DIR / name for name in ("gnc_native.c", "natmod_libc.c", "Makefile"))]
+    return [*_core_sources(), *(NATMOD_DIR / name for name in NATMOD_FILES)]
 
 
 def _inputs_key(source, argv, files):
@@ -324,7 +326,7 @@ def native_mpy(arch, source, jobs=None, force=False):
     python = _natmod_python()
     board = "mpy-" + arch
     build_dir = _board_build_dir(source, board, True)
-    links = {name: NATMOD_DIR / name for name in ("gnc_native.c", "natmod_libc.c", "Makefile")}
+    links = {name: NATMOD_DIR / name for name in NATMOD_FILES}
     links.update({"src": ROOT / "native" / "src", "include": ROOT / "native" / "include",
                   "libm": source.top / "lib" / "libm"})
 
