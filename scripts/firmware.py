@@ -448,19 +448,20 @@ def main(argv=None):
                 raise BuildError("%s is not built: make firmware BOARD=%s" % (args.board, args.board))
             print(out)
             return 0
-        out = firmware(args.board, source, jobs=args.jobs, force=args.force)
         natmod = "natmod" in BOARDS[args.board]
-        lines = [_describe("%s%s" % (args.board, ": the C core as a native module" if natmod else " with the C core"), out)]
-        if natmod and args.without_core:
+        if natmod and args.without_core:  # refused before anything is built
             raise BuildError("%s is the core alone: there is nothing to build without it" % args.board)
+        out = firmware(args.board, source, jobs=args.jobs, force=args.force)
+        lines = [_describe("%s%s" % (args.board, ": the C core as a native module" if natmod else " with the C core"), out)]
         if BOARDS[args.board].get("without_core") or args.without_core:
             bare = firmware(args.board, source, with_core=False, jobs=args.jobs, force=args.force)
             lines.append(_describe("%s without the core" % args.board, bare))
-            if out.suffix != ".bin" and "data" in sizes(out):  # an executable's size counts symbols too
-                grown = sum(sizes(out)[k] - sizes(bare)[k] for k in ("text", "data"))
+            core, base = sizes(out), sizes(bare)
+            if out.suffix != ".bin" and "data" in core:  # an executable's size counts symbols too
+                grown = sum(core[k] - base[k] for k in ("text", "data"))
                 lines.append("%s: the core adds %d B of text and data to the image" % (args.board, grown))
             else:
-                lines.append("%s: the core adds %d B to the image" % (args.board, sizes(out)["file"] - sizes(bare)["file"]))
+                lines.append("%s: the core adds %d B to the image" % (args.board, core["file"] - base["file"]))
         dest = ROOT / "build" / "firmware" / args.board
         dest.mkdir(parents=True, exist_ok=True)
         for f in out.parent.glob(out.stem + "*"):
