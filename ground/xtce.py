@@ -25,6 +25,9 @@ first parameter ID, and the embedded TC of an ST11 insert (given as octets with 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from construct import BitsInteger, Const, Renamed, Transformed
+
+from ground import codec
 from ground import dictionary as d
 from ground.codec import PEC_LEN, PRIMARY_LEN, TM_SEC_LEN
 from ground.errors import MitraError
@@ -317,34 +320,31 @@ def _comparison(parent, param, value, operator="=="):
     ET.SubElement(parent, "Comparison", parameterRef=param, value=str(value), comparisonOperator=operator)
 
 
-_PRIMARY = (
-    ("ccsds_version", 3, "packet version number, always 0 (CCSDS 133.0-B-2 4.1.3.2)"),
-    ("ccsds_type", 1, "packet type: 0 telemetry, 1 telecommand"),
-    ("ccsds_sec_header_flag", 1, "1: a PUS secondary header follows"),
-    ("ccsds_apid", 11, "application process ID"),
-    ("ccsds_seq_flags", 2, "sequence flags: 0b11 unsegmented"),
-    ("ccsds_seq_count", 14, "sequence count per APID"),
-    ("ccsds_data_len", 16, "octets in the packet data field minus 1"),
-)
-_TM_SECONDARY = (
-    ("pus_version", 4, "TM packet PUS version number (2: PUS-C)"),
-    ("pus_time_ref_status", 4, "spacecraft time reference status"),
-    ("pus_service", 8, "service type ID"),
-    ("pus_subtype", 8, "message subtype ID"),
-    ("pus_message_counter", 16, "message type counter (per destination)"),
-    ("pus_destination_id", 16, "destination ID"),
-)
+def _header_fields(header, prefix):
+    """(parameter name, bits, doc) of each field of one of codec's header constructs, in order, as
+    codec declares them (a nested BitStruct's fields in its place); the CUC time is pus_time's own type."""
+    if isinstance(header, Transformed):  # a BitStruct: its Struct
+        header = header.subcon
+    for field in header.subcons:
+        c = field
+        while isinstance(c, (Renamed, Const)):  # "name" / (Const) ... * "doc"
+            c = c.subcon
+        if isinstance(c, Transformed):
+            yield from _header_fields(c, prefix)
+        elif c is not codec.CucTime:
+            bits = c.length if isinstance(c, BitsInteger) else 8 * c.sizeof()
+            yield (field.name if field.name.startswith(prefix) else prefix + field.name), bits, field.docs
 
 
 def _telemetry(db):
     entries = db.container("ccsds_primary", "CCSDS space packet primary header (CCSDS 133.0-B-2 4.1.3)", abstract=True)
-    for name, bits, doc in _PRIMARY:
+    for name, bits, doc in _header_fields(codec.PrimaryHeader, "ccsds_"):
         ET.SubElement(entries, "ParameterRefEntry", parameterRef=db.parameter(name, db.bits_type(bits), doc))
     entries = db.container(
         "pus_tm", "PUS-C TM secondary header (ECSS-E-ST-70-41C 7.4.3.1)", base="ccsds_primary",
         restriction=[("ccsds_type", 0), ("ccsds_sec_header_flag", 1)], abstract=True,
     )
-    for name, bits, doc in _TM_SECONDARY:
+    for name, bits, doc in _header_fields(codec.TmSecondaryHeader, "pus_"):
         ET.SubElement(entries, "ParameterRefEntry", parameterRef=db.parameter(name, db.bits_type(bits), doc))
     time = db.parameter("pus_time", db.time_type(), "CUC time of the report")
     ET.SubElement(entries, "ParameterRefEntry", parameterRef=time)
