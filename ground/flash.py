@@ -62,12 +62,12 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def board_json(board):
+def board_json(board, speed=1.0):
     """board.json as the flight app reads it: the board file (security on unless it says otherwise, as
-    every board file in boards/ has it on), real time, MicroPython."""
+    every board file in boards/ has it on), MicroPython at `speed` (real time on a board)."""
     settings = dict(board)
     settings.setdefault("security", True)
-    settings.update(runtime="micropython", speed=1.0)
+    settings.update(runtime="micropython", speed=speed)
     return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -78,14 +78,19 @@ def keys_json(link):
 
 def app_files(mpy_dir):
     """{board path: bytes} of the compiled firmware (`mpy_dir` from compile_firmware_mpy) and main.py."""
-    from ground import runtimes
-
     files = {}
     for path in sorted(Path(mpy_dir).rglob("*.mpy")):
         files[path.relative_to(mpy_dir).as_posix()] = path.read_bytes()
-    main = (FIRMWARE_DIR / "main.py").read_text()
-    files["main.py"] = runtimes.flash_source("main.py", main, runtimes.dictionary_consts()).encode()
+    files["main.py"] = main_py()
     return files
+
+
+def main_py():
+    """firmware/main.py as it goes on the board: its dictionary constants folded (runtimes.flash_source)."""
+    from ground import runtimes
+
+    main = (FIRMWARE_DIR / "main.py").read_text()
+    return runtimes.flash_source("main.py", main, runtimes.dictionary_consts()).encode()
 
 
 class Plan:

@@ -459,26 +459,20 @@ def app_image(firmware, log=None):
 
 
 def install_app(pico, board, key_name, keystore=None, speed=1.0):
-    """Put main.py, board.json (the board file with security and runtime, as ground.sitl writes
-    it) and keys.json (a fresh uplink key, registered in the ground key store as `key_name`) on
-    a started board's filesystem, then power-cycle it and wait for the flight app (started by
-    main.py) to speak."""
-    from ground import FIRMWARE_DIR
-    from ground import runtimes
+    """Put main.py, board.json (the board file with security and runtime) and keys.json (a fresh
+    uplink key, registered in the ground key store as `key_name`), made as `ground flash` makes
+    them (ground.flash), on a started board's filesystem, then power-cycle it and wait for the
+    flight app (started by main.py) to speak."""
+    from ground import flash
     from ground.keys import KeyStore
 
     keystore = keystore if keystore is not None else KeyStore()
-    settings = dict(board)
-    settings.setdefault("security", True)
-    settings.update(runtime="micropython", speed=speed)
     link = keystore.create(key_name, spi=1, force=True)
+    files = {"board.json": flash.board_json(board, speed), "keys.json": flash.keys_json(link), "main.py": flash.main_py()}
     with tempfile.TemporaryDirectory(prefix="mitra-pico-app-") as staged:
-        staged = Path(staged)
-        (staged / "board.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
-        (staged / "keys.json").write_text(json.dumps({str(link.spi): link.key.hex()}) + "\n")
-        main = (FIRMWARE_DIR / "main.py").read_text()
-        (staged / "main.py").write_text(runtimes.flash_source("main.py", main, runtimes.dictionary_consts()))
-        pico.mpremote("fs", "cp", str(staged / "board.json"), str(staged / "keys.json"), str(staged / "main.py"), ":")
+        for name, data in files.items():
+            (Path(staged) / name).write_bytes(data)
+        pico.mpremote("fs", "cp", *(str(Path(staged) / name) for name in files), ":")
     pico.power_cycle()
     pico.wait_output()
     return link
