@@ -216,20 +216,25 @@ class _Db:
         ET.SubElement(entries, "ParameterRefEntry", parameterRef=count)
         if not all(isinstance(x, d.F) for x in field.item):
             return  # param values: typed per parameter by the param-value containers
+        name = self.parameter("%s-%s" % (prefix, field.name), self.array_type(prefix, field, count), field.doc)
+        ET.SubElement(entries, "ParameterRefEntry", parameterRef=name)
+
+    def array_type(self, prefix, field, count, arg=False):
+        """The type of a list (parameter or argument): an array of `count` (the parameter or argument
+        that holds the number of items) aggregates of the list's item fields; returns its name."""
+        kind, types = ("Argument", self.atypes) if arg else ("Parameter", self.ptypes)
         agg = "%s-%s_item" % (prefix, field.name)
-        t = ET.SubElement(self.ptypes, "AggregateParameterType", name=agg)
-        members = ET.SubElement(t, "MemberList")
+        members = ET.SubElement(ET.SubElement(types, "Aggregate%sType" % kind, name=agg), "MemberList")
         for x in field.item:
-            ET.SubElement(members, "Member", name=x.name, typeRef=self.scalar_type(x))
+            ET.SubElement(members, "Member", name=x.name, typeRef=self.scalar_type(x, arg=arg))
         arr = "%s-%s_array" % (prefix, field.name)
-        a = ET.SubElement(self.ptypes, "ArrayParameterType", name=arr, arrayTypeRef=agg)
+        a = ET.SubElement(types, "Array%sType" % kind, name=arr, arrayTypeRef=agg)
         dim = ET.SubElement(ET.SubElement(a, "DimensionList"), "Dimension")
         ET.SubElement(ET.SubElement(dim, "StartingIndex"), "FixedValue").text = "0"
         end = ET.SubElement(ET.SubElement(dim, "EndingIndex"), "DynamicValue")
-        ET.SubElement(end, "ParameterInstanceRef", parameterRef=count)
+        ET.SubElement(end, "%sInstanceRef" % kind, {kind.lower() + "Ref": count})
         ET.SubElement(end, "LinearAdjustment", intercept="-1")
-        name = self.parameter("%s-%s" % (prefix, field.name), arr, field.doc)
-        ET.SubElement(entries, "ParameterRefEntry", parameterRef=name)
+        return arr
 
     # --- commands ---------------------------------------------------------------------
     def argument(self, args, entries, field, prefix=""):
@@ -290,18 +295,7 @@ class _Db:
     def tc_list(self, cmd, args, entries, field):
         count = field.name + "_count"
         self.arg_bits(8, None, args, entries, count, "number of items in " + field.doc)
-        agg = "%s-%s_item" % (cmd, field.name)
-        t = ET.SubElement(self.atypes, "AggregateArgumentType", name=agg)
-        members = ET.SubElement(t, "MemberList")
-        for x in field.item:
-            ET.SubElement(members, "Member", name=x.name, typeRef=self.scalar_type(x, arg=True))
-        arr = "%s-%s_array" % (cmd, field.name)
-        a = ET.SubElement(self.atypes, "ArrayArgumentType", name=arr, arrayTypeRef=agg)
-        dim = ET.SubElement(ET.SubElement(a, "DimensionList"), "Dimension")
-        ET.SubElement(ET.SubElement(dim, "StartingIndex"), "FixedValue").text = "0"
-        end = ET.SubElement(ET.SubElement(dim, "EndingIndex"), "DynamicValue")
-        ET.SubElement(end, "ArgumentInstanceRef", argumentRef=count)
-        ET.SubElement(end, "LinearAdjustment", intercept="-1")
+        arr = self.array_type(cmd, field, count, arg=True)
         ET.SubElement(args, "Argument", name=field.name, argumentTypeRef=arr, shortDescription=field.doc[:250])
         ET.SubElement(entries, "ArgumentRefEntry", argumentRef=field.name)
 
