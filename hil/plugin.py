@@ -174,16 +174,22 @@ def need_yamcs():
         unavailable(str(exc), "CI must have Java 17 and fprime-yamcs-bundle (scripts/bootstrap.sh installs both): %s" % exc)
 
 
-def load_pil():
-    """native/baremetal/pil.py, the `qemu` target's build and run (a script, not a package)."""
+def load_file(name, path):
+    """The module in the file `path` (a script such as scripts/firmware.py, or a test module: not
+    in a package), loaded afresh under `name`."""
     import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "native" / "baremetal" / "pil.py"
-    spec = importlib.util.spec_from_file_location("mitra_pil", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def load_pil():
+    """native/baremetal/pil.py, the `qemu` target's build and run (a script, not a package)."""
+    from pathlib import Path
+
+    return load_file("mitra_pil", Path(__file__).resolve().parents[1] / "native" / "baremetal" / "pil.py")
 
 
 def need_qemu(pil):

@@ -139,12 +139,9 @@ def _git(*argv, cwd):
 
 
 def _vendor_dir_of(checkout):
-    import importlib.util
+    from hil.plugin import load_file
 
-    spec = importlib.util.spec_from_file_location("mitra_firmware_script_vendor", checkout / "scripts" / "firmware.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.vendor_dir()
+    return load_file("mitra_firmware_script_vendor", checkout / "scripts" / "firmware.py").vendor_dir()
 
 
 def test_vendor_folder_of_a_clone_is_the_one_beside_the_checkout_it_was_cloned_from(tmp_path):

@@ -7,7 +7,6 @@ modules are built and their headers checked here; tests/firmware/test_qemu_firmw
 them on emulated Cortex-M boards.
 """
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -16,21 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from hil.plugin import unavailable
+from hil.plugin import load_file, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fw = _load("mitra_firmware_script_natmod", ROOT / "scripts" / "firmware.py")
+fw = load_file("mitra_firmware_script_natmod", ROOT / "scripts" / "firmware.py")
 # the vector set's runner and comparison (one copy of them, in tests/gnc/test_vectors.py)
-vectors = _load("mitra_vectors_for_natmod", ROOT / "tests" / "gnc" / "test_vectors.py")
+vectors = load_file("mitra_vectors_for_natmod", ROOT / "tests" / "gnc" / "test_vectors.py")
 
 
 @pytest.fixture(scope="module")

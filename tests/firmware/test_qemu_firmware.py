@@ -17,7 +17,6 @@ Slow: the first run builds the firmware (cached afterwards).
 """
 
 import base64
-import importlib.util
 import json
 import os
 import select
@@ -28,20 +27,12 @@ from pathlib import Path
 
 import pytest
 
-from hil.plugin import unavailable
+from hil.plugin import load_file, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fw = _load("mitra_firmware_script_qemu", ROOT / "scripts" / "firmware.py")
-vectors = _load("mitra_vectors_for_qemu", ROOT / "tests" / "gnc" / "test_vectors.py")
+fw = load_file("mitra_firmware_script_qemu", ROOT / "scripts" / "firmware.py")
+vectors = load_file("mitra_vectors_for_qemu", ROOT / "tests" / "gnc" / "test_vectors.py")
 
 MACHINES = {"qemu-an385": "mps2-an385", "qemu-an386": "mps2-an386"}
 NATMOD_ARCH = {"qemu-an385": "armv7m", "qemu-an386": "armv7emsp"}
