@@ -68,6 +68,24 @@ def load_board(name):
     return json.loads((BOARDS_DIR / (name + ".json")).read_text())
 
 
+def open_pty():
+    """A raw pty that passes for a serial port: (master fd, non-blocking; slave fd; the slave's path)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    return master, slave, os.ttyname(slave)
+
+
+def close_fds(*fds):
+    """Close every fd that is not None; one already closed is no error."""
+    for fd in fds:
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def _write_json(path, data):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -240,12 +258,7 @@ class Sitl:
             if self._relay_thread is not None:
                 self._command("quit")
                 self._relay_thread.join(5)
-            for fd in (self._master, self._slave, self._wake_r, self._wake_w):
-                if fd is not None:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            close_fds(self._master, self._slave, self._wake_r, self._wake_w)
             self._master = self._slave = self._wake_r = self._wake_w = None
             if self._given_state_dir is None and self.state_dir is not None:
                 if self.link_name is not None:
@@ -269,10 +282,7 @@ class Sitl:
     # -- set-up ------------------------------------------------------------------
 
     def _open_pty(self):
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self.port = os.ttyname(self._slave)
+        self._master, self._slave, self.port = open_pty()
         self.link_name = port_link_name(self.port)
 
     def _make_state_dir(self):

@@ -28,10 +28,10 @@ import subprocess
 import tempfile
 import threading
 import time
-import tty
 from pathlib import Path
 
 from ground.errors import MitraError
+from ground.sitl import close_fds, open_pty
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -262,12 +262,7 @@ class PicoEmu:
             os.write(self._wake_w, b"!")
         for t in self._threads:
             t.join(5)
-        for fd in (self._master, self._slave, self._wake_r, self._wake_w):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_fds(self._master, self._slave, self._wake_r, self._wake_w)
         self._master = self._slave = self._wake_r = self._wake_w = None
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -317,10 +312,7 @@ class PicoEmu:
     # -- plumbing ----------------------------------------------------------------------
 
     def _open_pty(self):
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self.port = os.ttyname(self._slave)
+        self._master, self._slave, self.port = open_pty()
         self._wake_r, self._wake_w = os.pipe()
 
     def _send(self, kind, payload):
