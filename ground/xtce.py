@@ -145,12 +145,14 @@ class _Db:
         ET.SubElement(ref, "Epoch").text = EPOCH
         return "cuc_time"
 
-    def bits_type(self, bits):
-        key = ("bits", bits)
+    def bits_type(self, bits, arg=False):
+        """An unsigned integer type of `bits` bits (uint<bits>, or arg_uint<bits> for an argument), made once."""
+        key = ("argbits" if arg else "bits", bits)
         if key not in self._types:
-            name = "uint%d" % bits
+            name = ("arg_uint%d" if arg else "uint%d") % bits
             self._types[key] = name
-            t = ET.SubElement(self.ptypes, "IntegerParameterType", name=name, signed="false", sizeInBits=str(max(bits, 8)))
+            kind, types = ("Argument", self.atypes) if arg else ("Parameter", self.ptypes)
+            t = ET.SubElement(types, "Integer%sType" % kind, name=name, signed="false", sizeInBits=str(max(bits, 8)))
             ET.SubElement(t, "UnitSet")
             ET.SubElement(t, "IntegerDataEncoding", sizeInBits=str(bits), encoding="unsigned")
         return self._types[key]
@@ -242,20 +244,12 @@ class _Db:
         ET.SubElement(args, "Argument", name=name, argumentTypeRef=self.scalar_type(field, arg=True), shortDescription=field.doc[:250])
         ET.SubElement(entries, "ArgumentRefEntry", argumentRef=name)
 
-    def arg_bits(self, bits, initial=None, args=None, entries=None, name=None, doc=""):
-        key = ("argbits", bits)
-        if key not in self._types:
-            tname = "arg_uint%d" % bits
-            self._types[key] = tname
-            t = ET.SubElement(self.atypes, "IntegerArgumentType", name=tname, signed="false", sizeInBits=str(max(bits, 8)))
-            ET.SubElement(t, "UnitSet")
-            ET.SubElement(t, "IntegerDataEncoding", sizeInBits=str(bits), encoding="unsigned")
-        if args is not None:
-            a = ET.SubElement(args, "Argument", name=name, argumentTypeRef=self._types[key], shortDescription=doc)
-            if initial is not None:
-                a.set("initialValue", str(initial))
-            ET.SubElement(entries, "ArgumentRefEntry", argumentRef=name)
-        return self._types[key]
+    def arg_bits(self, bits, initial, args, entries, name, doc):
+        """An unsigned argument of `bits` bits (with its initial value unless None) and its entry."""
+        a = ET.SubElement(args, "Argument", name=name, argumentTypeRef=self.bits_type(bits, arg=True), shortDescription=doc)
+        if initial is not None:
+            a.set("initialValue", str(initial))
+        ET.SubElement(entries, "ArgumentRefEntry", argumentRef=name)
 
     def meta_command(self, name, doc, assign, fields=(), fixed=()):
         """A concrete TC below pus_tc: header assignments, fixed octets, then typed arguments."""
