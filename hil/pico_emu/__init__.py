@@ -427,8 +427,10 @@ def app_image(firmware, log=None):
         mpy = runtimes.compile_firmware_mpy(runtimes.flashed_packages(), target=runtimes.mpy_target(abi))
         return mpy, IMAGE_DIR / ("app-%d-%s-%s.img" % (_IMAGE_RECIPE, fw_digest, mpy.name))
 
-    if abi_file.exists() and image_for(int(abi_file.read_text()))[1].exists():
-        return image_for(int(abi_file.read_text()))[1]
+    if abi_file.exists():
+        image = image_for(int(abi_file.read_text()))[1]
+        if image.exists():
+            return image
     probe = IMAGE_DIR / (".build-%d.img" % os.getpid())
     probe.unlink(missing_ok=True)
     try:
