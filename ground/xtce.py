@@ -339,13 +339,10 @@ def _telemetry(db):
 
     for m in d.tm_messages():
         name = message_container(m)
-        typed = any(isinstance(f, (d.Typed, d.ParamValue)) or (isinstance(f, d.List) and not all(isinstance(x, d.F) for x in f.item)) for f in m.payload)
         entries = db.container(name, m.doc, base="pus_tm", restriction=[("pus_service", m.service), ("pus_subtype", m.subtype)], abstract=False)
         db.payload(name, _named_errors(m.payload), entries)
         if m.service == _ST1:
             _request_id_parts(db, entries)
-        if not typed:
-            continue
         if m.name == "values":  # one container per parameter for a report of one parameter
             item_id = "%s-params_param_id" % name
             ET.SubElement(entries, "ParameterRefEntry", parameterRef=db.parameter(item_id, db.bits_type(16), "ID of the first parameter in the report"))
@@ -353,9 +350,9 @@ def _telemetry(db):
                 field = d.F("value", p.type, p.units, p.doc, None, None, None)
                 sub = db.container(param_container(p), "value report of %s" % p.name, base=name, restriction=[("%s-params_count" % name, 1), (item_id, p.id)])
                 ET.SubElement(sub, "ParameterRefEntry", parameterRef=db.parameter("%s-value" % xname(p.name), db.scalar_type(field), p.doc))
-    key_name = {("hk", 3, 25): "%s-sid" % message_container(d.MESSAGE_BY_KEY[("tm", 3, 25)])}
+    hk_report = message_container(d.MESSAGE_BY_NAME["hk.report"])
     for h in d.HK_STRUCTURES:
-        sub = db.container(hk_container(h), h.doc, base=message_container(d.MESSAGE_BY_KEY[("tm", 3, 25)]), restriction=[(key_name[("hk", 3, 25)], h.sid)])
+        sub = db.container(hk_container(h), h.doc, base=hk_report, restriction=[("%s-sid" % hk_report, h.sid)])
         db.payload(hk_container(h), h.fields, sub)
     for e in d.EVENTS:
         report = message_container(d.MESSAGE_BY_KEY[("tm", 5, e.severity)])
@@ -365,7 +362,7 @@ def _telemetry(db):
 
 _ST1 = d.SERVICE_BY_NAME["verification"].number
 TC_APID, TC_SEQ = "verification-tc_apid", "verification-tc_seq"
-# ST1 stage -> (verifier element, its name, success subtype, failure report); ECSS-E-ST-70-41C 6.1
+# (verifier element, its name, ST1 stage); ECSS-E-ST-70-41C 6.1
 _STAGES = (
     ("AcceptedVerifier", "Acceptance", "acceptance"),
     ("ExecutionVerifier", "Start", "start"),
