@@ -563,9 +563,6 @@ def cmd_yamcs(opts):
         print("Yamcs %s ready in %.1f s: %s (instance %s, RSS %d MB), TM link tcp/%d, TC link tcp/%d (loopback)"
               % (YAMCS_VERSION, y.ready_s, y.url, INSTANCE, (y.rss_kb() or 0) // 1024, y.tm_port, y.tc_port), flush=True)
         if opts.sitl:
-            from ground.args import link_settings
-            from ground.keys import KeyStore
-            from ground.link import GroundLink
             from ground.runtimes import RuntimeMissing
             from ground.sitl import SitlError
 
@@ -573,13 +570,12 @@ def cmd_yamcs(opts):
                 sitl.start()
             except (SitlError, RuntimeMissing) as exc:
                 raise YamcsError("SITL: %s" % exc) from None
-            settings = link_settings(opts)  # the SITL's board file's link limits
-            link = GroundLink(sitl.port, key=KeyStore().load(sitl.link_name), ack_window_s=settings["ack_window_s"],
-                              max_frame=settings["max_frame"])
+            opts.port = sitl.port  # its key is stored under the port's link name, as the console finds it
+            link = _open_link(opts)
         link.flush_input()
         bridge = Bridge(link, y.tm, y.tc).start()
         print("bridging %s <-> Yamcs; commands: %s/api/processors/%s/realtime/commands/%s/<name> (e.g. test-ping)%s"
-              % (sitl.port if sitl else opts.port, y.url, INSTANCE, INSTANCE, "" if opts.duration else "; Ctrl-C stops"), file=sys.stderr, flush=True)
+              % (opts.port, y.url, INSTANCE, INSTANCE, "" if opts.duration else "; Ctrl-C stops"), file=sys.stderr, flush=True)
         end = None if opts.duration is None else time.monotonic() + opts.duration
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a kill stops the pass as Ctrl-C does
