@@ -89,13 +89,7 @@ def test_mpy_x64_on_the_stock_port_passes_the_vector_set(x64_mpy):
     first, results = vectors.run_on_micropython(binary, env={"MICROPYPATH": str(x64_mpy.parent),
                                                              "MITRA_GNC_BACKEND": ""})
     assert first == "backend native-mpy float 8", first
-    problems = []
-    for name in vectors.NAMES:
-        try:
-            vectors.check_function("mpy-x64", name, results[name])
-        except AssertionError as e:
-            problems.append(str(e))
-    assert not problems, "\n".join(problems)
+    vectors.check_all("mpy-x64", results)
 
 
 def _arm_mpy(built_firmware, arch):

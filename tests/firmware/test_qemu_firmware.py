@@ -187,16 +187,6 @@ def _run_vector_set(repl):
     return first, vectors._collect_results(order, out)
 
 
-def _check_vector_set(label, results):
-    problems = []
-    for name in vectors.NAMES:
-        try:
-            vectors.check_function(label, name, results[name])
-        except AssertionError as e:
-            problems.append(str(e))
-    assert not problems, "\n".join(problems)
-
-
 _ASYNC_AND_FILES = """
 import asyncio, os, sys
 
@@ -275,7 +265,7 @@ def test_vector_set_on_the_cortex_m4f_built_in_core(board):
     _, repl = board
     first, results = _run_vector_set(repl)
     assert first == "backend native-mpy float 4", first
-    _check_vector_set("qemu-an386 c", results)
+    vectors.check_all("qemu-an386 c", results)
 
 
 @pytest.mark.slow
@@ -292,7 +282,7 @@ def test_vector_set_on_the_native_mpy_on_stock_qemu_boards(board, arch):
     _copy_to_board(repl, data)
     first, results = _run_vector_set(repl)
     assert first == "backend native-mpy float 4", first
-    _check_vector_set("%s mpy" % arch, results)
+    vectors.check_all("%s mpy" % arch, results)
 
 
 @pytest.mark.slow

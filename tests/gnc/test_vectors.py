@@ -101,6 +101,17 @@ def check_function(backend, name, results):
     assert not problems, "\n".join(problems)
 
 
+def check_all(backend, results):
+    """check_function for every function, the deviations of all of them reported together."""
+    problems = []
+    for name in NAMES:
+        try:
+            check_function(backend, name, results[name])
+        except AssertionError as e:
+            problems.append(str(e))
+    assert not problems, "\n".join(problems)
+
+
 def run_cases(name, func, make_buffer):
     fn = api.BY_NAME[name]
     return [gen.call(fn, func, gen.decode(c["args"]), make_buffer) for c in DATA["functions"][name]["cases"]]
@@ -395,13 +406,7 @@ def test_vectors_on_qemu_c_core_match_reference(built_firmware):
         pytest.skip("qemu-system-arm not installed (scripts/bootstrap.sh installs it)")
     first, results = run_on_qemu(built_firmware("qemu-an385"))
     assert first == "backend native-mpy float 4", first
-    problems = []
-    for name in NAMES:
-        try:
-            check_function("qemu-an385 c", name, results[name])
-        except AssertionError as e:
-            problems.append(str(e))
-    assert not problems, "\n".join(problems)
+    check_all("qemu-an385 c", results)
 
 
 @pytest.fixture(scope="module", params=[("unix", "native-mpy"), ("unix-f32", "native-mpy"), ("unix-f32", "fallback")],
@@ -421,13 +426,7 @@ def firmware_results(request, built_firmware):
 @pytest.mark.micropython
 def test_vectors_on_our_micropython_firmware_match_reference(firmware_results):
     label, results = firmware_results
-    problems = []
-    for name in NAMES:
-        try:
-            check_function(label, name, results[name])
-        except AssertionError as e:
-            problems.append(str(e))
-    assert not problems, "\n".join(problems)
+    check_all(label, results)
 
 
 # ---- (d) the fallback under CPython on array('f') ---------------------------------------------
