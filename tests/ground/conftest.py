@@ -1,5 +1,8 @@
 """Fixtures shared by the ground tests."""
 
+import os
+import tty
+
 import pytest
 
 
@@ -10,3 +13,15 @@ def mitra_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("MITRA_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def silent_pty():
+    """A pty pair nobody answers on: (slave path, master fd). Whatever is written to the slave stays unread."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        yield os.ttyname(slave), master
+    finally:
+        os.close(slave)
+        os.close(master)

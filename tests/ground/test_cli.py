@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tty
 from pathlib import Path
 
 import pytest
@@ -43,18 +42,6 @@ TM_FIELDS = ["version", "type", "sec_header_flag", "apid", "seq_flags", "seq_cou
 
 
 pytestmark = pytest.mark.usefixtures("mitra_home")  # tests/ground/conftest.py
-
-
-@pytest.fixture
-def silent_pty():
-    """A pty pair nobody answers on: (slave path, master fd). Whatever is written to the slave stays unread."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        yield os.ttyname(slave), master
-    finally:
-        os.close(slave)
-        os.close(master)
 
 
 def run(capsys, *argv):

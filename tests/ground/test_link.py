@@ -99,51 +99,37 @@ def test_link_send_packet_of_a_raw_tc_is_checked_too():
     assert port.written == b""
 
 
-def test_cli_send_of_a_tc_over_the_frame_says_so_in_one_line_and_writes_nothing(capsys):
-    import os
+def test_cli_send_of_a_tc_over_the_frame_says_so_in_one_line_and_writes_nothing(capsys, silent_pty):
     import select
-    import tty
 
     from ground.cli import main
 
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        KeyStore().create("test")
-        code = main(["send", "--port", os.ttyname(slave), "--key", "test", "hk.change_interval", *["obc:1000"] * 165])
-        err = capsys.readouterr().err.splitlines()
-        assert code == 1
-        assert err == ["ground: hk.change_interval: the TC would be a 1026-octet frame, over the board's limit of 1024 octets: send it with fewer items"]
-        assert select.select([master], [], [], 0)[0] == []  # not one octet went to the board
-        assert KeyStore().load("test").next_sn == 1
-    finally:
-        os.close(slave)
-        os.close(master)
+    port, master = silent_pty
+    KeyStore().create("test")
+    code = main(["send", "--port", port, "--key", "test", "hk.change_interval", *["obc:1000"] * 165])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert err == ["ground: hk.change_interval: the TC would be a 1026-octet frame, over the board's limit of 1024 octets: send it with fewer items"]
+    assert select.select([master], [], [], 0)[0] == []  # not one octet went to the board
+    assert KeyStore().load("test").next_sn == 1
 
 
 @pytest.mark.parametrize("board, items, frame, limit", [("esp32-devkitc", 40, 276, 240), ("rp2-pico", 165, 1026, 1024)])
-def test_cli_send_refuses_by_the_boards_own_frame_limit(board, items, frame, limit, capsys):
+def test_cli_send_refuses_by_the_boards_own_frame_limit(board, items, frame, limit, capsys, silent_pty):
     # --board: the board file's link section sets the limit (esp32-devkitc: 240 octets, rp2-pico: 1024)
-    import os
     import select
-    import tty
 
     from ground.cli import main
 
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        KeyStore().create("test")
-        code = main(["send", "--port", os.ttyname(slave), "--key", "test", "--board", board, "--no-archive",
-                     "hk.change_interval", *["obc:1000"] * items])
-        assert code == 1
-        assert capsys.readouterr().err.splitlines() == [
-            "ground: hk.change_interval: the TC would be a %d-octet frame, over the board's limit of %d octets: "
-            "send it with fewer items" % (frame, limit)]
-        assert select.select([master], [], [], 0)[0] == []
-    finally:
-        os.close(slave)
-        os.close(master)
+    port, master = silent_pty
+    KeyStore().create("test")
+    code = main(["send", "--port", port, "--key", "test", "--board", board, "--no-archive",
+                 "hk.change_interval", *["obc:1000"] * items])
+    assert code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "ground: hk.change_interval: the TC would be a %d-octet frame, over the board's limit of %d octets: "
+        "send it with fewer items" % (frame, limit)]
+    assert select.select([master], [], [], 0)[0] == []
 
 
 def test_link_settings_come_from_the_board_file_unless_given():
