@@ -114,11 +114,9 @@ def candidates(before, word):
     Complete words end in a space; `NAME=` and the first part of an `A:B` item do not, since a
     value follows them (Python's readline appends nothing itself)."""
     tokens = before.split()
-    if not tokens:
+    if not tokens or tokens == ["help"]:  # a command, or help's one argument
         return sorted(n + " " for n in list(d.COMMANDS) + list(BUILTINS) if n.startswith(word))
     head = tokens[0]
-    if head == "help":
-        return sorted(n + " " for n in list(d.COMMANDS) + list(BUILTINS) if n.startswith(word)) if len(tokens) == 1 else []
     if head == "hk":
         return [w for w in ("off ", "on ") if w.startswith(word)] if len(tokens) == 1 else []
     if head in BUILTINS:
