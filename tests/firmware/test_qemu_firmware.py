@@ -166,17 +166,13 @@ def _copy_to_board(repl, data, path="/gnc_native.mpy"):
 def _run_vector_set(repl):
     """(first line, results) of the whole shared vector set through the raw REPL: test_vectors.py's
     runner (float32 as bit patterns) with its stand-in gnc.errors, the cases in batches."""
-    runner = vectors._MPY_RUNNER.replace("import gnc\n", vectors._QEMU_GNC).replace("BACKEND = gnc.BACKEND\n", "")
+    runner = vectors.QEMU_RUNNER
     loop = "while True:\n    line = sys.stdin.readline()\n    if not line:\n        break\n"
     assert runner.count(loop) == 1 and "gnc_native" in runner
     head, body = runner.split(loop)
     body = "for line in _LINES:\n" + body
     first = repl.exec(head).split("VECTORS-BEGIN\n", 1)[1].strip()
-    lines, order = [], []
-    for name in vectors.NAMES:
-        for case in vectors.DATA["functions"][name]["cases"]:
-            lines.append(vectors._mpy_line(vectors.api.BY_NAME[name], vectors.gen.decode(case["args"])))
-            order.append(name)
+    lines, order = vectors.case_lines()
     out, batch = [], []
     for i, line in enumerate(lines):
         batch.append(line)

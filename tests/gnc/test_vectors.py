@@ -277,13 +277,19 @@ def _mpy_line(fn, args):
     return json.dumps([fn.name, kinds, values], allow_nan=False)
 
 
-def run_on_micropython(binary, env=None):
-    """(first line, {name: [(status, outputs) per case]}) of one `binary` process running every case."""
+def case_lines():
+    """(the runner's input line for each case of every function, the function's name for each)."""
     lines, order = [], []
     for name in NAMES:
         for case in DATA["functions"][name]["cases"]:
             lines.append(_mpy_line(api.BY_NAME[name], gen.decode(case["args"])))
             order.append(name)
+    return lines, order
+
+
+def run_on_micropython(binary, env=None):
+    """(first line, {name: [(status, outputs) per case]}) of one `binary` process running every case."""
+    lines, order = case_lines()
     source = runtimes.firmware_path_setup("micropython") + _MPY_RUNNER
     proc = subprocess.run([binary, "-c", source], input=("\n".join(lines) + "\n").encode(), capture_output=True,
                           timeout=600, env=dict(os.environ, **(env or {})))
@@ -349,15 +355,13 @@ print("VECTORS-BEGIN")
 """
 
 
+QEMU_RUNNER = _MPY_RUNNER.replace("import gnc\n", _QEMU_GNC).replace("BACKEND = gnc.BACKEND\n", "")
+assert "gnc_native" in QEMU_RUNNER and "gnc.BACKEND" not in QEMU_RUNNER
+
+
 def run_on_qemu(elf, timeout=300):
     """(first line, results) of the vector set on MicroPython under qemu-system-arm (mps2-an385)."""
-    runner = _MPY_RUNNER.replace("import gnc\n", _QEMU_GNC).replace("BACKEND = gnc.BACKEND\n", "")
-    assert "gnc_native" in runner and "gnc.BACKEND" not in runner
-    lines, order = [], []
-    for name in NAMES:
-        for case in DATA["functions"][name]["cases"]:
-            lines.append(_mpy_line(api.BY_NAME[name], gen.decode(case["args"])))
-            order.append(name)
+    lines, order = case_lines()
     argv = ["qemu-system-arm", "-machine", "mps2-an385", "-nographic", "-monitor", "null", "-semihosting",
             "-serial", "stdio", "-kernel", str(elf)]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -373,7 +377,7 @@ def run_on_qemu(elf, timeout=300):
 
     try:
         read_until(b">>> ")
-        proc.stdin.write(b"\x05" + runner.replace("\n", "\r").encode() + b"\x04")
+        proc.stdin.write(b"\x05" + QEMU_RUNNER.replace("\n", "\r").encode() + b"\x04")
         proc.stdin.flush()
         read_until(b"VECTORS-BEGIN\r\n")
         out = out.split(b"VECTORS-BEGIN\r\n", 1)[1]
