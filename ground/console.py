@@ -388,7 +388,7 @@ class Session:
             self._report(self.pending[p["data"]["request_id"]], p)
             return
         for pending in list(self.pending.values()):
-            reason = self.link._security_verdict(p, pending.sn)
+            reason = self.link.security_verdict(p, pending.sn)
             if reason is not None:  # the board's security layer discarded this TC's frame
                 del self.pending[pending.request_id]
                 hint = None

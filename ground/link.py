@@ -254,7 +254,7 @@ class GroundLink:
             for i, p in enumerate(batch):
                 self._pending = batch[i + 1 :]  # if this call returns here, the next read() gets the rest
                 result.packets.append(p)
-                reason = self._security_verdict(p, sent_sn)
+                reason = self.security_verdict(p, sent_sn)
                 if reason == _REPLAY and _sn is None and self.key is not None:
                     # The board rebooted and burned a block of SNs (or another ground moved it on), or
                     # someone on the unauthenticated downlink says so: a report on this TC within the
@@ -265,7 +265,7 @@ class GroundLink:
                     continue
                 if reason is not None:
                     raise Rejected(self.port_name, name, reason, p)
-                if self._is_report_for(p, request_id):
+                if self.is_report_for(p, request_id):
                     suspect = None  # the board took our frame: the rejection was not about it
                     result.reports.append(p)
                     sub = p["subtype"]
@@ -329,10 +329,11 @@ class GroundLink:
         raise BoardSilent("%s: %s for %s within %.1f s%s" % (self.port_name, what, name, timeout, hint), timeout)
 
     @staticmethod
-    def _is_report_for(p, request_id):
+    def is_report_for(p, request_id):
+        """True for an ST1 report on the TC of `request_id`."""
         return p["type"] == "tm" and p["service"] == _ST1 and p["data"].get("request_id") == request_id
 
-    def _security_verdict(self, p, sn):
+    def security_verdict(self, p, sn):
         """The reason code of a security_rejected event about the frame we just sent, else None."""
         if p["type"] != "tm" or p["service"] != _ST5 or p["data"].get("event_id") != _EVENT_SECURITY:
             return None

@@ -41,7 +41,6 @@ INSTANCE = "mitra"
 JAVA_MIN = 17
 YAMCS_VERSION = "5.12.8"
 LOOPBACK = "127.0.0.1"
-_ST1 = d.SERVICE_BY_NAME["verification"].number
 
 
 class YamcsError(MitraError):
@@ -475,7 +474,7 @@ class Bridge:
     def step(self, timeout=0.05):
         """Move what is waiting each way once."""
         for p in self.link.read(timeout):
-            if self._waiting and p["type"] == "tm" and p["service"] == _ST1 and p["data"].get("request_id") == self._waiting[0]:
+            if self._waiting and self.link.is_report_for(p, self._waiting[0]):
                 self._waiting = None
         if self._waiting and time.monotonic() >= self._waiting[1]:
             self._waiting = None
