@@ -395,8 +395,10 @@ def build_parser():
     p.add_argument("--ack", type=int_in(0, 0xF), default=0xF, help="ack flags (default 0xF)")
     table.append((p, cmd_encode))
 
+    from ground import export
+
     p = sub.add_parser("dict", help="export the packet dictionary")
-    p.add_argument("--format", choices=("json", "firmware", "xtce"), default="json", help="xtce: the XTCE 1.2 mission database Yamcs loads")
+    p.add_argument("--format", choices=export.FORMATS, default="json", help="xtce: the XTCE 1.2 mission database Yamcs loads")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     table.append((p, cmd_dict))
 
