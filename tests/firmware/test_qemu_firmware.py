@@ -68,23 +68,24 @@ class RawRepl:
         self.send(b"\r\x01")
         self.read_until(b"raw REPL; CTRL-B to exit\r\n>")
 
-    def exec(self, code):
-        """stdout of `code` run on the board; an exception on the board fails the test."""
+    def _exec_raw(self, code):
+        """(stdout, stderr) of `code` run in the raw REPL."""
         self.send(code.encode() + b"\x04")
         self.read_until(b"OK")
         out = self.read_until(b"\x04")
         err = self.read_until(b"\x04")
         self.read_until(b">")
+        return out, err
+
+    def exec(self, code):
+        """stdout of `code` run on the board; an exception on the board fails the test."""
+        out, err = self._exec_raw(code)
         assert not err, err.decode(errors="replace")
         return out.decode().replace("\r\n", "\n")
 
     def exec_error(self, code):
         """The exception `code` raises on the board, its last line."""
-        self.send(code.encode() + b"\x04")
-        self.read_until(b"OK")
-        self.read_until(b"\x04")
-        err = self.read_until(b"\x04").decode(errors="replace")
-        self.read_until(b">")
+        err = self._exec_raw(code)[1].decode(errors="replace")
         assert err, "no exception"
         return err.strip().splitlines()[-1]
 
