@@ -289,7 +289,8 @@ def cmd_keys(opts):
     return 0
 
 
-def _start_sitl(board, runtime, state_dir=None, security=True, speed=1.0, log=None, vehicle=None):
+def start_sitl(board, runtime, state_dir=None, security=True, speed=1.0, log=None, vehicle=None):
+    """A started Sitl (`ground sitl`, `ground console --sitl`); what stops it is one CommandError."""
     from ground.sitl import Sitl, SitlError
     from ground.runtimes import RuntimeMissing
 
@@ -300,7 +301,7 @@ def _start_sitl(board, runtime, state_dir=None, security=True, speed=1.0, log=No
 
 
 def cmd_sitl(opts):
-    sitl = _start_sitl(opts.board, opts.runtime, opts.state, not opts.no_security, opts.speed, vehicle=opts.vehicle)
+    sitl = start_sitl(opts.board, opts.runtime, opts.state, not opts.no_security, opts.speed, vehicle=opts.vehicle)
     stop = {"now": False}
 
     def _stop(*_):

@@ -629,14 +629,7 @@ def run(opts):
     archive = None if opts.no_archive else mission_path(opts.mission)  # a bad name fails before anything starts
     sitl = None
     if opts.sitl is not None:
-        from ground.runtimes import RuntimeMissing
-        from ground.sitl import Sitl, SitlError
-
-        vehicle = None if opts.sitl == "obc" else opts.sitl
-        try:
-            sitl = Sitl(opts.board, runtime=opts.runtime, vehicle=vehicle, log=screen.say).start()
-        except (SitlError, RuntimeMissing) as exc:
-            raise cli.CommandError(str(exc)) from None
+        sitl = cli.start_sitl(opts.board, opts.runtime, vehicle=None if opts.sitl == "obc" else opts.sitl, log=screen.say)
         opts.port = sitl.port
     try:
         link = open_link(opts)
