@@ -306,6 +306,16 @@ class Yamcs:
             raise YamcsError("Yamcs at %s does not answer %s: %s" % (self.url, path, getattr(exc, "reason", exc))) from None
         return json.loads(raw) if raw else {}
 
+    def archived_packets(self):
+        """Every TM packet record of the instance's archive, oldest first (all pages of the HTTP API)."""
+        token = None
+        while True:
+            page = self.api("GET", "/api/archive/%s/packets?limit=1000&order=asc%s" % (INSTANCE, "&next=" + token if token else ""))
+            yield from page.get("packet", [])
+            token = page.get("continuationToken")
+            if not token:
+                return
+
     def rss_kb(self):
         """Resident memory of the server process (kB, /proc), or None once it has exited."""
         try:

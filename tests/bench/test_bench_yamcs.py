@@ -35,13 +35,7 @@ def _burst():
 
 
 def _archived_count(y):
-    n, token = 0, None
-    while True:
-        page = y.api("GET", "/api/archive/%s/packets?limit=1000%s" % (gy.INSTANCE, "&next=" + token if token else ""))
-        n += len(page.get("packet", []))
-        token = page.get("continuationToken")
-        if not token:
-            return n
+    return sum(1 for _ in y.archived_packets())
 
 
 def _tm_link(y):

@@ -288,13 +288,7 @@ def _pass(y):
 
 def _archived(y):
     """Every packet Yamcs archived so far: {raw octets: the archive's record}."""
-    got, token = {}, None
-    while True:
-        page = y.api("GET", "/api/archive/%s/packets?limit=1000&order=asc%s" % (gy.INSTANCE, "&next=" + token if token else ""))
-        got.update((base64.b64decode(a["packet"]), a) for a in page.get("packet", []))
-        token = page.get("continuationToken")
-        if not token:
-            return got
+    return {base64.b64decode(a["packet"]): a for a in y.archived_packets()}
 
 
 def _archived_of(y, raws, timeout=60.0):
