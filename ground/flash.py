@@ -581,12 +581,12 @@ def _compile(target, info, port):
 
 
 def _key(keystore, name, new_key, dry_run):
-    """(LinkKey or None in a dry run without one, created?) of link `name`."""
+    """The LinkKey of link `name`, made when missing or `new_key`; None in a dry run that would make one."""
     if keystore.exists(name) and not new_key:
-        return keystore.load(name), False
+        return keystore.load(name)
     if dry_run:
-        return None, True
-    return keystore.create(name, spi=1, force=True), True
+        return None
+    return keystore.create(name, spi=1, force=True)
 
 
 def flash(port, board, transport, key_name=None, keystore=None, force=False, dry_run=False, reset=True,
@@ -610,7 +610,7 @@ def flash(port, board, transport, key_name=None, keystore=None, force=False, dry
     mpy_dir = build(target) if build is not None else _compile(target, info, port)
     files = app_files(mpy_dir)
     files["board.json"] = board_json(board)
-    link, _created = _key(keystore, key_name, new_key, dry_run)
+    link = _key(keystore, key_name, new_key, dry_run)
     if link is not None:
         files["keys.json"] = keys_json(link)
     new = {p: sha256(d) for p, d in files.items()}
