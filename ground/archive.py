@@ -321,11 +321,7 @@ class Archive:
 
     def values(self, structure, field, session=None, start=None, end=None):
         """[(on-board time, value)] of one HK field, in arrival order."""
-        where, args = self._range(session, start, end)
-        where = (where + " AND " if where else " WHERE ") + "v.structure = ? AND v.field = ?"
-        return self.db.execute(
-            'SELECT v.obt, v.value FROM "values" v JOIN frames f ON f.id = v.frame' + where + " ORDER BY v.frame",
-            (*args, structure, field)).fetchall()
+        return [(obt, v) for _, obt, v in self.series(structure, field, None if session is None else [session], start, end)]
 
     def has_frames(self, session=None, start=None, end=None):
         """Whether any frame lies in the selection."""
