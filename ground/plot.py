@@ -22,6 +22,10 @@ class PlotError(MitraError):
     """A plot that cannot be made: an unknown parameter, nothing in the range, an unwritable file."""
 
 
+class NoValues(PlotError):
+    """No parameter of the plot has a value in the selection."""
+
+
 # "structure.field" -> (HkStructure, F), every field of every HK structure
 PARAMETERS = {"%s.%s" % (h.name, f.name): (h, f) for h in d.HK_STRUCTURES for f in h.fields}
 
@@ -106,8 +110,8 @@ def plot(archive, names, output, sessions=None, start=None, end=None, title=None
     counts = {name: sum(len(t) for t, _ in segs) for name, segs in series.items()}
     if not any(counts.values()):
         where = ("session%s %s of " % ("s" if len(sessions) > 1 else "", ", ".join(map(str, sessions)))) if sessions else ""
-        raise PlotError("no values of %s in %s%s%s" % (", ".join(names), where, archive.path,
-                                                        "" if start is None and end is None else ", " + describe_range(start, end)))
+        raise NoValues("no values of %s in %s%s%s" % (", ".join(names), where, archive.path,
+                                                       "" if start is None and end is None else ", " + describe_range(start, end)))
 
     import matplotlib
 

@@ -203,10 +203,8 @@ def _housekeeping(a, report, chosen, directory, rng):
             png = directory / ("%s-%s.png" % (vehicle, stem))
             try:
                 counts = plot.plot(a, names, png, sessions=sids, title="%s: %s" % (vehicle, title), **rng)
-            except plot.PlotError as exc:
-                if "no values" in str(exc):
-                    continue
-                raise
+            except plot.NoValues:
+                continue
             report.plots[png] = counts
             drawn += 1
             lines += ["![%s %s](%s)" % (vehicle, title, png.name), "",
