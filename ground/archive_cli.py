@@ -64,16 +64,7 @@ def add_link_options(p):
 
 
 class ArchivedLink(GroundLink):
-    """A GroundLink that records into a Recorder of its own and closes it (ending the session) with the link.
-
-    After each read it commits a batch that is due, so a quiet link (`ground tlm` between two HK
-    reports) does not keep the archive's write lock from another command on the same mission."""
-
-    def read(self, timeout):
-        out = super().read(timeout)
-        if self.recorder is not None:
-            self.recorder.commit_if_due()
-        return out
+    """A GroundLink that records into a Recorder of its own and closes it (ending the session) with the link."""
 
     def close(self):
         try:

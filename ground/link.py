@@ -183,6 +183,10 @@ class GroundLink:
                     if self.recorder is not None:
                         self.recorder.down(body, p)  # stored as received, a frame that does not decode too
             if out or time.monotonic() >= deadline:
+                if self.recorder is not None:
+                    # a batch holds the archive's write lock until committed: a quiet link (`ground tlm`
+                    # between two HK reports, a console) commits a due one so other writers get it
+                    self.recorder.commit_if_due()
                 return out
 
     def packets(self, duration=None):

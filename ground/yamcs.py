@@ -465,6 +465,10 @@ class _Tap:
         if self.recorder is not None:
             self.recorder.commit()
 
+    def commit_if_due(self):
+        if self.recorder is not None:
+            self.recorder.commit_if_due()
+
 
 class Bridge:
     """Yamcs <-> link: TM packets into Yamcs' TM feed (Yamcs.tm), the TCs of its TC feed (Yamcs.tc) sealed and framed onto the link."""

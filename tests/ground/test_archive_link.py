@@ -68,7 +68,7 @@ def test_send_tlm_and_fetch_record_their_sessions_and_plot_and_report_read_them(
 
 
 def test_a_quiet_link_commits_its_batch_and_leaves_the_archive_to_other_writers(tmp_path):
-    """A batch holds the archive's write lock until committed; ArchivedLink commits a due batch after
+    """A batch holds the archive's write lock until committed; the link (GroundLink.read) commits a due batch after
     every read, even when nothing more arrives (ground tlm between two HK reports)."""
     master, slave = os.openpty()
     tty.setraw(slave)
