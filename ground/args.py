@@ -232,14 +232,12 @@ def add_link_options(p, port=True):
 def link_settings(opts):
     """{'baud', 'ack_window_s', 'max_frame'} of the link: --baud / --ack-window where given, else
     the board file's link section, else the protocol's; UnknownBoard for a board with no file."""
-    from ground.link import DEFAULT_ACK_WINDOW_S, DEFAULT_BAUD
+    from ground.link import board_link
     from ground.sitl import load_board
 
-    link = load_board(opts.board).get("link", {})
-    ack_ms = link.get("ack_window_ms")
-    return {
-        "baud": opts.baud if opts.baud is not None else link.get("baud", DEFAULT_BAUD),
-        "ack_window_s": opts.ack_window if opts.ack_window is not None else (
-            ack_ms / 1000.0 if ack_ms is not None else DEFAULT_ACK_WINDOW_S),
-        "max_frame": link.get("max_frame", d.MAX_FRAME),
-    }
+    settings = board_link(load_board(opts.board))
+    if opts.baud is not None:
+        settings["baud"] = opts.baud
+    if opts.ack_window is not None:
+        settings["ack_window_s"] = opts.ack_window
+    return settings

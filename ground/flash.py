@@ -664,7 +664,7 @@ def flash(port, board, transport, key_name=None, keystore=None, force=False, dry
 
 def ping_board(port, board, link, boot_timeout=BOOT_TIMEOUT_S, ping_timeout=PING_TIMEOUT_S):
     """Wait for the flight app's first packet on `port`, then test.ping it under `link`; the RTT in s."""
-    from ground.link import GroundLink, LinkError, open_port
+    from ground.link import GroundLink, LinkError, board_link, open_port
 
     cfg = board.get("link", {})
     deadline = time.monotonic() + boot_timeout
@@ -676,8 +676,9 @@ def ping_board(port, board, link, boot_timeout=BOOT_TIMEOUT_S, ping_timeout=PING
             if time.monotonic() >= deadline:
                 raise FlashError("%s: the port did not come back within %.0f s of the reset" % (port, boot_timeout)) from None
             time.sleep(0.2)
-    with GroundLink(port, key=link, serial_port=serial_port, max_frame=cfg.get("max_frame", 1024),
-                    ack_window_s=cfg.get("ack_window_ms", 500) / 1000.0) as gl:
+    limits = board_link(board)
+    with GroundLink(port, key=link, serial_port=serial_port, max_frame=limits["max_frame"],
+                    ack_window_s=limits["ack_window_s"]) as gl:
         heard = []
         while not heard:
             left = deadline - time.monotonic()

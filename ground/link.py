@@ -91,6 +91,17 @@ class CommandFailed(MitraError):
         super().__init__("%s failed at %s: %s (%d)" % (command, stage, self.error, code))
 
 
+def board_link(board):
+    """{'baud', 'ack_window_s', 'max_frame'} of a board description's link section (boards/*.json),
+    the protocol's defaults where it says nothing: what a GroundLink to that board is opened with."""
+    link = board.get("link", {})
+    return {
+        "baud": link.get("baud", DEFAULT_BAUD),
+        "ack_window_s": link["ack_window_ms"] / 1000.0 if "ack_window_ms" in link else DEFAULT_ACK_WINDOW_S,
+        "max_frame": link.get("max_frame", d.MAX_FRAME),
+    }
+
+
 def open_port(port, baud=DEFAULT_BAUD, timeout=0.05):
     """A pyserial port with messages a person can act on when it cannot be opened."""
     try:

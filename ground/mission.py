@@ -18,7 +18,7 @@ import time
 
 from ground import args as cliargs
 from ground import dictionary as d
-from ground.link import GroundLink
+from ground.link import GroundLink, board_link
 from ground.sitl import Sitl
 
 
@@ -70,7 +70,7 @@ class Mission:
         try:
             from ground.keys import KeyStore
 
-            max_frame = self.sitl.board.get("link", {}).get("max_frame", d.MAX_FRAME)  # the board's, as the link refuses longer TCs
+            max_frame = board_link(self.sitl.board)["max_frame"]  # the board's, as the link refuses longer TCs
             if self.archive is not None:
                 from ground.archive import Recorder
 

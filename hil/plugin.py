@@ -41,6 +41,7 @@ import time
 import pytest
 
 from ground import dictionary as _d
+from ground.link import board_link
 
 TARGETS = ("sitl-mpy", "sitl-py", "pico-emu", "board")
 SITL_TARGETS = ("sitl-mpy", "sitl-py")
@@ -255,9 +256,9 @@ class Flight:
         self.emu = emu  # the PicoEmu of the pico-emu target
         self.port = port if sitl is None else sitl.port
         self.key_name = key_name if sitl is None else sitl.link_name
-        link_cfg = board.get("link", {})
-        self.max_frame = link_cfg.get("max_frame", 1024)
-        self.ack_window_s = link_cfg.get("ack_window_ms", 500) / 1000.0
+        limits = board_link(board)
+        self.max_frame = limits["max_frame"]
+        self.ack_window_s = limits["ack_window_s"]
         self._links = []
         self._children = []
         self._closers = []
