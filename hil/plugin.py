@@ -337,14 +337,14 @@ class Flight:
     def close(self):
         for child in self._children:
             child.close()
+        for stop in self._closers:
+            stop()
         for link in self._links:
             try:
                 link.close()
             except Exception:  # a link the test closed already, or a port gone with its board
                 pass
         self._links = []
-        for stop in self._closers:
-            stop()
         if self.sitl is not None:
             self.sitl.stop()
         if self.emu is not None:
@@ -393,14 +393,23 @@ def pico_emu_app_image():
 
 
 def _pico_emu_flight(request, board, tmp_path, monkeypatch):
-    from hil import pico_emu
-    from hil.pico_emu.mission import PicoSitl
+    import shutil
 
-    request.getfixturevalue("pico_emu_app_image")  # skips (or fails under CI) what is missing; builds the image once
+    from ground.keys import port_link_name
+    from hil import pico_emu
+
+    firmware, image = request.getfixturevalue("pico_emu_app_image")
     monkeypatch.setenv("MITRA_HOME", str(tmp_path / "mitra-home"))
-    ps = PicoSitl(board["name"], state_dir=tmp_path).start()
-    f = Flight("pico-emu", board, port=ps.port, key_name=ps.link_name, emu=ps.emu)
-    f._closers.append(ps.stop)
+    flash = tmp_path / "pico-flash.img"
+    shutil.copyfile(image, flash)
+    emu = pico_emu.PicoEmu(firmware, flash_image=flash).start()
+    try:
+        name = port_link_name(emu.port)
+        pico_emu.install_app(emu, board, name)
+    except BaseException:
+        emu.stop()
+        raise
+    f = Flight("pico-emu", board, port=emu.port, key_name=name, emu=emu)
     f.ack_window_s *= pico_emu.SLOWDOWN  # the emulator is slower than the board it stands for
     return f
 
