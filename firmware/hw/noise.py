@@ -7,21 +7,36 @@ import math
 
 
 class Rng:
+    # The 32-bit state is kept as two 16-bit halves: on a 32-bit board a small int holds 31 bits,
+    # and a whole state (or its shifts) would be a heap-allocated long int at every draw.
     def __init__(self, seed=1):
-        self.state = (seed & 0xFFFFFFFF) or 0x9E3779B9  # zero would stay zero
+        state = (seed & 0xFFFFFFFF) or 0x9E3779B9  # zero would stay zero
+        self._hi = state >> 16
+        self._lo = state & 0xFFFF
         self._spare = None
 
+    @property
+    def state(self):
+        return (self._hi << 16) | self._lo
+
+    def _next(self):
+        # x ^= x << 13; x ^= x >> 17; x ^= x << 5 (mod 2**32), half by half
+        hi, lo = self._hi, self._lo
+        hi ^= ((hi << 13) | (lo >> 3)) & 0xFFFF
+        lo ^= (lo << 13) & 0xFFFF
+        lo ^= hi >> 1
+        hi ^= ((hi << 5) | (lo >> 11)) & 0xFFFF
+        lo ^= (lo << 5) & 0xFFFF
+        self._hi, self._lo = hi, lo
+
     def u32(self):
-        x = self.state
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        self.state = x
-        return x
+        self._next()
+        return (self._hi << 16) | self._lo
 
     def uniform(self):
-        # in [0, 1): 24 bits, exact in float32
-        return (self.u32() >> 8) * (1.0 / 16777216.0)
+        # in [0, 1): the state's top 24 bits, exact in float32
+        self._next()
+        return ((self._hi << 8) | (self._lo >> 8)) * (1.0 / 16777216.0)
 
     def gauss(self, sigma=1.0):
         spare = self._spare
