@@ -209,36 +209,81 @@ def _unpack(layout, buf, pos, end, out, views):
     return pos
 
 
+_OPS = {}  # layout -> its compiled packing steps (_compile)
+_RUN = const(0)  # (_RUN, struct format, octets, fields): plain struct letters in a row
+_LIST = const(1)  # (_LIST, inner layout): a count octet, then the items
+_TYPED = const(2)  # (_TYPED, letter): the layout the previous value names (P K E A)
+_OCTETS = const(3)  # (_OCTETS, letter): Y (length-prefixed) or R (the rest)
+
+
+def _compile(layout):
+    # Packing steps of a layout, made once per layout: the interpreter then packs a report in a
+    # few struct calls instead of two new strings and a struct call per field
+    ops = _OPS.get(layout)
+    if ops is not None:
+        return ops
+    ops = []
+    run = ""
+    i = 0
+    n = len(layout)
+    while i < n:
+        c = layout[i]
+        if c in "[PKEAYR" and run:
+            ops.append((_RUN, ">" + run, struct.calcsize(">" + run), len(run)))
+            run = ""
+        if c == "[":
+            j = _close(layout, i + 1)
+            ops.append((_LIST, layout[i + 1 : j]))
+            i = j
+        elif c in "PKEA":
+            ops.append((_TYPED, c))
+        elif c in "YR":
+            ops.append((_OCTETS, c))
+        else:
+            run += c
+        i += 1
+    if run:
+        ops.append((_RUN, ">" + run, struct.calcsize(">" + run), len(run)))
+    ops = tuple(ops)
+    _OPS[layout] = ops
+    return ops
+
+
 def pack_into(layout, buf, pos, values):
     # Inverse of unpack(): writes `values` at buf[pos:], returns the end offset.
     return _pack(layout, buf, pos, values, 0)[0]
 
 
 def _pack(layout, buf, pos, values, k):
-    i = 0
-    n = len(layout)
-    while i < n:
-        c = layout[i]
-        if c == "[":
-            j = _close(layout, i + 1)
-            inner = layout[i + 1 : j]
+    for op in _compile(layout):
+        kind = op[0]
+        if kind == _RUN:
+            end = pos + op[2]
+            if end > len(buf):
+                raise ValueError("buffer too small")
+            nf = op[3]
+            if nf == 1:
+                struct.pack_into(op[1], buf, pos, values[k])
+            else:
+                struct.pack_into(op[1], buf, pos, *values[k : k + nf])
+            pos = end
+            k += nf
+        elif kind == _LIST:
             items = values[k]
             buf[pos] = len(items)
             pos += 1
             for item in items:
-                pos = _pack(inner, buf, pos, item, 0)[0]
+                pos = _pack(op[1], buf, pos, item, 0)[0]
             k += 1
-            i = j + 1
-            continue
-        if c in "PKEA":
-            sub = _tail(c, values[k - 1])
+        elif kind == _TYPED:
+            sub = _tail(op[1], values[k - 1])
             if sub is None:
                 raise KeyError(values[k - 1])
             pos, k = _pack(sub, buf, pos, values, k)
-        elif c in "YR":
+        else:
             data = values[k]
             size = len(data)
-            if c == "Y":
+            if op[1] == "Y":
                 struct.pack_into(">H", buf, pos, size)
                 pos += 2
             if pos + size > len(buf):
@@ -246,11 +291,6 @@ def _pack(layout, buf, pos, values, k):
             buf[pos : pos + size] = data
             pos += size
             k += 1
-        else:
-            struct.pack_into(">" + c, buf, pos, values[k])
-            pos += struct.calcsize(c)
-            k += 1
-        i += 1
     return pos, k
 
 
