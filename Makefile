@@ -32,8 +32,9 @@ $(NATIVE_EXT): $(wildcard native/src/*.c native/src/*.h native/include/*.h) nati
 	$(BIN)/python -W ignore setup.py -q build_ext --inplace --force
 	@touch $@
 
-# TARGET=pico-emu: a short rover pass on the emulated Pico instead (python -m hil.pico_emu demo): it
-# flies the rover at about real time (docs/benchmarks.md): the full session, 5700 s of flight, would take over an hour.
+# TARGET=pico-emu: the same session on emulated Picos, the real RPI_PICO firmware (python -m hil.pico_emu demo):
+# the emulated Cortex-M0+ flies the apps at about 1.1-1.5x real time, so the two vehicles fly at once and the
+# session takes about 40 minutes (docs/benchmarks.md); `python -m hil.pico_emu demo --short` is a 3-minute rover pass.
 TARGET ?=
 demo: setup
 	$(if $(filter pico-emu,$(TARGET)),$(BIN)/python -m hil.pico_emu demo,$(BIN)/ground demo)

@@ -12,6 +12,7 @@ fast as the host computes it, so an hour of a mission takes seconds. Every line 
 wall-clock time, the board's flight time, and what the ground saw or did.
 """
 
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,9 @@ ARCHIVE = "archive.sqlite"  # every frame of the demo's passes (ground.archive),
 REPORT = "report"  # the passes' report (ground.report): report.md, its plots and the products again
 
 
+_SAY = threading.Lock()  # whole lines, when both vehicles fly at once (run_demo(parallel=True))
+
+
 class Session:
     """The log of one vehicle's pass: `say(text)` prints wall-clock and flight time."""
 
@@ -31,7 +35,9 @@ class Session:
         self.name = name
 
     def say(self, text):
-        print("%7.2f  t=%7.0f s  %-9s %s" % (time.monotonic() - _T0, self.m.elapsed, self.name, text), flush=True)
+        line = "%7.2f  t=%7.0f s  %-9s %s" % (time.monotonic() - _T0, self.m.elapsed, self.name, text)
+        with _SAY:
+            print(line, flush=True)
 
     def wait_event(self, name, flight_s, where=None):
         """The first event `name` (seen already or next) whose aux matches `where`; its aux."""
@@ -70,19 +76,20 @@ class Session:
         return transfer.write_product(t, out)
 
 
-def fly_inspector(runtime, board, out):
+def fly_inspector(runtime, board, out, heap=INSPECTOR_HEAP):
     from ground.mission import Mission
 
     mission = Mission("inspector", runtime=runtime, board=board, scenario={"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]},
-                      archive=Path(out) / ARCHIVE, heap=INSPECTOR_HEAP)
+                      archive=Path(out) / ARCHIVE, heap=heap)
     # heap: the 64-bit PyPI unix port's objects are about twice a board's, and the inspector's
     # peak there is above the RP2040's 160 KB (on a 32-bit build it is ~81-93 KB,
-    # tests/hil/test_memory_budget.py): it flies with a larger heap, and the log says so
+    # tests/hil/test_memory_budget.py): it flies with a larger heap, and the log says so;
+    # heap=None on a board (the emulated Pico) that has its own
     with mission as m:
         s = Session(m, "inspector")
-        if runtime == "micropython":
+        if runtime == "micropython" and heap:
             s.say("heap raised to %d B for the inspector on the 64-bit unix port (the board's budget is %d B)"
-                  % (INSPECTOR_HEAP, Mission("inspector", runtime=runtime, board=board).sitl.board["heap_budget"]))
+                  % (heap, Mission("inspector", runtime=runtime, board=board).sitl.board["heap_budget"]))
         m.send("inspector_adcs.set_mode", "DETUMBLE")
         truth = s.status("inspector_truth")
         s.say("up in SAFE, tumbling at %.2f deg/s (truth), debris %.0f m ahead on the V-bar; set_mode DETUMBLE"
@@ -128,15 +135,16 @@ def fly_inspector(runtime, board, out):
     return path
 
 
-def fly_rover(runtime, board, out):
+def fly_rover(runtime, board, out, heap=INSPECTOR_HEAP):
     from ground.mission import Mission
 
     mission = Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE,
-                      heap=INSPECTOR_HEAP)  # at the edge of 160 KB on the 64-bit port (ground/mission.py)
+                      heap=heap)  # at the edge of 160 KB on the 64-bit port (ground/mission.py)
     with mission as m:
         s = Session(m, "rover")
-        if runtime == "micropython":
-            s.say("heap raised to %d B for the rover (the board's budget is 163840 B: on the 64-bit port it sits at its edge)" % INSPECTOR_HEAP)
+        if runtime == "micropython" and heap:
+            s.say("heap raised to %d B for the rover (the board's budget is %d B: on the 64-bit port it sits at its edge)"
+                  % (heap, Mission("rover", runtime=runtime, board=board).sitl.board["heap_budget"]))
         truth = s.status("rover_truth")
         s.say("up at (%.0f, %.0f) m, %s; the shadowed crater's rim is 100 m around (400, 0)"
               % (truth["x"], truth["y"], "in sunlight" if truth["lit"] else "in shadow"))
@@ -189,26 +197,53 @@ def _summary(s):
     obc = s.status("obc")
     budget = s.m.sitl.board["heap_budget"]
     heap = ("heap peak %d of %d B" % (obc["heap_peak"], budget)) if obc["heap_peak"] else "heap not measured (CPython)"
-    s.say("pass over: %.0f s of flight in %.1f s (%.0fx real time); %s; TCs accepted %d, rejected %d"
-          % (s.m.elapsed, time.monotonic() - s.m._real0, s.m.real_time_factor(), heap, obc["tc_accepted"], obc["tc_rejected"]))
+    rtf = s.m.real_time_factor()
+    s.say("pass over: %.0f s of flight in %.1f s (%s real time); %s; TCs accepted %d, rejected %d"
+          % (s.m.elapsed, time.monotonic() - s.m._real0, ("%.0fx" if rtf >= 10 else "%.2fx") % rtf, heap, obc["tc_accepted"], obc["tc_rejected"]))
 
 
-def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=("inspector", "rover")):
+def _fly_all(flights, runtime, board, out, heap, parallel):
+    """Each vehicle's pass in turn, or all at once (one thread each: every vehicle is its own
+    process, so they share the host's cores); the products in `flights` order. A pass that
+    fails raises once every pass has ended."""
+    if not parallel:
+        return [fly(runtime, board, out, heap=heap) for fly in flights]
+    results = [None] * len(flights)
+
+    def fly_one(i):
+        try:
+            results[i] = (True, flights[i](runtime, board, out, heap=heap))
+        except BaseException as e:  # re-raised in the caller's thread below
+            results[i] = (False, e)
+
+    threads = [threading.Thread(target=fly_one, args=(i,), name="demo-%d" % i, daemon=True) for i in range(len(flights))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for ok, value in results:
+        if not ok:
+            raise value
+    return [value for _, value in results]
+
+
+def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=("inspector", "rover"), heap=INSPECTOR_HEAP,
+             parallel=False, where=None):
+    """heap: the unix port's heap for both apps (None: the board's own); parallel: fly the
+    vehicles at once; where: what the header line names as the board (a board target's own)."""
     from ground.runtimes import micropython_binary
 
     global _T0
     _T0 = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if runtime == "micropython" and micropython_binary() is None:
+    if runtime == "micropython" and where is None and micropython_binary() is None:
         print("ground: no MicroPython unix port here: flying on the CPython runtime instead", flush=True)
         runtime = "cpython"
-    print("mitra demo: board %s, runtime %s, products in %s" % (board, runtime, out), flush=True)
-    products = []
-    if "inspector" in vehicles:
-        products.append(fly_inspector(runtime, board, out))
-    if "rover" in vehicles:
-        products.append(fly_rover(runtime, board, out))
+    print("mitra demo: board %s, runtime %s, products in %s%s" % (where or board, runtime, out, "; the vehicles fly at once" if parallel else ""),
+          flush=True)
+    flights = [fly for name, fly in (("inspector", fly_inspector), ("rover", fly_rover)) if name in vehicles]
+    products = _fly_all(flights, runtime, board, out, heap, parallel)
     print("%7.2f  demo done; products: %s" % (time.monotonic() - _T0, ", ".join(str(p) for p in products)), flush=True)
     from ground.archive import Archive
 

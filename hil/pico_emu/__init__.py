@@ -125,8 +125,9 @@ class PicoEmu:
     timeouts agree); False skips idle time, so the board's time runs ahead when it waits.
     """
 
-    def __init__(self, firmware, flash_image=None, bootrom=None, realtime=True, log=None, verbose=False):
+    def __init__(self, firmware, flash_image=None, bootrom=None, realtime=True, log=None, verbose=False, profile=None):
         self.firmware = Path(firmware)
+        self.profile = Path(profile) if profile is not None else None  # PC samples, written at stop() (hil.pico_emu.profile)
         self._given_flash = flash_image
         self.flash_image = Path(flash_image) if flash_image is not None else None
         self.bootrom = Path(bootrom) if bootrom is not None else bootrom_path()
@@ -173,6 +174,8 @@ class PicoEmu:
                 argv.append("--realtime")
             if self.verbose:
                 argv.append("--verbose")
+            if self.profile is not None:
+                argv += ["--profile", str(self.profile)]
             self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           bufsize=0, start_new_session=True)
             for target, name in ((self._read_runner, "pico-emu-out"), (self._read_stderr, "pico-emu-err"),
@@ -221,6 +224,12 @@ class PicoEmu:
         mark = self._mark()
         self._send(b"C", json.dumps({"cmd": "status"}).encode())
         return self.wait_event("status", timeout, after=mark)
+
+    def profile_reset(self, timeout=10.0):
+        """With profile=FILE: forget the PC samples taken so far (the boot, say); how many there were."""
+        mark = self._mark()
+        self._send(b"C", json.dumps({"cmd": "profile_reset"}).encode())
+        return self.wait_event("profile_reset", timeout, after=mark)["samples"]
 
     def mpremote(self, *args, timeout=120):
         """Run `mpremote connect PORT ARGS...` against the board; its stdout. PicoEmuError with

@@ -13,6 +13,7 @@ flight time then passes as fast as its emulated core runs the tasks.
 """
 
 import contextlib
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,8 +24,12 @@ from hil import pico_emu
 
 
 class PicoSitl:
+    # Mission.run_until's real-time safety net: the emulated Cortex-M0+ flies the apps at 1.1-1.5x
+    # real time alone on a core (docs/benchmarks.md), slower on a loaded host
+    real_s_per_flight_s = 4.0
+
     def __init__(self, board="rp2-pico", runtime="micropython", state_dir=None, security=True, keystore=None,
-                 speed=1.0, log=None, program=None, vehicle=None, scenario=None):
+                 speed=1.0, log=None, program=None, vehicle=None, scenario=None, profile=None):
         if runtime != "micropython":
             raise ValueError("the emulated Pico runs MicroPython, not runtime %r" % (runtime,))
         if program is not None:
@@ -38,6 +43,7 @@ class PicoSitl:
         self.scenario = dict(scenario or {})
         self.keystore = keystore if keystore is not None else KeyStore()
         self.log = log
+        self.profile = profile  # a file for the emulator's PC samples (hil.pico_emu.profile), or None
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._tmp = None
         self.emu = None
@@ -60,7 +66,7 @@ class PicoSitl:
             where.mkdir(parents=True, exist_ok=True)
         flash = where / "pico-flash.img"
         shutil.copyfile(image, flash)
-        self.emu = pico_emu.PicoEmu(firmware, flash_image=flash, realtime=self.speed != "max", log=self.log)
+        self.emu = pico_emu.PicoEmu(firmware, flash_image=flash, realtime=self.speed != "max", log=self.log, profile=self.profile)
         try:
             self.emu.start()
             self.port = self.emu.port
@@ -97,12 +103,13 @@ class PicoSitl:
 
 
 @contextlib.contextmanager
-def flown_on_pico_emu():
-    """Within: ground.mission.Mission flies its vehicle on the emulated Pico."""
+def flown_on_pico_emu(**options):
+    """Within: ground.mission.Mission flies its vehicle on the emulated Pico (PicoSitl's keyword
+    `options` too: profile=FILE)."""
     from ground import mission
 
     saved = mission.Sitl
-    mission.Sitl = PicoSitl
+    mission.Sitl = functools.partial(PicoSitl, **options) if options else PicoSitl
     try:
         yield
     finally:

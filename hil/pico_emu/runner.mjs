@@ -4,10 +4,14 @@
 //
 //   frame = type (1 octet) | length (uint32 LE) | payload
 //   to the runner:   'D' octets for the USB-CDC OUT endpoint (host -> board)
-//                    'C' a JSON command: {"cmd": "power_cycle" | "quit" | "status"}
+//                    'C' a JSON command: {"cmd": "power_cycle" | "quit" | "status" | "profile_reset"}
 //   from the runner: 'D' octets the board wrote to the USB-CDC IN endpoint (board -> host)
 //                    'E' a JSON event: ready, boot {n, cause}, usb {connected}, reset {cause},
-//                        status {...}, lockup {pc}, error {message}
+//                        status {...}, lockup {pc}, error {message}, profile_reset {samples}
+//
+// --profile FILE samples the program counter every PROFILE_EVERY instructions the core executes
+// (idle skipped) and writes {"every", "samples": [[pc, count], ...]} to FILE when told to quit;
+// profile_reset drops what was sampled so far (the boot, say). hil/pico_emu/profile.py names them.
 //
 // Three gaps of rp2040js 1.4.1 are handled here (../shared/vendor/README.md):
 //  1. its SSI models no SPI flash: the boot ROM's flash_range_erase / flash_range_program are
@@ -35,6 +39,7 @@ const BKPT_ERASE = 0xe0;
 const BKPT_PROGRAM = 0xe1;
 const NS_PER_CYCLE = 8; // 125 MHz
 const SLICE_MS = 15; // host events (pty data, commands) are handled between slices
+const PROFILE_EVERY = 997; // instructions between PC samples: a prime, so no loop's period aliases it
 
 
 function die(message) {
@@ -55,7 +60,8 @@ function parseArgs(argv) {
     else if (a === '--flash') opts.flash = value();
     else if (a === '--realtime') opts.realtime = true;
     else if (a === '--verbose') opts.verbose = true;
-    else die(`unknown argument ${a} (expected --firmware F --bootrom B --flash IMAGE [--realtime] [--verbose])`);
+    else if (a === '--profile') opts.profile = value();
+    else die(`unknown argument ${a} (expected --firmware F --bootrom B --flash IMAGE [--realtime] [--verbose] [--profile FILE])`);
   }
   for (const k of ['firmware', 'bootrom', 'flash']) if (!opts[k]) die(`--${k} is required`);
   return opts;
@@ -235,6 +241,18 @@ class Board {
 
 // ---- the run loop -------------------------------------------------------------------------
 
+const profile = new Map(); // PC -> samples, with --profile
+let profileCountdown = PROFILE_EVERY;
+
+function writeProfile() {
+  if (!opts.profile) return;
+  try {
+    fs.writeFileSync(opts.profile, JSON.stringify({ every: PROFILE_EVERY, samples: [...profile] }));
+  } catch (e) {
+    process.stderr.write(`pico-emu: profile ${opts.profile}: ${e.message}\n`);
+  }
+}
+
 const hostQueue = []; // Buffers from the host, not yet given to the OUT endpoint
 let hostQueued = 0;
 let board = null;
@@ -328,6 +346,11 @@ function run() {
         }
         clock.tick(next.nanos - clock.nanos);
       } else {
+        if (opts.profile && --profileCountdown === 0) {
+          profileCountdown = PROFILE_EVERY;
+          const pc = core.PC >>> 0;
+          profile.set(pc, (profile.get(pc) || 0) + 1);
+        }
         clock.tick(core.executeInstruction() * NS_PER_CYCLE);
       }
     }
@@ -361,6 +384,7 @@ function command(msg) {
   if (cmd.cmd === 'quit') {
     quitting = true;
     cancel();
+    writeProfile();
     fs.fsyncSync(flashFd);
     fs.closeSync(flashFd);
     process.stdout.end(() => process.exit(0));
@@ -380,6 +404,11 @@ function command(msg) {
       host_queued: hostQueued,
       watchdog: { enabled: wd.enable, counter: wd.timer.counter, tick: wd.tickEnable, reason: wd.reason },
     });
+  } else if (cmd.cmd === 'profile_reset') {
+    let samples = 0;
+    for (const n of profile.values()) samples += n;
+    profile.clear();
+    event('profile_reset', { samples });
   } else {
     event('error', { message: `unknown command ${JSON.stringify(cmd.cmd)}` });
   }

@@ -153,7 +153,7 @@ def test_demo_writes_the_report_of_its_own_passes_and_prints_its_path(tmp_path, 
     from ground import demo
 
     def fly(vehicle):
-        def run(runtime, board, out):
+        def run(runtime, board, out, heap=None):
             with archive.Recorder(out / demo.ARCHIVE, port="/dev/pts/9", vehicle=vehicle) as rec:
                 ping = codec.encode_command(d.command("test.ping"), {}, seq_count=1)
                 rec.up(ping)
