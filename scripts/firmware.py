@@ -243,16 +243,18 @@ def mpy_cross(source, jobs=None):
 
 
 def _cached(source, argv, output, build_dir, what, with_core, env=None, force=False, module=None, files=None,
-            prepare=None):
+            prepare=None, config_files=()):
     # module: True / False when the output must / must not hold the module gnc_native;
     # files: the inputs besides the source tree (default: core_files() with the core, else none);
+    # config_files: those of them that set the build's flags (a board folder's .mk and .h), which
+    # make does not track: a change to one starts the build afresh, as a changed command does;
     # prepare(): called in the (cleaned) folder before make runs
     build_dir.mkdir(parents=True, exist_ok=True)
     recorded = [a for a in argv if not a.startswith("-j")]
     if files is None:
         files = core_files() if with_core else []
     key = _inputs_key(source, recorded, files)
-    config = hashlib.sha256("\0".join([source.ident, *recorded]).encode()).hexdigest()
+    config = _inputs_key(source, recorded, config_files)
     stamp = build_dir / ".mitra-stamp"
     with open(build_dir / ".mitra-lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build per folder at a time (parallel `make test`s)
@@ -263,7 +265,7 @@ def _cached(source, argv, output, build_dir, what, with_core, env=None, force=Fa
         configured = build_dir / ".mitra-config"
         leftovers = [p for p in build_dir.iterdir() if p.name != ".mitra-lock"]
         if leftovers and not (configured.exists() and configured.read_text() == config):
-            say("%s: build command changed, cleaning %s" % (what, build_dir))
+            say("%s: build command or board files changed, cleaning %s" % (what, build_dir))
             for p in leftovers:
                 shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
         configured.write_text(config)
@@ -383,10 +385,12 @@ def firmware(board, source, with_core=True, jobs=None, force=False):
         argv.insert(0, "CMAKE_ARGS=-DPICO_NO_PICOTOOL=1")  # recorded in the stamp; stripped before running
     what = "%s%s" % (board, " (C core built in)" if with_core else " (without the core)")
     files = None
-    if "inputs" in spec:  # a board folder of ours: its files are inputs too
-        files = (core_files() if with_core else []) + sorted(p for p in spec["inputs"].rglob("*") if p.is_file())
+    board_files = ()
+    if "inputs" in spec:  # a board folder of ours: its files are inputs too, and set the flags
+        board_files = sorted(p for p in spec["inputs"].rglob("*") if p.is_file())
+        files = (core_files() if with_core else []) + board_files
     return _cached(source, argv, build_dir / spec["output"], build_dir, what, with_core, env=env, force=force,
-                   module=with_core, files=files)
+                   module=with_core, files=files, config_files=board_files)
 
 
 def built_path(board, source, with_core=True):

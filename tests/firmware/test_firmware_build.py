@@ -158,3 +158,40 @@ def test_vendor_folder_of_a_clone_is_the_one_beside_the_checkout_it_was_cloned_f
     assert _vendor_dir_of(tmp_path / "ci") == (work / "shared" / "vendor").resolve()  # beside its origin
     _git("remote", "set-url", "origin", "https://example.com/mitra.git", cwd=tmp_path / "ci")
     assert _vendor_dir_of(tmp_path / "ci") == tmp_path / "shared" / "vendor"  # a remote origin: beside the clone
+
+
+def test_a_changed_board_file_starts_the_build_afresh_a_changed_source_does_not(tmp_path, capsys):
+    # make tracks sources, not flags: a board folder's .mk sets flags (the qemu boards' heap), so a
+    # change to it must clean the build folder, where a changed C source only re-runs make
+    from hil.plugin import load_file
+
+    fw = load_file("mitra_firmware_script_cache", ROOT / "scripts" / "firmware.py")
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(fw, "ROOT", tmp_path)
+    board_mk, source_c = tmp_path / "board.mk", tmp_path / "core.c"
+    board_mk.write_text("HEAP = 143360\n")
+    source_c.write_text("int x;\n")
+    build = tmp_path / "build"
+    out = build / "firmware.elf"
+    make = [sys.executable, "-c", "import pathlib; p = pathlib.Path(%r); p.parent.mkdir(exist_ok=True); "
+            "p.write_text('built'); (p.parent / 'object.o').write_text('')" % str(out)]
+
+    class Source:
+        ident = "tar:test"
+
+    def build_once():
+        fw._cached(Source(), make, out, build, "test board", False, files=[board_mk, source_c], config_files=[board_mk])
+        return capsys.readouterr().err
+
+    try:
+        assert "building" in build_once()
+        assert "up to date" in build_once()
+        source_c.write_text("int y;\n")
+        said = build_once()
+        assert "building" in said and "cleaning" not in said
+        board_mk.write_text("HEAP = 245888\n")
+        said = build_once()
+        assert "build command or board files changed, cleaning" in said and "building" in said
+        assert "up to date" in build_once()
+    finally:
+        monkey.undo()
