@@ -4,8 +4,12 @@
 #   - asyncio (the C _asyncio module, mpconfig_mitra.h, and extmod/asyncio frozen, manifest.py);
 #   - a writable littlefs filesystem on a RAM disk outside the heap (mitra_boot.c, modules/_boot.py),
 #     mounted at / at every boot: its files survive a soft reset, not a restart of qemu;
-#   - main.py run after boot when the filesystem has one, as on a board.
+#   - main.py run after boot when the filesystem has one, as on a board;
+#   - the RPI_PICO firmware's heap (245888 B: gc.mem_free() + gc.mem_alloc() on the emulated Pico)
+#     instead of the port's 143360 B, in which the flight apps' modules do not load
+#     (tests/firmware/test_qemu_flight.py flies them); the mps2 boards have 4 MB of RAM.
 MITRA_QEMU_DIR := $(abspath $(BOARD_DIR)/..)
+MICROPY_HEAP_SIZE = 245888
 
 CFLAGS += -DMP_CONFIGFILE='"$(MITRA_QEMU_DIR)/mpconfig_mitra.h"'
 MICROPY_VFS_LFS2 = 1
