@@ -21,13 +21,14 @@ import statistics
 
 import pytest
 
-from ground.mission import Mission
+from ground.mission import UNIX_PORT_HEAP, Mission
 from hil.plugin import need_micropython
 
-# The 64-bit unix port's objects are about twice a board's, and the inspector's peak there is above
-# the RP2040's 160 KB (on the 32-bit build it fits: tests/hil/test_memory_budget.py): it flies here
-# with the e2e tests' heap, and says so.
-OVER_BUDGET = {"inspector": 384 * 1024}
+# The 64-bit unix port's objects are about twice a board's: the inspector's peak there is above the
+# RP2040's 160 KB and the rover sits at its edge (on the 32-bit build both fit with room to spare:
+# tests/hil/test_memory_budget.py). Both fly here with the e2e tests' heap (ground/mission.py), and
+# the table records it as the budget flown.
+OVER_BUDGET = {"inspector": UNIX_PORT_HEAP, "rover": UNIX_PORT_HEAP}
 
 PASSES = {
     # vehicle: (scenario, HK with cycle_us, commands, flight seconds when timed / when not)
