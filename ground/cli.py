@@ -335,8 +335,13 @@ def cmd_fetch(opts):
 
 def cmd_demo(opts):
     from ground.demo import run_demo
+    from ground.runtimes import micropython_binary
 
-    return run_demo(board=opts.board, runtime=opts.runtime, out=opts.out, vehicles=opts.vehicle or ("inspector", "rover"))
+    runtime = opts.runtime
+    if runtime == "micropython" and micropython_binary() is None:
+        print("ground: no MicroPython unix port here: flying on the CPython runtime instead", flush=True)
+        runtime = "cpython"
+    return run_demo(board=opts.board, runtime=runtime, out=opts.out, vehicles=opts.vehicle or ("inspector", "rover"))
 
 
 # --- the table ---------------------------------------------------------------------

@@ -17,9 +17,13 @@ import time
 from pathlib import Path
 
 from ground import transfer
+from ground.mission import UNIX_PORT_HEAP
+from ground.sitl import load_board
 
 _T0 = time.monotonic()
-INSPECTOR_HEAP = 384 * 1024
+# each vehicle's scenario in the session (also what `python -m hil.pico_emu profile` flies)
+SCENARIOS = {"inspector": {"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]},
+             "rover": {"start": [300.0, 0.0, 0.0]}}
 ARCHIVE = "archive.sqlite"  # every frame of the demo's passes (ground.archive), one session per vehicle
 REPORT = "report"  # the passes' report (ground.report): report.md, its plots and the products again
 
@@ -76,11 +80,10 @@ class Session:
         return transfer.write_product(t, out)
 
 
-def fly_inspector(runtime, board, out, heap=INSPECTOR_HEAP):
+def fly_inspector(runtime, board, out, heap=UNIX_PORT_HEAP):
     from ground.mission import Mission
 
-    mission = Mission("inspector", runtime=runtime, board=board, scenario={"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]},
-                      archive=Path(out) / ARCHIVE, heap=heap)
+    mission = Mission("inspector", runtime=runtime, board=board, scenario=SCENARIOS["inspector"], archive=Path(out) / ARCHIVE, heap=heap)
     # heap: the 64-bit PyPI unix port's objects are about twice a board's, and the inspector's
     # peak there is above the RP2040's 160 KB (on a 32-bit build it is ~81-93 KB,
     # tests/hil/test_memory_budget.py): it flies with a larger heap, and the log says so;
@@ -89,7 +92,7 @@ def fly_inspector(runtime, board, out, heap=INSPECTOR_HEAP):
         s = Session(m, "inspector")
         if runtime == "micropython" and heap:
             s.say("heap raised to %d B for the inspector on the 64-bit unix port (the board's budget is %d B)"
-                  % (heap, Mission("inspector", runtime=runtime, board=board).sitl.board["heap_budget"]))
+                  % (heap, load_board(board)["heap_budget"]))
         m.send("inspector_adcs.set_mode", "DETUMBLE")
         truth = s.status("inspector_truth")
         s.say("up in SAFE, tumbling at %.2f deg/s (truth), debris %.0f m ahead on the V-bar; set_mode DETUMBLE"
@@ -135,16 +138,16 @@ def fly_inspector(runtime, board, out, heap=INSPECTOR_HEAP):
     return path
 
 
-def fly_rover(runtime, board, out, heap=INSPECTOR_HEAP):
+def fly_rover(runtime, board, out, heap=UNIX_PORT_HEAP):
     from ground.mission import Mission
 
-    mission = Mission("rover", runtime=runtime, board=board, scenario={"start": [300.0, 0.0, 0.0]}, archive=Path(out) / ARCHIVE,
+    mission = Mission("rover", runtime=runtime, board=board, scenario=SCENARIOS["rover"], archive=Path(out) / ARCHIVE,
                       heap=heap)  # at the edge of 160 KB on the 64-bit port (ground/mission.py)
     with mission as m:
         s = Session(m, "rover")
         if runtime == "micropython" and heap:
             s.say("heap raised to %d B for the rover (the board's budget is %d B: on the 64-bit port it sits at its edge)"
-                  % (heap, Mission("rover", runtime=runtime, board=board).sitl.board["heap_budget"]))
+                  % (heap, load_board(board)["heap_budget"]))
         truth = s.status("rover_truth")
         s.say("up at (%.0f, %.0f) m, %s; the shadowed crater's rim is 100 m around (400, 0)"
               % (truth["x"], truth["y"], "in sunlight" if truth["lit"] else "in shadow"))
@@ -227,19 +230,14 @@ def _fly_all(flights, runtime, board, out, heap, parallel):
     return [value for _, value in results]
 
 
-def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=("inspector", "rover"), heap=INSPECTOR_HEAP,
+def run_demo(board="rp2-pico", runtime="micropython", out="out/demo", vehicles=("inspector", "rover"), heap=UNIX_PORT_HEAP,
              parallel=False, where=None):
     """heap: the unix port's heap for both apps (None: the board's own); parallel: fly the
     vehicles at once; where: what the header line names as the board (a board target's own)."""
-    from ground.runtimes import micropython_binary
-
     global _T0
     _T0 = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if runtime == "micropython" and where is None and micropython_binary() is None:
-        print("ground: no MicroPython unix port here: flying on the CPython runtime instead", flush=True)
-        runtime = "cpython"
     print("mitra demo: board %s, runtime %s, products in %s%s" % (where or board, runtime, out, "; the vehicles fly at once" if parallel else ""),
           flush=True)
     flights = [fly for name, fly in (("inspector", fly_inspector), ("rover", fly_rover)) if name in vehicles]

@@ -35,13 +35,12 @@ def session(out, vehicles, log=None):
 
 
 def demo(distance, log=None):
-    from ground.demo import Session
+    from ground.demo import SCENARIOS, Session
     from ground.mission import Mission
     from hil.pico_emu.mission import flown_on_pico_emu
 
     t0 = time.monotonic()
-    with flown_on_pico_emu(), Mission("rover", runtime="micropython", scenario={"start": [300.0, 0.0, 0.0]},
-                                      log=log) as m:
+    with flown_on_pico_emu(), Mission("rover", runtime="micropython", scenario=SCENARIOS["rover"], log=log) as m:
         s = Session(m, "rover")
         s.say("up on the emulated Pico (%s); booted and flashed in %.1f s" % (m.sitl.port, time.monotonic() - t0))
         truth = s.status("rover_truth")

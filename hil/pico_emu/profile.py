@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from hil.pico_emu import PICO_HZ, PicoEmuError
+from hil.pico_emu import PICO_HZ, PicoEmuError, firmware_path
 
 ROM_END = 0x4000  # the boot ROM: its soft-float and memory routines
 SRAM = (0x20000000, 0x20042000)  # code the firmware copies to RAM (time-critical functions)
@@ -77,18 +77,16 @@ def fly(vehicle, flight_s, top=25, warmup_s=5.0, log=None):
     {"mcycles_per_flight_s", "samples", "top": [(name, share)]}."""
     import tempfile
 
-    from ground.demo import Session
+    from ground.demo import SCENARIOS, Session
     from ground.mission import Mission
-    from hil import pico_emu
     from hil.pico_emu.mission import flown_on_pico_emu
 
-    scenario = {"start": [300.0, 0.0, 0.0]} if vehicle == "rover" else {"w0": [0.01, -0.015, 0.01], "rel0": [0.0, -150.0, 0.0, 0.0, 0.0, 0.0]}
-    firmware = pico_emu.firmware_path()
+    firmware = firmware_path()
     syms = elf_symbols(Path(firmware).with_suffix(".elf"))
     with tempfile.TemporaryDirectory(prefix="mitra-pico-profile-") as tmp:
         path = Path(tmp) / "profile.json"
         with flown_on_pico_emu(profile=path):
-            with Mission(vehicle, runtime="micropython", scenario=scenario, log=log) as m:
+            with Mission(vehicle, runtime="micropython", scenario=SCENARIOS[vehicle], log=log) as m:
                 if vehicle == "rover":
                     m.send("rover_nav.add_waypoint", "360", "0")
                     m.send("rover_nav.drive")
