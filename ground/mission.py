@@ -156,9 +156,9 @@ class Mission:
         time (or `real_limit_s` real seconds, a safety net). Returns the flight time it took."""
         start = self.elapsed
         self._heard = time.monotonic()
-        # the safety net assumes virtual time at least as fast as real time, or a board target's
-        # own pace (its Sitl's real_s_per_flight_s: the emulated Pico flies at about real time)
-        pace = getattr(self.sitl, "real_s_per_flight_s", 1.0)
+        # the safety net follows the target's pace (its Sitl's real_s_per_flight_s: the emulated Pico
+        # flies at about real time, a SITL in virtual time far faster)
+        pace = self.sitl.real_s_per_flight_s
         real_end = time.monotonic() + (real_limit_s if real_limit_s is not None else max(60.0, flight_s * pace))
         while True:
             if condition(self):

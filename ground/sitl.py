@@ -113,6 +113,9 @@ class Sitl:
     list of arguments after the interpreter).
     """
 
+    # Mission.run_until's real-time safety net: virtual time runs at least as fast as real time here
+    real_s_per_flight_s = 1.0
+
     def __init__(
         self,
         board="rp2-pico",
