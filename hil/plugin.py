@@ -393,23 +393,13 @@ def pico_emu_app_image():
 
 
 def _pico_emu_flight(request, board, tmp_path, monkeypatch):
-    import shutil
-
-    from ground.keys import port_link_name
     from hil import pico_emu
+    from hil.pico_emu.mission import PicoSitl
 
-    firmware, image = request.getfixturevalue("pico_emu_app_image")
+    firmware, image = request.getfixturevalue("pico_emu_app_image")  # built once per session
     monkeypatch.setenv("MITRA_HOME", str(tmp_path / "mitra-home"))
-    flash = tmp_path / "pico-flash.img"
-    shutil.copyfile(image, flash)
-    emu = pico_emu.PicoEmu(firmware, flash_image=flash).start()
-    try:
-        name = port_link_name(emu.port)
-        pico_emu.install_app(emu, board, name)
-    except BaseException:
-        emu.stop()
-        raise
-    f = Flight("pico-emu", board, port=emu.port, key_name=name, emu=emu)
+    ps = PicoSitl(board["name"], state_dir=tmp_path, firmware=firmware, image=image).start()
+    f = Flight("pico-emu", board, port=ps.port, key_name=ps.link_name, emu=ps.emu)  # Flight.close stops the emulator
     f.ack_window_s *= pico_emu.SLOWDOWN  # the emulator is slower than the board it stands for
     return f
 

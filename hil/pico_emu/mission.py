@@ -29,7 +29,7 @@ class PicoSitl:
     real_s_per_flight_s = 4.0
 
     def __init__(self, board="rp2-pico", runtime="micropython", state_dir=None, security=True, keystore=None,
-                 speed=1.0, log=None, program=None, vehicle=None, scenario=None, profile=None):
+                 speed=1.0, log=None, program=None, vehicle=None, scenario=None, profile=None, firmware=None, image=None):
         if runtime != "micropython":
             raise ValueError("the emulated Pico runs MicroPython, not runtime %r" % (runtime,))
         if program is not None:
@@ -44,6 +44,10 @@ class PicoSitl:
         self.keystore = keystore if keystore is not None else KeyStore()
         self.log = log
         self.profile = profile  # a file for the emulator's PC samples (hil.pico_emu.profile), or None
+        # the firmware and the app's flash image when the caller has them (the rig's session fixture
+        # builds them once): else start() asks for them, and the build says so on stderr
+        self._firmware = firmware
+        self._image = image
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._tmp = None
         self.emu = None
@@ -56,8 +60,8 @@ class PicoSitl:
         return proc.returncode if proc is not None and proc.poll() is not None else None
 
     def start(self):
-        firmware = pico_emu.firmware_path()
-        image = pico_emu.app_image(firmware, log=self.log)
+        firmware = self._firmware or pico_emu.firmware_path()
+        image = self._image or pico_emu.app_image(firmware, log=self.log)
         if self._state_dir is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="mitra-pico-mission-"))
             where = self._tmp
