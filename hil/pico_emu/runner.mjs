@@ -241,11 +241,12 @@ class Board {
 
 // ---- the run loop -------------------------------------------------------------------------
 
+const PROFILING = Boolean(opts.profile); // read once: the run loop tests it every instruction
 const profile = new Map(); // PC -> samples, with --profile
 let profileCountdown = PROFILE_EVERY;
 
 function writeProfile() {
-  if (!opts.profile) return;
+  if (!PROFILING) return;
   try {
     fs.writeFileSync(opts.profile, JSON.stringify({ every: PROFILE_EVERY, samples: [...profile] }));
   } catch (e) {
@@ -346,7 +347,7 @@ function run() {
         }
         clock.tick(next.nanos - clock.nanos);
       } else {
-        if (opts.profile && --profileCountdown === 0) {
+        if (PROFILING && --profileCountdown === 0) {
           profileCountdown = PROFILE_EVERY;
           const pc = core.PC >>> 0;
           profile.set(pc, (profile.get(pc) || 0) + 1);
