@@ -216,6 +216,11 @@ _TYPED = const(2)  # (_TYPED, letter): the layout the previous value names (P K 
 _OCTETS = const(3)  # (_OCTETS, letter): Y (length-prefixed) or R (the rest)
 
 
+def _run_op(letters):
+    fmt = ">" + letters
+    return (_RUN, fmt, struct.calcsize(fmt), len(letters))
+
+
 def _compile(layout):
     # Packing steps of a layout, made once per layout: the interpreter then packs a report in a
     # few struct calls instead of two new strings and a struct call per field
@@ -229,7 +234,7 @@ def _compile(layout):
     while i < n:
         c = layout[i]
         if c in "[PKEAYR" and run:
-            ops.append((_RUN, ">" + run, struct.calcsize(">" + run), len(run)))
+            ops.append(_run_op(run))
             run = ""
         if c == "[":
             j = _close(layout, i + 1)
@@ -243,7 +248,7 @@ def _compile(layout):
             run += c
         i += 1
     if run:
-        ops.append((_RUN, ">" + run, struct.calcsize(">" + run), len(run)))
+        ops.append(_run_op(run))
     ops = tuple(ops)
     _OPS[layout] = ops
     return ops
