@@ -16,7 +16,7 @@ class Time:
         self.clock = clock
         self.events = events
         self.rate_exp = rate_exp
-        self._due = 0
+        self._due = -1  # flight ms of the next report; -1: at the next tick
 
     def register(self, dispatcher):
         dispatcher.register(D.TC_TIME_SET_RATE, self.set_rate, self.check_rate)
@@ -29,8 +29,11 @@ class Time:
         return 0
 
     def set_rate(self, args):
+        # the first report comes at the schedule's next tick and the period counts from
+        # that report, not from the TC: a TC taken just before a tick would shorten the
+        # first period by up to a tick, and two reports could carry the same coarse second
         self.rate_exp = args[0]
-        self._due = self.clock.uptime_ms()
+        self._due = -1
         return 0
 
     def set_time(self, args):
@@ -50,6 +53,6 @@ class Time:
             return
         self.report()
         period = 1000 << self.rate_exp
-        self._due += period
+        self._due = (now_ms if self._due < 0 else self._due) + period
         if self._due <= now_ms:
             self._due = now_ms + period
